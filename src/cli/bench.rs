@@ -1,0 +1,77 @@
+//! `gan-gpu bench`: kernel and training throughput with the adapter's name.
+
+use clap::{Args, ValueEnum};
+
+use super::Cli;
+use crate::bench;
+use crate::error::{Error, Result};
+use crate::kernels::matmul::MatmulTuning;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum BenchTarget {
+    /// GFLOP/s of each matmul layout on the reference MLP's shapes.
+    Matmul,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum, default_value = "matmul")]
+    pub target: BenchTarget,
+    /// Batch sizes to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "64,256")]
+    pub batch: Vec<usize>,
+    /// Seconds each measurement should last (more is steadier).
+    #[arg(long, default_value_t = 1.0)]
+    pub seconds: f64,
+    /// Matmul workgroup width (invocations along output columns).
+    #[arg(long, default_value_t = MatmulTuning::default().workgroup_x)]
+    pub workgroup_x: u32,
+    /// Matmul workgroup height (invocations along output rows).
+    #[arg(long, default_value_t = MatmulTuning::default().workgroup_y)]
+    pub workgroup_y: u32,
+}
+
+pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
+    if args.batch.contains(&0) {
+        return Err(Error::Input(
+            "--batch: batch sizes must be at least 1".into(),
+        ));
+    }
+    if !(args.seconds.is_finite() && args.seconds > 0.0) {
+        return Err(Error::Input(format!(
+            "--seconds: expected a positive number, found {}",
+            args.seconds
+        )));
+    }
+    let ctx = cli.open_gpu()?;
+    match args.target {
+        BenchTarget::Matmul => {
+            let tuning = MatmulTuning {
+                workgroup_x: args.workgroup_x,
+                workgroup_y: args.workgroup_y,
+            };
+            println!(
+                "matmul on {} ({:?}), workgroup {}×{}, 4×4 tile per invocation",
+                ctx.adapter_name(),
+                ctx.adapter_info.backend,
+                tuning.workgroup_x,
+                tuning.workgroup_y
+            );
+            println!(
+                "{:<28} {:>8} {:>12} {:>10}",
+                "shapes", "layout", "ms/run", "GFLOP/s"
+            );
+            for row in bench::matmul::run(&ctx, &args.batch, tuning, args.seconds)? {
+                println!(
+                    "{:<28} {:>8} {:>12.3} {:>10.2}",
+                    row.label,
+                    row.layout.name(),
+                    row.seconds * 1e3,
+                    row.gflops()
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! `gan-gpu info`: what the machine offers and what gan-gpu will use.
+
+use super::Cli;
+use crate::error::Result;
+use crate::gpu::adapter::{choose_adapter, describe, list_adapters};
+
+pub fn run(cli: &Cli) -> Result<()> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapters = list_adapters(&instance);
+    println!("Adapters:");
+    for (i, adapter) in adapters.iter().enumerate() {
+        println!("  {i}: {}", describe(&adapter.get_info()));
+    }
+    let (chosen, why) = choose_adapter(&adapters, &cli.adapter_choice())?;
+    let info = adapters[chosen].get_info();
+    let limits = adapters[chosen].limits();
+    println!("Chosen: {chosen}: {} — {why}", info.name);
+    if info.device_type == wgpu::DeviceType::Cpu {
+        println!("  warning: this is a software adapter; it runs on the CPU");
+    }
+    println!("Limits:");
+    let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
+    println!(
+        "  largest storage binding:      {:.0} MiB",
+        mib(limits.max_storage_buffer_binding_size)
+    );
+    println!(
+        "  largest buffer:               {:.0} MiB",
+        mib(limits.max_buffer_size)
+    );
+    println!(
+        "  workgroup size:               {} invocations ({} × {} × {})",
+        limits.max_compute_invocations_per_workgroup,
+        limits.max_compute_workgroup_size_x,
+        limits.max_compute_workgroup_size_y,
+        limits.max_compute_workgroup_size_z
+    );
+    println!(
+        "  workgroup storage:            {} KiB",
+        limits.max_compute_workgroup_storage_size / 1024
+    );
+    println!(
+        "  workgroups per dimension:     {}",
+        limits.max_compute_workgroups_per_dimension
+    );
+    println!(
+        "  storage buffers per stage:    {}",
+        limits.max_storage_buffers_per_shader_stage
+    );
+    if info.subgroup_min_size > 0 {
+        println!(
+            "  subgroup size:                {}–{}",
+            info.subgroup_min_size, info.subgroup_max_size
+        );
+    } else {
+        println!("  subgroup size:                unknown");
+    }
+    Ok(())
+}

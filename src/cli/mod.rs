@@ -1,0 +1,51 @@
+//! The command line: `gan-gpu info | bench | ...`, parsed by clap.
+
+mod bench;
+mod info;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Result;
+use crate::gpu::{AdapterChoice, GpuContext};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gan-gpu",
+    version,
+    about = "Train GANs on any GPU with hand-written WGSL kernels"
+)]
+pub struct Cli {
+    /// GPU adapter to use: an index from `gan-gpu info` or part of its name
+    /// (default: the best hardware adapter).
+    #[arg(long, global = true, env = "GAN_GPU_ADAPTER")]
+    pub adapter: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the GPU adapters, which one is chosen and why, and the limits that matter.
+    Info,
+    /// Measure kernel and training speed on the chosen adapter.
+    Bench(bench::BenchArgs),
+}
+
+impl Cli {
+    pub fn adapter_choice(&self) -> AdapterChoice {
+        AdapterChoice::from_flag_or_env(self.adapter.as_deref())
+    }
+
+    pub fn open_gpu(&self) -> Result<GpuContext> {
+        GpuContext::new(&self.adapter_choice())
+    }
+}
+
+/// Run the parsed command; errors come back for `main` to print.
+pub fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Info => info::run(&cli),
+        Command::Bench(args) => bench::run(&cli, args),
+    }
+}

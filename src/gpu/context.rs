@@ -1,0 +1,156 @@
+//! The GPU context: adapter, device and queue, the pipeline cache, and the error plumbing that
+//! turns wgpu's validation errors and device loss into `Error`s instead of panics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::adapter::{AdapterChoice, choose_adapter, describe, is_software, list_adapters};
+use super::pipeline::PipelineCache;
+use crate::error::{Error, Result};
+
+/// Counts of host↔GPU transfers. Training steps must leave both unchanged (see the tests).
+#[derive(Default, Debug)]
+pub struct TransferCounters {
+    writes: AtomicU64,
+    reads: AtomicU64,
+}
+
+impl TransferCounters {
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+    pub(crate) fn count_write(&self) {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn count_read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter_info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    /// Why this adapter was chosen, for `gan-gpu info` and logs.
+    pub chosen_because: String,
+    pub(crate) pipelines: PipelineCache,
+    pub transfers: TransferCounters,
+    /// Errors wgpu reported outside any error scope; checked after every submission.
+    uncaptured: Arc<Mutex<Vec<String>>>,
+    lost: Arc<Mutex<Option<String>>>,
+    placeholder: std::sync::OnceLock<super::tensor::Tensor>,
+}
+
+impl GpuContext {
+    /// Open the adapter the choice names (see `adapter.rs` for the rule).
+    pub fn new(choice: &AdapterChoice) -> Result<GpuContext> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapters = list_adapters(&instance);
+        let (index, chosen_because) = choose_adapter(&adapters, choice)?;
+        let adapter = &adapters[index];
+        let adapter_info = adapter.get_info();
+        if is_software(&adapter_info) && std::env::var_os("GAN_GPU_QUIET").is_none() {
+            eprintln!(
+                "warning: running on a software adapter ({}); expect CPU speed, not GPU speed",
+                adapter_info.name
+            );
+        }
+        // Ask for everything the adapter offers: the largest storage binding decides how much
+        // of a dataset fits in one buffer.
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("gan-gpu"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| {
+            Error::Gpu(format!(
+                "could not open a device on {}: {e}",
+                describe(&adapter_info)
+            ))
+        })?;
+
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        // wgpu's default handler panics; we collect and report instead.
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            sink.lock().unwrap().push(error.to_string());
+        }));
+        let lost = Arc::new(Mutex::new(None));
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                *lost_sink.lock().unwrap() = Some(format!("{reason:?}: {message}"));
+            }
+        });
+
+        Ok(GpuContext {
+            device,
+            queue,
+            adapter_info,
+            limits,
+            chosen_because,
+            pipelines: PipelineCache::default(),
+            transfers: TransferCounters::default(),
+            uncaptured,
+            lost,
+            placeholder: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The adapter's name (for benchmark tables and logs).
+    pub fn adapter_name(&self) -> &str {
+        &self.adapter_info.name
+    }
+
+    pub fn is_software(&self) -> bool {
+        is_software(&self.adapter_info)
+    }
+
+    /// A small tensor to bind where a kernel's optional input is absent (a buffer may not be
+    /// bound both read-only and writable in one dispatch, so the output cannot stand in).
+    pub fn placeholder(&self) -> Result<&super::tensor::Tensor> {
+        if self.placeholder.get().is_none() {
+            let _ = self.placeholder.set(self.zeros("placeholder", &[4])?);
+        }
+        Ok(self.placeholder.get().unwrap())
+    }
+
+    /// Any error wgpu reported since the last check, or device loss, as an `Error`.
+    pub fn check_errors(&self) -> Result<()> {
+        if let Some(reason) = self.lost.lock().unwrap().clone() {
+            return Err(Error::Gpu(format!("the GPU device was lost ({reason})")));
+        }
+        let mut errors = self.uncaptured.lock().unwrap();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            let message = errors.join("\n");
+            errors.clear();
+            Err(Error::Gpu(message))
+        }
+    }
+
+    /// Block until all submitted work has finished, then report any error.
+    pub fn wait_idle(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        self.check_errors()
+    }
+
+    /// Run `make` inside a validation error scope, so a bad shader or binding becomes an `Error`.
+    pub fn scoped<T>(&self, what: &str, make: impl FnOnce() -> T) -> Result<T> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let value = make();
+        match pollster::block_on(scope.pop()) {
+            None => Ok(value),
+            Some(error) => Err(Error::Gpu(format!("{what}: {error}"))),
+        }
+    }
+}

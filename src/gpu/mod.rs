@@ -1,0 +1,15 @@
+//! The GPU runtime: adapter choice, device, tensors, pipelines, recording and readback.
+
+pub mod adapter;
+pub mod context;
+pub mod pipeline;
+pub mod readback;
+pub mod recorder;
+pub mod tensor;
+
+pub use adapter::AdapterChoice;
+pub use context::GpuContext;
+pub use pipeline::{Access, Dispatch, KernelSpec, workgroups_1d};
+pub use readback::PendingRead;
+pub use recorder::Recorder;
+pub use tensor::{FlatBuffer, Tensor};

@@ -1,0 +1,213 @@
+//! Compute pipelines, cached by (shader, entry point, pipeline constants, binding layout), and
+//! `Dispatch`: one kernel launch with its bind group made once, ready to record any number of
+//! times. A training step is a list of `Dispatch`es; recording one only sets state and dispatches.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::context::GpuContext;
+use super::tensor::{Tensor, uniform_buffer};
+use crate::error::{Error, Result};
+use crate::shaders::shader_source;
+
+/// How a kernel uses a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    Read,
+    ReadWrite,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    shader: &'static str,
+    entry: &'static str,
+    constants: Vec<(&'static str, u64)>,
+    accesses: Vec<Access>,
+}
+
+pub(crate) struct CachedPipeline {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+#[derive(Default)]
+pub(crate) struct PipelineCache {
+    modules: Mutex<HashMap<&'static str, Arc<wgpu::ShaderModule>>>,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<CachedPipeline>>>,
+}
+
+/// Everything needed to launch one kernel. Binding 0 is always the uniform `params`;
+/// tensors follow at bindings 1, 2, ... in the order given.
+pub struct KernelSpec<'a> {
+    pub shader: &'static str,
+    pub entry: &'static str,
+    /// WGSL `override` constants (tile sizes, layouts, activation kinds).
+    pub constants: Vec<(&'static str, f64)>,
+    pub params: &'a [u8],
+    pub tensors: Vec<(&'a Tensor, Access)>,
+    pub workgroups: [u32; 3],
+}
+
+/// A recorded-once kernel launch.
+pub struct Dispatch {
+    pub label: String,
+    pipeline: Arc<CachedPipeline>,
+    bind_group: wgpu::BindGroup,
+    pub workgroups: [u32; 3],
+}
+
+impl Dispatch {
+    pub(crate) fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        if self.workgroups.contains(&0) {
+            return;
+        }
+        pass.set_pipeline(&self.pipeline.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+impl GpuContext {
+    fn shader_module(&self, shader: &'static str) -> Result<Arc<wgpu::ShaderModule>> {
+        if let Some(module) = self.pipelines.modules.lock().unwrap().get(shader) {
+            return Ok(module.clone());
+        }
+        let source =
+            shader_source(shader).ok_or_else(|| Error::Gpu(format!("no shader named {shader}")))?;
+        let module = self.scoped(&format!("compiling shaders/{shader}.wgsl"), || {
+            self.device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(shader),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                })
+        })?;
+        let module = Arc::new(module);
+        self.pipelines
+            .modules
+            .lock()
+            .unwrap()
+            .insert(shader, module.clone());
+        Ok(module)
+    }
+
+    fn pipeline(&self, spec: &KernelSpec<'_>) -> Result<Arc<CachedPipeline>> {
+        let key = PipelineKey {
+            shader: spec.shader,
+            entry: spec.entry,
+            constants: spec
+                .constants
+                .iter()
+                .map(|&(n, v)| (n, v.to_bits()))
+                .collect(),
+            accesses: spec.tensors.iter().map(|&(_, a)| a).collect(),
+        };
+        if let Some(cached) = self.pipelines.pipelines.lock().unwrap().get(&key) {
+            return Ok(cached.clone());
+        }
+        let module = self.shader_module(spec.shader)?;
+        let mut entries = vec![wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        }];
+        for (i, access) in key.accesses.iter().enumerate() {
+            entries.push(wgpu::BindGroupLayoutEntry {
+                binding: i as u32 + 1,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage {
+                        read_only: *access == Access::Read,
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            });
+        }
+        let what = format!("pipeline {}::{}", spec.shader, spec.entry);
+        let cached = self.scoped(&what, || {
+            let layout = self
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(spec.entry),
+                    entries: &entries,
+                });
+            let pipeline_layout =
+                self.device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some(spec.entry),
+                        bind_group_layouts: &[Some(&layout)],
+                        immediate_size: 0,
+                    });
+            let pipeline = self
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(spec.entry),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(spec.entry),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &spec.constants,
+                        zero_initialize_workgroup_memory: false,
+                    },
+                    cache: None,
+                });
+            CachedPipeline { pipeline, layout }
+        })?;
+        let cached = Arc::new(cached);
+        self.pipelines
+            .pipelines
+            .lock()
+            .unwrap()
+            .insert(key, cached.clone());
+        Ok(cached)
+    }
+
+    /// Build a dispatch: pipeline from the cache, params uniform and bind group made now.
+    pub fn dispatch(&self, spec: KernelSpec<'_>) -> Result<Dispatch> {
+        let pipeline = self.pipeline(&spec)?;
+        let label = format!("{}::{}", spec.shader, spec.entry);
+        let params = uniform_buffer(self, &label, spec.params);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: params.as_entire_binding(),
+        }];
+        for (i, (tensor, _)) in spec.tensors.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: tensor.binding(),
+            });
+        }
+        let bind_group = self.scoped(&format!("binding {label}"), || {
+            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(&label),
+                layout: &pipeline.layout,
+                entries: &entries,
+            })
+        })?;
+        Ok(Dispatch {
+            label,
+            pipeline,
+            bind_group,
+            workgroups: spec.workgroups,
+        })
+    }
+}
+
+/// Workgroups for `n` invocations in groups of `size`, folded into y past the 65,535 limit.
+/// Shaders recover the flat index as `gid.x + gid.y * (num_workgroups.x * size)`.
+pub fn workgroups_1d(n: usize, size: u32) -> [u32; 3] {
+    let groups = (n as u64).div_ceil(size as u64).max(1);
+    if groups <= 65_535 {
+        [groups as u32, 1, 1]
+    } else {
+        let y = groups.div_ceil(65_535);
+        [groups.div_ceil(y) as u32, y as u32, 1]
+    }
+}

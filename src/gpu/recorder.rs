@@ -1,0 +1,92 @@
+//! The recorder: encodes many dispatches into one command encoder (one compute pass while only
+//! dispatches follow each other) and submits them together, so a whole training iteration, or
+//! many, reach the GPU in a single submission.
+
+use super::context::GpuContext;
+use super::pipeline::Dispatch;
+use super::tensor::Tensor;
+use crate::error::Result;
+
+pub struct Recorder<'a> {
+    ctx: &'a GpuContext,
+    encoder: Option<wgpu::CommandEncoder>,
+    pass: Option<wgpu::ComputePass<'static>>,
+    /// Dispatches recorded so far (for tests and benchmarks).
+    pub dispatches: usize,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(ctx: &'a GpuContext) -> Recorder<'a> {
+        let encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("gan-gpu"),
+            });
+        Recorder {
+            ctx,
+            encoder: Some(encoder),
+            pass: None,
+            dispatches: 0,
+        }
+    }
+
+    fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        self.pass = None; // a copy or clear must sit outside the compute pass
+        self.encoder.as_mut().expect("recorder already submitted")
+    }
+
+    pub fn record(&mut self, dispatch: &Dispatch) {
+        if self.pass.is_none() {
+            let encoder = self.encoder.as_mut().expect("recorder already submitted");
+            let pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("kernels"),
+                    timestamp_writes: None,
+                })
+                .forget_lifetime();
+            self.pass = Some(pass);
+        }
+        dispatch.record(self.pass.as_mut().unwrap());
+        self.dispatches += 1;
+    }
+
+    pub fn record_all<'d>(&mut self, dispatches: impl IntoIterator<Item = &'d Dispatch>) {
+        for dispatch in dispatches {
+            self.record(dispatch);
+        }
+    }
+
+    /// Zero a tensor on the GPU (no host write).
+    pub fn clear(&mut self, tensor: &Tensor) {
+        let (buffer, offset, len) = (tensor.buffer(), tensor.byte_offset(), tensor.byte_len());
+        self.encoder().clear_buffer(buffer, offset, Some(len));
+    }
+
+    /// Copy one tensor into another of the same size, on the GPU.
+    pub fn copy(&mut self, from: &Tensor, to: &Tensor) {
+        assert_eq!(from.len(), to.len(), "copy needs tensors of the same size");
+        let encoder = self.encoder();
+        encoder.copy_buffer_to_buffer(
+            from.buffer(),
+            from.byte_offset(),
+            to.buffer(),
+            to.byte_offset(),
+            from.byte_len(),
+        );
+    }
+
+    /// Record a copy of `tensor` into a fresh staging buffer, for `GpuContext::begin_map`
+    /// after `submit`.
+    pub fn read_later(&mut self, tensor: &Tensor) -> wgpu::Buffer {
+        let ctx = self.ctx;
+        ctx.encode_read(self.encoder(), tensor)
+    }
+
+    /// Send everything recorded to the GPU (does not wait).
+    pub fn submit(mut self) -> Result<()> {
+        self.pass = None;
+        let encoder = self.encoder.take().expect("recorder already submitted");
+        self.ctx.queue.submit([encoder.finish()]);
+        self.ctx.check_errors()
+    }
+}

@@ -1,0 +1,134 @@
+//! Matrix multiply in the three layouts training needs, with an optional fused bias and
+//! activation (forward) or accumulation into the output (gradient sums).
+
+use super::{Activation, expect_len};
+use crate::error::Result;
+use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor};
+
+/// Which operands are stored transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// Y[M,N] = X[M,K] · W[K,N] (forward).
+    XW,
+    /// dX[M,N] = dY[M,K] · Wᵀ, W stored [N,K] (input gradient).
+    DyWt,
+    /// dW[M,N] = Xᵀ · dY, X stored [K,M], dY [K,N] (weight gradient).
+    XtDy,
+}
+
+impl Layout {
+    pub const ALL: [Layout; 3] = [Layout::XW, Layout::DyWt, Layout::XtDy];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::XW => "X·W",
+            Layout::DyWt => "dY·Wᵀ",
+            Layout::XtDy => "Xᵀ·dY",
+        }
+    }
+}
+
+/// Per-invocation register tile (fixed in the shader) and workgroup shape (tunable).
+pub const TILE: u32 = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulTuning {
+    pub workgroup_x: u32,
+    pub workgroup_y: u32,
+}
+
+impl Default for MatmulTuning {
+    fn default() -> Self {
+        MatmulTuning {
+            workgroup_x: 16,
+            workgroup_y: 4,
+        }
+    }
+}
+
+pub struct MatmulOptions<'a> {
+    pub bias: Option<&'a Tensor>,
+    pub activation: Activation,
+    /// Add to the output instead of overwriting it.
+    pub accumulate: bool,
+    pub tuning: MatmulTuning,
+}
+
+impl Default for MatmulOptions<'_> {
+    fn default() -> Self {
+        MatmulOptions {
+            bias: None,
+            activation: Activation::Identity,
+            accumulate: false,
+            tuning: MatmulTuning::default(),
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    slope: f32,
+}
+
+/// C[m, n] = op(A) · op(B) with A, B laid out as `layout` says; `k` is the shared dimension.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    ctx: &GpuContext,
+    layout: Layout,
+    a: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    (m, n, k): (usize, usize, usize),
+    options: MatmulOptions<'_>,
+) -> Result<Dispatch> {
+    expect_len("matmul", "A", a.len(), m * k)?;
+    expect_len("matmul", "B", b.len(), k * n)?;
+    expect_len("matmul", "C", c.len(), m * n)?;
+    if let Some(bias) = options.bias {
+        expect_len("matmul", "bias", bias.len(), n)?;
+    }
+    let bias = match options.bias {
+        Some(bias) => bias,
+        None => ctx.placeholder()?,
+    };
+    let params = Params {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        slope: options.activation.slope(),
+    };
+    let MatmulTuning {
+        workgroup_x,
+        workgroup_y,
+    } = options.tuning;
+    let flag = |on: bool| if on { 1.0 } else { 0.0 };
+    ctx.dispatch(KernelSpec {
+        shader: "matmul",
+        entry: "matmul",
+        constants: vec![
+            ("TRANS_A", flag(layout == Layout::XtDy)),
+            ("TRANS_B", flag(layout == Layout::DyWt)),
+            ("HAS_BIAS", flag(options.bias.is_some())),
+            ("ACCUMULATE", flag(options.accumulate)),
+            ("ACTIVATION", options.activation.code() as f64),
+            ("WG_X", workgroup_x as f64),
+            ("WG_Y", workgroup_y as f64),
+        ],
+        params: bytemuck::bytes_of(&params),
+        tensors: vec![
+            (a, Access::Read),
+            (b, Access::Read),
+            (bias, Access::Read),
+            (c, Access::ReadWrite),
+        ],
+        workgroups: [
+            (n as u32).div_ceil(workgroup_x * TILE),
+            (m as u32).div_ceil(workgroup_y * TILE),
+            1,
+        ],
+    })
+}

@@ -1,0 +1,10 @@
+//! Plain f64 CPU versions of every kernel, written for clarity: the oracle the GPU kernels are
+//! tested against, and the base of the finite-difference gradient checks.
+
+pub mod activation;
+pub mod data;
+pub mod loss;
+pub mod matmul;
+pub mod optim;
+pub mod random;
+pub mod reduce;

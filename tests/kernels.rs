@@ -1,0 +1,9 @@
+//! Every GPU kernel against the f64 CPU reference in `gan_gpu::reference`, on fresh random inputs
+//! of awkward shapes, with output buffers poisoned (NaN) before the run so unwritten elements show.
+//! One test binary for all kernel families keeps link time down; each family has its own module.
+
+#[path = "kernels/common.rs"]
+mod common;
+
+#[path = "kernels/matmul.rs"]
+mod matmul;

@@ -1,0 +1,156 @@
+//! Matmul in all three layouts, odd shapes, fused bias + activation, and accumulation.
+
+use gan_gpu::kernels::Activation;
+use gan_gpu::kernels::matmul::{Layout, MatmulOptions, MatmulTuning, matmul};
+use gan_gpu::reference;
+
+use crate::common::*;
+
+/// Shapes (m, n, k) that are not tile multiples, include 1, and reach the MLP's 784 and 1200.
+const SHAPES: [(usize, usize, usize); 6] = [
+    (1, 1, 1),
+    (7, 63, 65),
+    (65, 7, 1),
+    (63, 65, 784),
+    (1, 1200, 7),
+    (64, 784, 1200),
+];
+
+fn check(
+    layout: Layout,
+    (m, n, k): (usize, usize, usize),
+    bias: bool,
+    activation: Activation,
+    accumulate: bool,
+) {
+    let what = format!("{layout:?} {m}×{n}×{k} bias={bias} {activation:?} accumulate={accumulate}");
+    let mut rng = rng(&what);
+    let a = uniform(&mut rng, m * k, -1.0, 1.0);
+    let b = uniform(&mut rng, k * n, -1.0, 1.0);
+    let bias_values = uniform(&mut rng, n, -1.0, 1.0);
+    let initial = uniform(&mut rng, m * n, -1.0, 1.0);
+
+    let (a_gpu, b_gpu, bias_gpu) = (upload(&a), upload(&b), upload(&bias_values));
+    let c_gpu = if accumulate {
+        upload(&initial)
+    } else {
+        poisoned(m * n)
+    };
+    let options = MatmulOptions {
+        bias: bias.then_some(&bias_gpu),
+        activation,
+        accumulate,
+        tuning: MatmulTuning::default(),
+    };
+    let dispatch = matmul(gpu(), layout, &a_gpu, &b_gpu, &c_gpu, (m, n, k), options).unwrap();
+    let result = run_and_read(&[&dispatch], &c_gpu);
+
+    let mut expected = reference::matmul::matmul(layout, &to_f64(&a), &to_f64(&b), (m, n, k));
+    let abs = |v: &[f32]| v.iter().map(|x| x.abs() as f64).collect::<Vec<_>>();
+    let mut scale = reference::matmul::matmul(layout, &abs(&a), &abs(&b), (m, n, k));
+    if bias {
+        reference::matmul::add_bias(&mut expected, &to_f64(&bias_values));
+        reference::matmul::add_bias(&mut scale, &abs(&bias_values));
+    }
+    if accumulate {
+        for ((e, s), &c0) in expected.iter_mut().zip(scale.iter_mut()).zip(&initial) {
+            *e += c0 as f64;
+            *s += c0.abs() as f64;
+        }
+    }
+    // The activations are 1-Lipschitz, so the pre-activation error bound carries over.
+    let expected: Vec<f64> = expected
+        .iter()
+        .map(|&x| reference::activation::activate(x, activation))
+        .collect();
+    assert_close_scaled(&what, &result, &expected, &scale, 1e-5);
+}
+
+#[test]
+fn matmul_every_layout_and_awkward_shape() {
+    for layout in Layout::ALL {
+        for shape in SHAPES {
+            check(layout, shape, false, Activation::Identity, false);
+        }
+    }
+}
+
+#[test]
+fn matmul_fused_bias_and_activations() {
+    for activation in [
+        Activation::Relu,
+        Activation::LeakyRelu(0.2),
+        Activation::Tanh,
+        Activation::Sigmoid,
+    ] {
+        check(Layout::XW, (7, 65, 63), true, activation, false);
+        check(Layout::XW, (65, 784, 100), true, activation, false);
+    }
+}
+
+#[test]
+fn matmul_accumulates_into_output() {
+    check(Layout::XtDy, (63, 65, 7), false, Activation::Identity, true);
+    check(
+        Layout::DyWt,
+        (7, 784, 65),
+        false,
+        Activation::Identity,
+        true,
+    );
+}
+
+#[test]
+fn matmul_other_workgroup_shapes_agree() {
+    // Tile sizes are pipeline constants for per-adapter tuning; every choice must be correct.
+    for (workgroup_x, workgroup_y) in [(8, 8), (32, 2), (64, 1)] {
+        let tuning = MatmulTuning {
+            workgroup_x,
+            workgroup_y,
+        };
+        let (m, n, k) = (33, 70, 17);
+        let mut rng = rng("workgroup shapes");
+        let a = uniform(&mut rng, m * k, -1.0, 1.0);
+        let b = uniform(&mut rng, k * n, -1.0, 1.0);
+        let (a_gpu, b_gpu, c_gpu) = (upload(&a), upload(&b), poisoned(m * n));
+        let options = MatmulOptions {
+            tuning,
+            ..Default::default()
+        };
+        let dispatch = matmul(
+            gpu(),
+            Layout::XW,
+            &a_gpu,
+            &b_gpu,
+            &c_gpu,
+            (m, n, k),
+            options,
+        )
+        .unwrap();
+        let result = run_and_read(&[&dispatch], &c_gpu);
+        let expected = reference::matmul::matmul(Layout::XW, &to_f64(&a), &to_f64(&b), (m, n, k));
+        assert_close(&format!("{tuning:?}"), &result, &expected, 1e-4, 1.0);
+    }
+}
+
+#[test]
+fn matmul_rejects_mismatched_shapes() {
+    let a = upload(&[1.0; 6]);
+    let b = upload(&[1.0; 6]);
+    let c = poisoned(4);
+    let error = matmul(
+        gpu(),
+        Layout::XW,
+        &a,
+        &b,
+        &c,
+        (2, 2, 4),
+        MatmulOptions::default(),
+    )
+    .err()
+    .expect("A has 6 elements, not 2×4");
+    assert!(
+        error.to_string().contains("A has 6 elements, expected 8"),
+        "{error}"
+    );
+}
