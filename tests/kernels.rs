@@ -7,3 +7,21 @@ mod common;
 
 #[path = "kernels/matmul.rs"]
 mod matmul;
+
+#[path = "kernels/activation.rs"]
+mod activation;
+
+#[path = "kernels/reduce.rs"]
+mod reduce;
+
+#[path = "kernels/loss.rs"]
+mod loss;
+
+#[path = "kernels/optim.rs"]
+mod optim;
+
+#[path = "kernels/random.rs"]
+mod random;
+
+#[path = "kernels/data.rs"]
+mod data;

@@ -5,8 +5,7 @@ use crate::error::Result;
 use crate::gpu::adapter::{choose_adapter, describe, list_adapters};
 
 pub fn run(cli: &Cli) -> Result<()> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-    let adapters = list_adapters(&instance);
+    let adapters = list_adapters();
     println!("Adapters:");
     for (i, adapter) in adapters.iter().enumerate() {
         println!("  {i}: {}", describe(&adapter.get_info()));

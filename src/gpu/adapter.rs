@@ -69,12 +69,18 @@ fn preference(info: &wgpu::AdapterInfo) -> (u8, u8) {
 /// Every adapter wgpu can see, in a stable order (the order `info` prints and `--adapter N` uses).
 /// OpenGL is only asked when no native API (Vulkan, Metal, DX12) has an adapter: GL adapters are
 /// slower for compute, and probing EGL prints noise on headless machines.
-pub fn list_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
-    let native = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+pub fn list_adapters() -> Vec<wgpu::Adapter> {
+    let enumerate = |backends: wgpu::Backends| {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = backends;
+        let instance = wgpu::Instance::new(descriptor);
+        pollster::block_on(instance.enumerate_adapters(backends))
+    };
+    let native = enumerate(wgpu::Backends::PRIMARY);
     if !native.is_empty() {
         return native;
     }
-    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::GL))
+    enumerate(wgpu::Backends::GL)
 }
 
 /// The adapter the choice names, and a sentence saying why it was chosen.

@@ -48,8 +48,7 @@ pub struct GpuContext {
 impl GpuContext {
     /// Open the adapter the choice names (see `adapter.rs` for the rule).
     pub fn new(choice: &AdapterChoice) -> Result<GpuContext> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-        let adapters = list_adapters(&instance);
+        let adapters = list_adapters();
         let (index, chosen_because) = choose_adapter(&adapters, choice)?;
         let adapter = &adapters[index];
         let adapter_info = adapter.get_info();
