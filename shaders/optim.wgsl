@@ -1,1 +1,136 @@
-// placeholder: kernels of this family are being written
+// Optimizer updates over a flat parameter buffer (one invocation per element), weight clipping,
+// and the learning-rate/momentum schedule.
+//
+// Hyper-parameters are not in the uniform params but in a small GPU tensor `settings`:
+//   settings = [lr, momentum | beta1 | alpha, beta2, eps]
+// read at run time, so `schedule_step` can change them on the GPU between steps with no host
+// write. Adam's step count t is likewise read from its own u32 counter (incremented on the GPU).
+//
+// Binding numbers follow each wrapper's tensor order, so a slot is declared several times with
+// different names; no entry point uses two declarations of one slot.
+
+struct Params {
+    // Elements of the parameter buffer.
+    n: u32,
+    // clip_weights: c. schedule_step: decay.
+    x0: f32,
+    // schedule_step: min_lr, momentum increment, final momentum.
+    x1: f32,
+    x2: f32,
+    x3: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+
+// Slot 1: the parameters (updated in place), or the settings for schedule_step.
+@group(0) @binding(1) var<storage, read_write> p: array<f32>;
+@group(0) @binding(1) var<storage, read_write> settings_rw: array<f32>;
+// Slot 2: the gradients.
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+// Slot 3: the hyper-parameters.
+@group(0) @binding(3) var<storage, read> settings: array<f32>;
+// Slot 4: the first state (SGD's velocity, Adam's m, RMSprop's square average).
+@group(0) @binding(4) var<storage, read_write> state1: array<f32>;
+// Slot 5: Adam's v.
+@group(0) @binding(5) var<storage, read_write> state2: array<f32>;
+// Slot 6: Adam's step counter t (already incremented for this step, so t ≥ 1).
+@group(0) @binding(6) var<storage, read> step_counter: array<u32>;
+
+// PyTorch SGD with momentum (dampening 0, no Nesterov): v = μ·v + g; p −= lr·v.
+// With v starting at zero the first step gives v = g, PyTorch's first-step buffer.
+@compute @workgroup_size(256)
+fn sgd_momentum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups, 256u);
+    if (i >= params.n) {
+        return;
+    }
+    let lr = settings[0];
+    let momentum = settings[1];
+    let v = momentum * state1[i] + g[i];
+    state1[i] = v;
+    p[i] = p[i] - lr * v;
+}
+
+// 1 − β^t without cancellation. pow(β, t) then 1 − it would lose most digits for β near 1
+// (β2 = 0.999: a relative error ε in β^t becomes ≈ 1000·ε in 1 − β^t at t = 1), and GPU pow is
+// only a few ulps good to begin with. Instead carry q(a) = 1 − β^a through binary
+// exponentiation: q(2a) = q(a)·(2 − q(a)) and q(a + b) = q(a) + q(b)·(1 − q(a)), where every
+// term is non-negative, so each step loses only a rounding or two. q(1) = 1 − β is exact for
+// β ∈ [0.5, 1] (Sterbenz).
+fn one_minus_pow(beta: f32, t: u32) -> f32 {
+    var result = 0.0; // q(0): 1 − β^0
+    var square = 1.0 - beta; // q(2^k), k = 0, 1, ...
+    var e = t;
+    loop {
+        if (e == 0u) {
+            break;
+        }
+        if ((e & 1u) == 1u) {
+            result = result + square * (1.0 - result);
+        }
+        e = e >> 1u;
+        if (e != 0u) {
+            square = square * (2.0 - square);
+        }
+    }
+    return result;
+}
+
+// PyTorch Adam (no weight decay, no AMSGrad):
+//   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²
+//   p −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)
+@compute @workgroup_size(256)
+fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups, 256u);
+    if (i >= params.n) {
+        return;
+    }
+    let lr = settings[0];
+    let beta1 = settings[1];
+    let beta2 = settings[2];
+    let eps = settings[3];
+    let t = max(step_counter[0], 1u);
+    let grad = g[i];
+    let m = beta1 * state1[i] + (1.0 - beta1) * grad;
+    let v = beta2 * state2[i] + (1.0 - beta2) * grad * grad;
+    state1[i] = m;
+    state2[i] = v;
+    let bias_correction1 = one_minus_pow(beta1, t);
+    let bias_correction2 = one_minus_pow(beta2, t);
+    let denom = sqrt(v) / sqrt(bias_correction2) + eps;
+    p[i] = p[i] - (lr / bias_correction1) * (m / denom);
+}
+
+// PyTorch RMSprop (no momentum, not centred): s = α·s + (1 − α)·g²; p −= lr·g / (√s + eps).
+@compute @workgroup_size(256)
+fn rmsprop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups, 256u);
+    if (i >= params.n) {
+        return;
+    }
+    let lr = settings[0];
+    let alpha = settings[1];
+    let eps = settings[3];
+    let grad = g[i];
+    let s = alpha * state1[i] + (1.0 - alpha) * grad * grad;
+    state1[i] = s;
+    p[i] = p[i] - lr * grad / (sqrt(s) + eps);
+}
+
+// p = clamp(p, −c, c): the original WGAN's Lipschitz constraint on the critic.
+@compute @workgroup_size(256)
+fn clip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups, 256u);
+    if (i >= params.n) {
+        return;
+    }
+    p[i] = clamp(p[i], -params.x0, params.x0);
+}
+
+// Goodfellow et al. (2014)'s schedule, once per step (one invocation):
+// lr = max(lr / decay, min_lr); momentum = min(momentum + increment, final).
+@compute @workgroup_size(1)
+fn schedule_step() {
+    settings_rw[0] = max(settings_rw[0] / params.x0, params.x1);
+    settings_rw[1] = min(settings_rw[1] + params.x2, params.x3);
+}

@@ -1,1 +1,275 @@
-//! (being written)
+//! Optimizers over a flat parameter buffer (shaders/optim.wgsl): SGD with momentum, Adam and
+//! RMSprop with PyTorch's semantics, WGAN weight clipping, and the learning-rate/momentum
+//! schedule of Goodfellow et al. (2014).
+//!
+//! The hyper-parameters live in a 4-element f32 GPU tensor (see [`OptimizerSettings`]) that the
+//! kernels read at run time, so a schedule changes them on the GPU with no host write per step;
+//! Adam's step count is a u32 counter incremented on the GPU by `random::increment_counter`.
+
+use super::expect_len;
+use super::random::check_u32_len;
+use crate::error::{Error, Result};
+use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor, workgroups_1d};
+
+/// The contents of the `settings` tensor: `[lr, momentum | beta1 | alpha, beta2, eps]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptimizerSettings {
+    pub lr: f32,
+    /// SGD's momentum μ, Adam's β1 or RMSprop's α.
+    pub momentum: f32,
+    /// Adam's β2 (unused by the others).
+    pub beta2: f32,
+    /// Adam's and RMSprop's ε (unused by SGD).
+    pub eps: f32,
+}
+
+impl OptimizerSettings {
+    pub const LEN: usize = 4;
+
+    pub fn sgd(lr: f32, momentum: f32) -> Self {
+        OptimizerSettings {
+            lr,
+            momentum,
+            beta2: 0.0,
+            eps: 0.0,
+        }
+    }
+
+    pub fn adam(lr: f32, beta1: f32, beta2: f32, eps: f32) -> Self {
+        OptimizerSettings {
+            lr,
+            momentum: beta1,
+            beta2,
+            eps,
+        }
+    }
+
+    pub fn rmsprop(lr: f32, alpha: f32, eps: f32) -> Self {
+        OptimizerSettings {
+            lr,
+            momentum: alpha,
+            beta2: 0.0,
+            eps,
+        }
+    }
+
+    pub fn to_array(self) -> [f32; 4] {
+        [self.lr, self.momentum, self.beta2, self.eps]
+    }
+
+    pub fn from_slice(values: &[f32]) -> Result<Self> {
+        match *values {
+            [lr, momentum, beta2, eps] => Ok(OptimizerSettings {
+                lr,
+                momentum,
+                beta2,
+                eps,
+            }),
+            _ => Err(Error::Input(format!(
+                "optimizer settings have {} values, expected 4",
+                values.len()
+            ))),
+        }
+    }
+
+    /// The settings tensor (an upload: setup time only).
+    pub fn upload(self, ctx: &GpuContext, label: &str) -> Result<Tensor> {
+        ctx.upload(label, &[Self::LEN], &self.to_array())
+    }
+
+    /// Read the settings back (after a schedule has run on the GPU; counted as a read).
+    pub fn read(ctx: &GpuContext, settings: &Tensor) -> Result<Self> {
+        Self::from_slice(&ctx.read_f32(settings)?)
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    x0: f32,
+    x1: f32,
+    x2: f32,
+    x3: f32,
+}
+
+fn params(n: usize, x: [f32; 4]) -> Params {
+    Params {
+        n: n as u32,
+        x0: x[0],
+        x1: x[1],
+        x2: x[2],
+        x3: x[3],
+    }
+}
+
+/// Checks shared by the optimizers: every state has the parameters' length, settings have 4.
+fn check(kernel: &str, params: &Tensor, others: &[(&str, &Tensor)]) -> Result<()> {
+    check_u32_len(kernel, "params", params.len())?;
+    for (name, tensor) in others {
+        let expected = if *name == "settings" {
+            OptimizerSettings::LEN
+        } else {
+            params.len()
+        };
+        expect_len(kernel, name, tensor.len(), expected)?;
+    }
+    Ok(())
+}
+
+fn update(
+    ctx: &GpuContext,
+    entry: &'static str,
+    tensors: Vec<(&Tensor, Access)>,
+    n: usize,
+) -> Result<Dispatch> {
+    ctx.dispatch(KernelSpec {
+        shader: "optim",
+        entry,
+        constants: vec![],
+        params: bytemuck::bytes_of(&params(n, [0.0; 4])),
+        tensors,
+        workgroups: workgroups_1d(n, 256),
+    })
+}
+
+/// PyTorch SGD with momentum: v = μ·v + g; p −= lr·v (lr, μ from `settings`).
+pub fn sgd_momentum(
+    ctx: &GpuContext,
+    params: &Tensor,
+    grads: &Tensor,
+    velocity: &Tensor,
+    settings: &Tensor,
+) -> Result<Dispatch> {
+    let kernel = "sgd_momentum";
+    check(
+        kernel,
+        params,
+        &[
+            ("grads", grads),
+            ("velocity", velocity),
+            ("settings", settings),
+        ],
+    )?;
+    let tensors = vec![
+        (params, Access::ReadWrite),
+        (grads, Access::Read),
+        (settings, Access::Read),
+        (velocity, Access::ReadWrite),
+    ];
+    update(ctx, kernel, tensors, params.len())
+}
+
+/// PyTorch Adam: t = step_counter[0] (incremented on the GPU before this runs, so t ≥ 1; a
+/// counter still at 0 is treated as 1), m and v the moment estimates, `settings` =
+/// [lr, β1, β2, eps]; p −= lr·m̂/(√v̂ + eps) with m̂ = m/(1 − β1^t), v̂ = v/(1 − β2^t).
+pub fn adam(
+    ctx: &GpuContext,
+    params: &Tensor,
+    grads: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    settings: &Tensor,
+    step_counter: &Tensor,
+) -> Result<Dispatch> {
+    let kernel = "adam";
+    check(
+        kernel,
+        params,
+        &[("grads", grads), ("m", m), ("v", v), ("settings", settings)],
+    )?;
+    expect_len(kernel, "step_counter", step_counter.len(), 1)?;
+    let tensors = vec![
+        (params, Access::ReadWrite),
+        (grads, Access::Read),
+        (settings, Access::Read),
+        (m, Access::ReadWrite),
+        (v, Access::ReadWrite),
+        (step_counter, Access::Read),
+    ];
+    update(ctx, kernel, tensors, params.len())
+}
+
+/// PyTorch RMSprop (no momentum, not centred): s = α·s + (1 − α)·g²; p −= lr·g/(√s + eps),
+/// `settings` = [lr, α, _, eps].
+pub fn rmsprop(
+    ctx: &GpuContext,
+    params: &Tensor,
+    grads: &Tensor,
+    square_avg: &Tensor,
+    settings: &Tensor,
+) -> Result<Dispatch> {
+    let kernel = "rmsprop";
+    check(
+        kernel,
+        params,
+        &[
+            ("grads", grads),
+            ("square_avg", square_avg),
+            ("settings", settings),
+        ],
+    )?;
+    let tensors = vec![
+        (params, Access::ReadWrite),
+        (grads, Access::Read),
+        (settings, Access::Read),
+        (square_avg, Access::ReadWrite),
+    ];
+    update(ctx, kernel, tensors, params.len())
+}
+
+/// p = clamp(p, −c, c), in place (the original WGAN critic's constraint).
+pub fn clip_weights(ctx: &GpuContext, params: &Tensor, c: f32) -> Result<Dispatch> {
+    check_u32_len("clip_weights", "params", params.len())?;
+    if !(c >= 0.0) {
+        return Err(Error::Input(format!(
+            "clip_weights: the clip value must be ≥ 0, got {c}"
+        )));
+    }
+    ctx.dispatch(KernelSpec {
+        shader: "optim",
+        entry: "clip_weights",
+        constants: vec![],
+        params: bytemuck::bytes_of(&params_for_clip(params.len(), c)),
+        tensors: vec![(params, Access::ReadWrite)],
+        workgroups: workgroups_1d(params.len(), 256),
+    })
+}
+
+fn params_for_clip(n: usize, c: f32) -> Params {
+    params(n, [c, 0.0, 0.0, 0.0])
+}
+
+/// One step of Goodfellow et al.'s schedule, on the GPU (one invocation):
+/// lr = max(lr / decay, min_lr); momentum = min(momentum + momentum_increment, final_momentum).
+pub fn schedule_step(
+    ctx: &GpuContext,
+    settings: &Tensor,
+    decay: f32,
+    min_lr: f32,
+    momentum_increment: f32,
+    final_momentum: f32,
+) -> Result<Dispatch> {
+    expect_len(
+        "schedule_step",
+        "settings",
+        settings.len(),
+        OptimizerSettings::LEN,
+    )?;
+    if !(decay > 0.0) {
+        return Err(Error::Input(format!(
+            "schedule_step: decay must be > 0, got {decay}"
+        )));
+    }
+    ctx.dispatch(KernelSpec {
+        shader: "optim",
+        entry: "schedule_step",
+        constants: vec![],
+        params: bytemuck::bytes_of(&params(
+            0,
+            [decay, min_lr, momentum_increment, final_momentum],
+        )),
+        tensors: vec![(settings, Access::ReadWrite)],
+        workgroups: [1, 1, 1],
+    })
+}

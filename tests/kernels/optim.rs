@@ -1,1 +1,308 @@
-//! (being written)
+//! SGD with momentum, Adam and RMSprop against the f64 reference over several steps (fresh
+//! gradients each step, step counter incremented on the GPU), weight clipping and the schedule.
+
+use gan_gpu::gpu::{Dispatch, Recorder, Tensor};
+use gan_gpu::kernels::optim::{
+    OptimizerSettings, adam, clip_weights, rmsprop, schedule_step, sgd_momentum,
+};
+use gan_gpu::kernels::random::increment_counter;
+use gan_gpu::reference::optim as reference;
+use rand::RngExt;
+use rand::rngs::StdRng;
+
+use crate::common::*;
+
+const SIZES: [usize; 3] = [1, 65, 1200];
+const STEPS: usize = 4;
+
+fn run(dispatches: &[&Dispatch]) {
+    let mut recorder = Recorder::new(gpu());
+    recorder.record_all(dispatches.iter().copied());
+    recorder.submit().unwrap();
+}
+
+/// Gradients in (−1, 1) with some exact zeros (a zero gradient on a zero state must not make
+/// 0/0 in Adam or RMSprop).
+fn gradients(rng: &mut StdRng, n: usize) -> Vec<f32> {
+    let mut g = uniform(rng, n, -1.0, 1.0);
+    for value in g.iter_mut() {
+        if rng.random_range(0.0..1.0) < 0.1 {
+            *value = 0.0;
+        }
+    }
+    g
+}
+
+/// Compare the parameters' change (not the parameters): the change is what the optimizer
+/// computes, and judged against |p| ≈ 1 a wrong update of size lr·1e-3 would pass unseen.
+/// Judged relative to max(|Δ|, lr), the f32 cancellation in p − p0 (≈ 6e-8) stays far below.
+fn assert_update_close(what: &str, p0: &[f32], gpu: &[f32], reference: &[f64], lr: f32) {
+    let delta: Vec<f32> = gpu.iter().zip(p0).map(|(p, q)| p - q).collect();
+    let expected: Vec<f64> = reference
+        .iter()
+        .zip(p0)
+        .map(|(p, &q)| p - q as f64)
+        .collect();
+    assert_close(what, &delta, &expected, 1e-4, lr as f64);
+}
+
+#[test]
+fn sgd_momentum_matches_reference() {
+    for n in SIZES {
+        let mut rng = rng(&format!("sgd {n}"));
+        let p0 = uniform(&mut rng, n, -1.0, 1.0);
+        let settings = OptimizerSettings::sgd(rng.random_range(0.01..0.1), 0.9);
+        let (params, velocity, grads) = (upload(&p0), upload(&vec![0.0; n]), upload(&vec![0.0; n]));
+        let settings_gpu = settings.upload(gpu(), "settings").unwrap();
+        let step = sgd_momentum(gpu(), &params, &grads, &velocity, &settings_gpu).unwrap();
+
+        let (mut p, mut v) = (to_f64(&p0), vec![0.0; n]);
+        for _ in 0..STEPS {
+            let g = gradients(&mut rng, n);
+            gpu().write(&grads, &g);
+            run(&[&step]);
+            let (lr, mu) = (settings.lr as f64, settings.momentum as f64);
+            reference::sgd_momentum(&mut p, &to_f64(&g), &mut v, lr, mu);
+        }
+        let what = format!("sgd n={n}");
+        assert_update_close(
+            &what,
+            &p0,
+            &gpu().read_f32(&params).unwrap(),
+            &p,
+            settings.lr,
+        );
+        assert_close(&what, &gpu().read_f32(&velocity).unwrap(), &v, 1e-4, 1e-3);
+    }
+}
+
+#[test]
+fn adam_matches_reference_with_gpu_step_counter() {
+    for n in SIZES {
+        let mut rng = rng(&format!("adam {n}"));
+        let p0 = uniform(&mut rng, n, -1.0, 1.0);
+        let settings = OptimizerSettings::adam(rng.random_range(0.001..0.05), 0.5, 0.999, 1e-8);
+        let zeros = vec![0.0; n];
+        let (params, grads) = (upload(&p0), upload(&zeros));
+        let (m_gpu, v_gpu) = (upload(&zeros), upload(&zeros));
+        let settings_gpu = settings.upload(gpu(), "settings").unwrap();
+        let counter = gpu().upload("adam step", &[1], &[0u32]).unwrap();
+        let increment = increment_counter(gpu(), &counter).unwrap();
+        let step = adam(
+            gpu(),
+            &params,
+            &grads,
+            &m_gpu,
+            &v_gpu,
+            &settings_gpu,
+            &counter,
+        )
+        .unwrap();
+
+        let h = reference::Adam {
+            lr: settings.lr as f64,
+            beta1: settings.momentum as f64,
+            beta2: settings.beta2 as f64,
+            eps: settings.eps as f64,
+        };
+        let (mut p, mut m, mut v) = (to_f64(&p0), vec![0.0; n], vec![0.0; n]);
+        for t in 1..=3 {
+            let g = gradients(&mut rng, n);
+            gpu().write(&grads, &g);
+            run(&[&increment, &step]);
+            reference::adam(&mut p, &to_f64(&g), &mut m, &mut v, h, t);
+        }
+        assert_eq!(gpu().read_u32(&counter).unwrap(), vec![3]);
+        let what = format!("adam n={n}");
+        assert_update_close(
+            &what,
+            &p0,
+            &gpu().read_f32(&params).unwrap(),
+            &p,
+            settings.lr,
+        );
+        assert_close(&what, &gpu().read_f32(&m_gpu).unwrap(), &m, 1e-4, 1e-3);
+        // v is a sum of non-negative terms: relative error stays ~1e-7 however small it is.
+        assert_close(&what, &gpu().read_f32(&v_gpu).unwrap(), &v, 1e-4, 1e-30);
+    }
+}
+
+#[test]
+fn adam_bias_correction_at_large_step_counts() {
+    // The shader computes 1 − β^t by a cancellation-free binary exponentiation; check it where
+    // a naive 1 − pow(β, t) would be off (t = 1, 2 with β2 = 0.9999) and at long runs.
+    for t in [1u32, 2, 7, 1000, 123_456, 10_000_000] {
+        let n = 65;
+        let mut rng = rng(&format!("adam t={t}"));
+        let p0 = uniform(&mut rng, n, -1.0, 1.0);
+        let m0 = uniform(&mut rng, n, -0.1, 0.1);
+        let v0 = uniform(&mut rng, n, 0.0, 0.01);
+        let g = gradients(&mut rng, n);
+        let settings = OptimizerSettings::adam(0.01, 0.9, 0.9999, 1e-8);
+        let (params, grads, m_gpu, v_gpu) = (upload(&p0), upload(&g), upload(&m0), upload(&v0));
+        let settings_gpu = settings.upload(gpu(), "settings").unwrap();
+        let counter = gpu().upload("adam step", &[1], &[t]).unwrap();
+        let step = adam(
+            gpu(),
+            &params,
+            &grads,
+            &m_gpu,
+            &v_gpu,
+            &settings_gpu,
+            &counter,
+        )
+        .unwrap();
+        run(&[&step]);
+        let h = reference::Adam {
+            lr: settings.lr as f64,
+            beta1: settings.momentum as f64,
+            beta2: settings.beta2 as f64,
+            eps: settings.eps as f64,
+        };
+        let (mut p, mut m, mut v) = (to_f64(&p0), to_f64(&m0), to_f64(&v0));
+        reference::adam(&mut p, &to_f64(&g), &mut m, &mut v, h, t);
+        let what = format!("adam t={t}");
+        assert_update_close(
+            &what,
+            &p0,
+            &gpu().read_f32(&params).unwrap(),
+            &p,
+            settings.lr,
+        );
+    }
+}
+
+#[test]
+fn rmsprop_matches_reference() {
+    for n in SIZES {
+        let mut rng = rng(&format!("rmsprop {n}"));
+        let p0 = uniform(&mut rng, n, -1.0, 1.0);
+        let settings = OptimizerSettings::rmsprop(rng.random_range(0.001..0.05), 0.99, 1e-8);
+        let zeros = vec![0.0; n];
+        let (params, grads, square_avg) = (upload(&p0), upload(&zeros), upload(&zeros));
+        let settings_gpu = settings.upload(gpu(), "settings").unwrap();
+        let step = rmsprop(gpu(), &params, &grads, &square_avg, &settings_gpu).unwrap();
+
+        let (mut p, mut s) = (to_f64(&p0), vec![0.0; n]);
+        for _ in 0..STEPS {
+            let g = gradients(&mut rng, n);
+            gpu().write(&grads, &g);
+            run(&[&step]);
+            let (lr, alpha, eps) = (
+                settings.lr as f64,
+                settings.momentum as f64,
+                settings.eps as f64,
+            );
+            reference::rmsprop(&mut p, &to_f64(&g), &mut s, lr, alpha, eps);
+        }
+        let what = format!("rmsprop n={n}");
+        assert_update_close(
+            &what,
+            &p0,
+            &gpu().read_f32(&params).unwrap(),
+            &p,
+            settings.lr,
+        );
+        assert_close(
+            &what,
+            &gpu().read_f32(&square_avg).unwrap(),
+            &s,
+            1e-4,
+            1e-30,
+        );
+    }
+}
+
+#[test]
+fn settings_changed_on_the_gpu_take_effect() {
+    // The optimizers read lr at run time: after a schedule step halves it, the next update is
+    // half as large, with no host write in between.
+    let n = 7;
+    let p0 = vec![0.0f32; n];
+    let (params, velocity, grads) = (upload(&p0), upload(&p0), upload(&[1.0; 7]));
+    let settings = OptimizerSettings::sgd(0.1, 0.0).upload(gpu(), "s").unwrap();
+    let step = sgd_momentum(gpu(), &params, &grads, &velocity, &settings).unwrap();
+    let halve = schedule_step(gpu(), &settings, 2.0, 0.0, 0.0, 0.0).unwrap();
+    let result = run_and_read(&[&step, &halve, &step], &params);
+    assert_close("p after lr 0.1 then 0.05", &result, &[-0.15; 7], 1e-6, 1.0);
+}
+
+#[test]
+fn clip_weights_clamps() {
+    let mut rng = rng("clip");
+    for n in [1, 63, 1200] {
+        let values = uniform(&mut rng, n, -2.0, 2.0);
+        let params = upload(&values);
+        let result = run_and_read(&[&clip_weights(gpu(), &params, 0.01).unwrap()], &params);
+        let mut expected = to_f64(&values);
+        reference::clip_weights(&mut expected, 0.01f32 as f64);
+        // A clamp is exact: every value is either untouched or exactly ±c.
+        for (i, (&g, &e)) in result.iter().zip(&expected).enumerate() {
+            assert_eq!(g as f64, e, "clip n={n} [{i}]");
+        }
+    }
+    assert!(clip_weights(gpu(), &upload(&[1.0]), -1.0).is_err());
+}
+
+#[test]
+fn schedule_step_matches_reference() {
+    let (lr0, momentum0) = (0.1f32, 0.5f32);
+    let settings = OptimizerSettings::sgd(lr0, momentum0)
+        .upload(gpu(), "settings")
+        .unwrap();
+    let (decay, min_lr, increment, last) = (1.3f32, 0.003f32, 0.04f32, 0.7f32);
+    let step = schedule_step(gpu(), &settings, decay, min_lr, increment, last).unwrap();
+    let mut expected = (lr0 as f64, momentum0 as f64);
+    // 20 steps: lr reaches its floor (0.1/1.3^14 < 0.003) and momentum its final value.
+    for steps in 1..=20 {
+        run(&[&step]);
+        expected = reference::schedule_step(
+            expected,
+            decay as f64,
+            min_lr as f64,
+            increment as f64,
+            last as f64,
+        );
+        if steps % 5 == 0 {
+            let found = OptimizerSettings::read(gpu(), &settings).unwrap();
+            let what = format!("schedule after {steps} steps");
+            assert_close(
+                &what,
+                &[found.lr, found.momentum],
+                &[expected.0, expected.1],
+                1e-4,
+                0.0,
+            );
+        }
+    }
+    assert_eq!(
+        expected,
+        (min_lr as f64, last as f64),
+        "the test reaches both limits"
+    );
+}
+
+#[test]
+fn optim_rejects_bad_shapes() {
+    let (params, grads, state) = (poisoned(65), poisoned(64), poisoned(65));
+    let settings = OptimizerSettings::sgd(0.1, 0.9).upload(gpu(), "s").unwrap();
+    let error = sgd_momentum(gpu(), &params, &grads, &state, &settings)
+        .err()
+        .expect("grads of 64 for params of 65");
+    assert!(
+        error
+            .to_string()
+            .contains("grads has 64 elements, expected 65"),
+        "{error}"
+    );
+    let short_settings: Tensor = upload(&[0.1, 0.9]);
+    let error = rmsprop(gpu(), &params, &state, &state.clone(), &short_settings).err();
+    assert!(error.is_some(), "settings of 2 elements");
+    let counter = gpu().upload("c", &[2], &[0u32, 0]).unwrap();
+    let m = poisoned(65);
+    let v = poisoned(65);
+    let error = adam(gpu(), &params, &state, &m, &v, &settings, &counter)
+        .err()
+        .expect("a counter of 2 elements");
+    assert!(error.to_string().contains("step_counter"), "{error}");
+}
