@@ -195,10 +195,12 @@ mod tests {
 
     #[test]
     fn missing_folder_says_so() {
-        let dir = temp_dir("mnist-missing").join("does-not-exist");
+        let base = temp_dir("mnist-missing");
+        let dir = base.join("does-not-exist");
         let msg = load_mnist_folder(&dir).unwrap_err().to_string();
         assert!(msg.contains("does not exist"), "{msg}");
         assert!(msg.contains(&dir.display().to_string()), "{msg}");
+        std::fs::remove_dir_all(base).ok();
     }
 
     #[test]
