@@ -2,11 +2,15 @@
 //! hand-written WGSL compute shader, dispatched from this Rust host through wgpu.
 
 pub mod bench;
+pub mod checkpoint_io;
 pub mod cli;
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod kernels;
+pub mod nn;
 pub mod reference;
+pub mod report;
 pub mod shaders;
 
 pub use error::{Error, Result};

@@ -1,0 +1,198 @@
+//! Loading a folder of same-sized PNG/JPEG images as one u8 tensor.
+//!
+//! Files are taken in file-name order (so a dataset's order, and therefore a
+//! seeded run, is the same on every machine), and only `.png`, `.jpg` and
+//! `.jpeg` files are read (case-insensitive); anything else in the folder
+//! (READMEs, label files, thumbnails databases) is ignored.
+//!
+//! The result has layout `[n, h, w, c]`, row-major: `c = 1` when every image
+//! is grayscale, otherwise `c = 3` and grayscale images are expanded to RGB.
+//! Alpha is dropped: a GAN on such a folder models the visible colours.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A folder of images decoded into one `[count, height, width, channels]` u8 buffer.
+#[derive(Debug, Clone)]
+pub struct ImageFolder {
+    pub count: usize,
+    pub height: usize,
+    pub width: usize,
+    /// 1 (all grayscale) or 3 (RGB).
+    pub channels: usize,
+    pub pixels: Vec<u8>,
+    /// The files, in the order of the images in `pixels`.
+    pub files: Vec<PathBuf>,
+}
+
+impl ImageFolder {
+    /// The pixels of image `i` (`height * width * channels` bytes).
+    pub fn image(&self, i: usize) -> Option<&[u8]> {
+        let size = self.height * self.width * self.channels;
+        self.pixels.get(i * size..(i + 1) * size)
+    }
+}
+
+/// Whether `path` has an image extension this loader reads.
+fn is_image_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| {
+            let e = e.to_ascii_lowercase();
+            e == "png" || e == "jpg" || e == "jpeg"
+        })
+        .unwrap_or(false)
+}
+
+/// Load every PNG/JPEG in `dir` (not recursive). See the module docs.
+pub fn load_image_folder(dir: impl AsRef<Path>) -> Result<ImageFolder> {
+    let dir = dir.as_ref();
+    if !dir.is_dir() {
+        return Err(Error::Input(format!(
+            "image folder {} does not exist or is not a folder",
+            dir.display()
+        )));
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_file() && is_image_file(&path) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Input(format!(
+            "image folder {} holds no .png, .jpg or .jpeg files",
+            dir.display()
+        )));
+    }
+
+    let mut pixels: Vec<u8> = Vec::new();
+    let mut channels = 1usize;
+    let mut size: Option<(u32, u32)> = None;
+    for path in &files {
+        let img = image::ImageReader::open(path)
+            .map_err(|e| Error::io(path, e))?
+            .with_guessed_format()
+            .map_err(|e| Error::io(path, e))?
+            .decode()
+            .map_err(|e| {
+                Error::invalid(
+                    path,
+                    "image data",
+                    "a decodable PNG or JPEG image",
+                    format!("a decoding error ({e})"),
+                )
+            })?;
+        let (w, h) = (img.width(), img.height());
+        match size {
+            None => size = Some((w, h)),
+            Some((w0, h0)) if (w0, h0) != (w, h) => {
+                return Err(Error::invalid(
+                    path,
+                    "image size (width×height)",
+                    format!("{w0}×{h0} like {}", files[0].display()),
+                    format!("{w}×{h}"),
+                ));
+            }
+            Some(_) => {}
+        }
+        // First colour image: expand what was read so far from gray to RGB.
+        if channels == 1 && img.color().has_color() {
+            channels = 3;
+            pixels = pixels.iter().flat_map(|&g| [g, g, g]).collect();
+        }
+        if channels == 1 {
+            pixels.extend_from_slice(img.to_luma8().as_raw());
+        } else {
+            pixels.extend_from_slice(img.to_rgb8().as_raw());
+        }
+    }
+    let (w, h) = size.unwrap_or((0, 0));
+    Ok(ImageFolder {
+        count: files.len(),
+        height: h as usize,
+        width: w as usize,
+        channels,
+        pixels,
+        files,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::test_util::temp_dir;
+    use image::{GrayImage, Luma, Rgb, RgbImage};
+
+    #[test]
+    fn gray_folder_is_one_channel_sorted_and_ignores_other_files() {
+        let dir = temp_dir("imgf-gray");
+        // Written out of order: loading must sort by name.
+        for (name, v) in [("b.png", 20u8), ("a.PNG", 10), ("c.png", 30)] {
+            GrayImage::from_pixel(4, 3, Luma([v]))
+                .save(dir.join(name))
+                .unwrap();
+        }
+        std::fs::write(dir.join("notes.txt"), "not an image").unwrap();
+        let f = load_image_folder(&dir).unwrap();
+        assert_eq!((f.count, f.height, f.width, f.channels), (3, 3, 4, 1));
+        assert_eq!(f.pixels.len(), 3 * 3 * 4);
+        assert_eq!(f.image(0).unwrap()[0], 10);
+        assert_eq!(f.image(1).unwrap()[0], 20);
+        assert_eq!(f.image(2).unwrap()[11], 30);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn one_colour_image_makes_all_rgb() {
+        let dir = temp_dir("imgf-rgb");
+        GrayImage::from_pixel(2, 2, Luma([77]))
+            .save(dir.join("0.png"))
+            .unwrap();
+        RgbImage::from_pixel(2, 2, Rgb([200, 10, 0]))
+            .save(dir.join("1.png"))
+            .unwrap();
+        // JPEG is lossy: only check that it loads with the right size.
+        RgbImage::from_pixel(2, 2, Rgb([0, 0, 250]))
+            .save(dir.join("2.jpg"))
+            .unwrap();
+        let f = load_image_folder(&dir).unwrap();
+        assert_eq!((f.count, f.height, f.width, f.channels), (3, 2, 2, 3));
+        assert_eq!(f.pixels.len(), 3 * 2 * 2 * 3);
+        assert_eq!(&f.image(0).unwrap()[..3], &[77, 77, 77]);
+        assert_eq!(&f.image(1).unwrap()[..3], &[200, 10, 0]);
+        let b = f.image(2).unwrap();
+        assert!(b[2] > 200 && b[0] < 40, "{b:?}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn other_size_names_file_and_both_sizes() {
+        let dir = temp_dir("imgf-size");
+        GrayImage::new(8, 6).save(dir.join("a.png")).unwrap();
+        GrayImage::new(5, 6).save(dir.join("b.png")).unwrap();
+        let err = load_image_folder(&dir).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::InvalidData { .. }));
+        assert!(msg.contains("b.png"), "{msg}");
+        assert!(msg.contains("8×6") && msg.contains("5×6"), "{msg}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn empty_missing_and_corrupt() {
+        let dir = temp_dir("imgf-empty");
+        std::fs::write(dir.join("readme.md"), "# nothing").unwrap();
+        let msg = load_image_folder(&dir).unwrap_err().to_string();
+        assert!(msg.contains("no .png"), "{msg}");
+        let msg = load_image_folder(dir.join("nope")).unwrap_err().to_string();
+        assert!(msg.contains("does not exist"), "{msg}");
+        std::fs::write(dir.join("broken.png"), b"\x89PNG\r\n\x1a\nnope").unwrap();
+        let err = load_image_folder(&dir).unwrap_err();
+        assert!(err.to_string().contains("broken.png"), "{err}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
