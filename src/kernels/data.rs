@@ -186,13 +186,13 @@ pub fn sample_mixture(
 ) -> Result<Dispatch> {
     let kernel = "sample_mixture";
     expect_len(kernel, "counter", counter.len(), 1)?;
-    if centers.is_empty() || centers.len() % 2 != 0 {
+    if centers.is_empty() || !centers.len().is_multiple_of(2) {
         return Err(Error::Input(format!(
             "{kernel}: centers has {} elements, expected [C, 2] with C ≥ 1",
             centers.len()
         )));
     }
-    if out.len() % 2 != 0 {
+    if !out.len().is_multiple_of(2) {
         return Err(Error::Input(format!(
             "{kernel}: out has {} elements, expected [B, 2]",
             out.len()

@@ -221,7 +221,7 @@ pub fn rmsprop(
 /// p = clamp(p, −c, c), in place (the original WGAN critic's constraint).
 pub fn clip_weights(ctx: &GpuContext, params: &Tensor, c: f32) -> Result<Dispatch> {
     check_u32_len("clip_weights", "params", params.len())?;
-    if !(c >= 0.0) {
+    if c.is_nan() || c < 0.0 {
         return Err(Error::Input(format!(
             "clip_weights: the clip value must be ≥ 0, got {c}"
         )));
@@ -230,14 +230,10 @@ pub fn clip_weights(ctx: &GpuContext, params: &Tensor, c: f32) -> Result<Dispatc
         shader: "optim",
         entry: "clip_weights",
         constants: vec![],
-        params: bytemuck::bytes_of(&params_for_clip(params.len(), c)),
+        params: bytemuck::bytes_of(&self::params(params.len(), [c, 0.0, 0.0, 0.0])),
         tensors: vec![(params, Access::ReadWrite)],
         workgroups: workgroups_1d(params.len(), 256),
     })
-}
-
-fn params_for_clip(n: usize, c: f32) -> Params {
-    params(n, [c, 0.0, 0.0, 0.0])
 }
 
 /// One step of Goodfellow et al.'s schedule, on the GPU (one invocation):
@@ -256,7 +252,7 @@ pub fn schedule_step(
         settings.len(),
         OptimizerSettings::LEN,
     )?;
-    if !(decay > 0.0) {
+    if decay.is_nan() || decay <= 0.0 {
         return Err(Error::Input(format!(
             "schedule_step: decay must be > 0, got {decay}"
         )));

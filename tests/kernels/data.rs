@@ -279,9 +279,9 @@ fn mixture_matches_reference_and_statistics() {
     let mut counts = vec![0usize; c];
     for (b, &k) in components.iter().enumerate() {
         counts[k] += 1;
-        for d in 0..2 {
+        for (d, sum) in sums[k].iter_mut().enumerate() {
             let offset = result[2 * b + d] as f64 - centers[k][d];
-            sums[k][d] += offset;
+            *sum += offset;
             squares[k] += offset * offset;
         }
     }
@@ -294,8 +294,8 @@ fn mixture_matches_reference_and_statistics() {
             (count - batch as f64 * p).abs() <= 5.0 * count_se,
             "component {k} drawn {count} times of {batch}"
         );
-        for d in 0..2 {
-            let mean_offset = sums[k][d] / count;
+        for (d, sum) in sums[k].iter().enumerate() {
+            let mean_offset = sum / count;
             assert!(
                 mean_offset.abs() <= 5.0 * std as f64 / count.sqrt(),
                 "component {k} axis {d}: mean off its center by {mean_offset}"
