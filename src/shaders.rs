@@ -40,7 +40,7 @@ mod tests {
                 Ok(module) => module,
                 Err(e) => {
                     failures
-                        .push(e.emit_to_string_with_path(&source, format!("shaders/{name}.wgsl")));
+                        .push(e.emit_to_string_with_path(&source, &format!("shaders/{name}.wgsl")));
                     continue;
                 }
             };

@@ -2,6 +2,8 @@
 
 mod bench;
 mod info;
+mod sample;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +28,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Train a GAN (Algorithm 1 of Goodfellow et al. 2014) on image data or a 2-D toy set.
+    Train(train::TrainArgs),
+    /// Draw samples from a trained generator.
+    Sample(sample::SampleArgs),
     /// List the GPU adapters, which one is chosen and why, and the limits that matter.
     Info,
     /// Measure kernel and training speed on the chosen adapter.
@@ -45,6 +51,8 @@ impl Cli {
 /// Run the parsed command; errors come back for `main` to print.
 pub fn run(cli: Cli) -> Result<()> {
     match &cli.command {
+        Command::Train(args) => train::run(&cli, args),
+        Command::Sample(args) => sample::run(&cli, args),
         Command::Info => info::run(&cli),
         Command::Bench(args) => bench::run(&cli, args),
     }

@@ -48,7 +48,8 @@ pub struct KernelSpec<'a> {
     pub workgroups: [u32; 3],
 }
 
-/// A recorded-once kernel launch.
+/// A recorded-once kernel launch (cloning shares the pipeline and bind group).
+#[derive(Clone)]
 pub struct Dispatch {
     pub label: String,
     pipeline: Arc<CachedPipeline>,

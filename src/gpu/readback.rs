@@ -87,10 +87,21 @@ impl<T: bytemuck::Pod> PendingRead<T> {
         }
     }
 
-    /// Wait for the values.
+    /// Wait for the values. Another thread's poll may be the one that runs this buffer's map
+    /// callback, so an idle queue does not yet mean the values are here: poll until they are.
     pub fn wait(mut self, ctx: &GpuContext) -> Result<Vec<T>> {
-        ctx.wait_idle()?;
-        self.try_take(ctx)?
-            .ok_or_else(|| Error::Gpu("readback did not complete after waiting".into()))
+        let started = std::time::Instant::now();
+        loop {
+            ctx.wait_idle()?;
+            if let Some(values) = self.try_take(ctx)? {
+                return Ok(values);
+            }
+            if started.elapsed() > std::time::Duration::from_secs(120) {
+                return Err(Error::Gpu(
+                    "reading a buffer back timed out after 120 s".into(),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
     }
 }

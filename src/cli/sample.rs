@@ -1,0 +1,154 @@
+//! `gan-gpu sample CHECKPOINT`: run a trained generator and write an image grid or raw samples.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use super::Cli;
+use crate::checkpoint_io::load_tensors;
+use crate::error::{Error, Result};
+use crate::gan::checkpoint::{Checkpoint, parameters_from_torch};
+use crate::gan::real_data::{HostData, SampleShape};
+use crate::gan::samples::fixed_noise;
+use crate::gan::{DataSource, TrainConfig};
+use crate::gpu::Recorder;
+use crate::nn::Mlp;
+use crate::report::grid::write_image_grid;
+use crate::report::npy::{read_npy_2d, write_npy_f32};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SampleFormat {
+    /// An image grid (images) or a scatter plot (2-D toy sets).
+    Png,
+    /// Raw samples as a NumPy float32 array [n, features].
+    Npy,
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// A run folder (its newest checkpoint), a checkpoint file, or a generator.safetensors.
+    pub checkpoint: PathBuf,
+    /// Number of samples (ignored with --noise, which sets it).
+    #[arg(short = 'n', long, default_value_t = 64)]
+    pub count: usize,
+    /// Output file.
+    #[arg(short = 'o', long, default_value = "samples.png")]
+    pub output: PathBuf,
+    /// Feed this noise (.npy, shape [n, noise_dim], float32 or float64) instead of drawing it.
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "png")]
+    pub format: SampleFormat,
+    /// Seed of the drawn noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// The generator's config and parameters from any of the accepted files.
+fn load_generator(path: &Path) -> Result<(TrainConfig, Vec<Vec<f32>>)> {
+    let file = Checkpoint::find_latest(path)?;
+    let (tensors, metadata) = load_tensors(&file)?;
+    let text = metadata.get("config").ok_or_else(|| Error::InvalidData {
+        file: file.clone(),
+        field: "metadata \"config\"".into(),
+        expected: "a gan-gpu checkpoint or generator.safetensors".into(),
+        found: "no configuration".into(),
+    })?;
+    let config = TrainConfig::from_json(&file, text)?;
+    let prefix = if tensors.iter().any(|t| t.0.starts_with("generator.")) {
+        "generator."
+    } else {
+        ""
+    };
+    let parameters = parameters_from_torch(&tensors, &config.generator, prefix, &file)?;
+    Ok((config, parameters))
+}
+
+pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
+    let (config, parameters) = load_generator(&args.checkpoint)?;
+    let noise_dim = config.noise_dim;
+    let (noise, count) = match &args.noise {
+        Some(path) => {
+            let (values, rows, cols) = read_npy_2d(path)?;
+            if cols != noise_dim {
+                return Err(Error::InvalidData {
+                    file: path.clone(),
+                    field: "shape".into(),
+                    expected: format!("[n, {noise_dim}] (the generator's noise size)"),
+                    found: format!("[{rows}, {cols}]"),
+                });
+            }
+            (values, rows)
+        }
+        None => {
+            if args.count == 0 {
+                return Err(Error::Input(
+                    "-n: the number of samples must be at least 1".into(),
+                ));
+            }
+            (fixed_noise(args.count, noise_dim, args.seed), args.count)
+        }
+    };
+    let ctx = cli.open_gpu()?;
+    let generator = Mlp::new(&ctx, "G", config.generator.clone(), &parameters)?;
+    let noise = ctx.upload("noise", &[count, noise_dim], &noise)?;
+    let pass = generator.pass(&ctx, "sample", &noise, count)?;
+    let mut recorder = Recorder::new(&ctx);
+    recorder.record_all(&pass.forward);
+    recorder.submit()?;
+    let values = ctx.read_f32(pass.output())?;
+    let features = config.generator.outputs();
+    match args.format {
+        SampleFormat::Npy => write_npy_f32(&args.output, &values, count, features)?,
+        SampleFormat::Png => {
+            let shape = match &config.data {
+                DataSource::Toy(_) => HostData::load(&config.data)?.shape,
+                DataSource::Folder(_) => square_image_shape(features)?,
+            };
+            match shape {
+                SampleShape::Image {
+                    height,
+                    width,
+                    channels,
+                } => write_image_grid(
+                    &args.output,
+                    &values,
+                    count,
+                    height,
+                    width,
+                    channels,
+                    (-1.0, 1.0),
+                )?,
+                SampleShape::Point2d(set) => {
+                    let fake: Vec<[f32; 2]> =
+                        values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+                    crate::report::scatter::write_scatter(
+                        &args.output,
+                        &fake,
+                        &set.sample(1000, args.seed),
+                        512,
+                    )?
+                }
+            }
+        }
+    }
+    eprintln!("wrote {count} samples to {}", args.output.display());
+    Ok(())
+}
+
+/// Image data is square (MNIST 28×28) gray or RGB; the data folder may be gone by now.
+fn square_image_shape(features: usize) -> Result<SampleShape> {
+    for channels in [1, 3] {
+        let side = ((features / channels) as f64).sqrt().round() as usize;
+        if side * side * channels == features {
+            return Ok(SampleShape::Image {
+                height: side,
+                width: side,
+                channels,
+            });
+        }
+    }
+    Err(Error::Input(format!(
+        "cannot lay {features} values out as a square image; use --format npy"
+    )))
+}

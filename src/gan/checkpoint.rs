@@ -1,0 +1,295 @@
+//! Training checkpoints: both networks in PyTorch's layout and names, optimizer state, and the
+//! GPU counters, so `--resume` continues bit for bit. Also `generator.safetensors`, the
+//! generator alone under `torch.nn.Sequential` names, which `load_state_dict` takes unchanged.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::config::TrainConfig;
+use super::graph::TrainGraph;
+use crate::checkpoint_io::{
+    NamedTensor, find_tensor, load_tensors, metadata_u64, put_counter, save_tensors,
+};
+use crate::error::{Error, Result};
+use crate::gpu::{GpuContext, Tensor};
+use crate::nn::{Mlp, MlpSpec};
+
+pub const FORMAT: &str = "gan-gpu-checkpoint-1";
+
+/// `prefix{2i}.weight` [out, in] and `prefix{2i}.bias`: in a `torch.nn.Sequential` that
+/// alternates Linear and activation modules, Linear layer i sits at index 2i.
+pub fn torch_tensors(ctx: &GpuContext, network: &Mlp, prefix: &str) -> Result<Vec<NamedTensor>> {
+    let mut tensors = Vec::new();
+    for (i, layer) in network.spec.layers.iter().enumerate() {
+        let w = ctx.read_f32(network.weight(i))?; // [in, out] on the GPU
+        let mut transposed = vec![0.0f32; w.len()];
+        for row in 0..layer.inputs {
+            for col in 0..layer.outputs {
+                transposed[col * layer.inputs + row] = w[row * layer.outputs + col];
+            }
+        }
+        tensors.push((
+            format!("{prefix}{}.weight", 2 * i),
+            vec![layer.outputs, layer.inputs],
+            transposed,
+        ));
+        tensors.push((
+            format!("{prefix}{}.bias", 2 * i),
+            vec![layer.outputs],
+            ctx.read_f32(network.bias(i))?,
+        ));
+    }
+    Ok(tensors)
+}
+
+/// The parameters of `spec` from `torch_tensors`' names, back in our [in, out] layout.
+pub fn parameters_from_torch(
+    tensors: &[NamedTensor],
+    spec: &MlpSpec,
+    prefix: &str,
+    file: &Path,
+) -> Result<Vec<Vec<f32>>> {
+    let mut values = Vec::new();
+    for (i, layer) in spec.layers.iter().enumerate() {
+        let weight = expect_tensor(
+            tensors,
+            &format!("{prefix}{}.weight", 2 * i),
+            &[layer.outputs, layer.inputs],
+            file,
+        )?;
+        let mut w = vec![0.0f32; weight.len()];
+        for col in 0..layer.outputs {
+            for row in 0..layer.inputs {
+                w[row * layer.outputs + col] = weight[col * layer.inputs + row];
+            }
+        }
+        values.push(w);
+        values.push(
+            expect_tensor(
+                tensors,
+                &format!("{prefix}{}.bias", 2 * i),
+                &[layer.outputs],
+                file,
+            )?
+            .to_vec(),
+        );
+    }
+    Ok(values)
+}
+
+fn expect_tensor<'a>(
+    tensors: &'a [NamedTensor],
+    name: &str,
+    shape: &[usize],
+    file: &Path,
+) -> Result<&'a [f32]> {
+    let (_, found_shape, values) =
+        find_tensor(tensors, name).ok_or_else(|| Error::InvalidData {
+            file: file.to_path_buf(),
+            field: format!("tensor {name}"),
+            expected: format!("a tensor of shape {shape:?}"),
+            found: "no such tensor (a checkpoint of another architecture?)".into(),
+        })?;
+    if found_shape != shape {
+        return Err(Error::InvalidData {
+            file: file.to_path_buf(),
+            field: format!("tensor {name}"),
+            expected: format!("shape {shape:?}"),
+            found: format!("shape {found_shape:?} (a checkpoint of another architecture)"),
+        });
+    }
+    Ok(values)
+}
+
+fn read_counter(ctx: &GpuContext, counter: &Tensor) -> Result<u64> {
+    Ok(ctx.read_u32(counter)?[0] as u64)
+}
+
+/// Write the full training state at `step` to `path` (atomically).
+pub fn save(ctx: &GpuContext, graph: &TrainGraph, step: u64, path: &Path) -> Result<()> {
+    let mut tensors = torch_tensors(ctx, &graph.generator, "generator.")?;
+    tensors.extend(torch_tensors(ctx, &graph.discriminator, "discriminator.")?);
+    for (name, optimizer) in [
+        ("generator", &graph.g_optimizer),
+        ("discriminator", &graph.d_optimizer),
+    ] {
+        for (i, state) in optimizer.state.iter().enumerate() {
+            tensors.push((
+                format!("optimizer.{name}.state{i}"),
+                vec![state.len()],
+                ctx.read_f32(state)?,
+            ));
+        }
+        tensors.push((
+            format!("optimizer.{name}.settings"),
+            vec![4],
+            ctx.read_f32(&optimizer.settings)?,
+        ));
+    }
+    let mut metadata = HashMap::new();
+    metadata.insert("format".to_string(), FORMAT.to_string());
+    metadata.insert("config".to_string(), graph.config.to_json());
+    put_counter(&mut metadata, "step", step);
+    put_counter(
+        &mut metadata,
+        "rng_counter",
+        read_counter(ctx, &graph.rng_counter)?,
+    );
+    put_counter(
+        &mut metadata,
+        "batch_counter",
+        read_counter(ctx, &graph.real.counter)?,
+    );
+    put_counter(
+        &mut metadata,
+        "generator_optimizer_step",
+        read_counter(ctx, &graph.g_optimizer.step)?,
+    );
+    put_counter(
+        &mut metadata,
+        "discriminator_optimizer_step",
+        read_counter(ctx, &graph.d_optimizer.step)?,
+    );
+    save_tensors(path, &tensors, metadata)
+}
+
+/// A checkpoint read from disk.
+pub struct Checkpoint {
+    pub path: PathBuf,
+    pub config: TrainConfig,
+    pub step: u64,
+    pub tensors: Vec<NamedTensor>,
+    pub metadata: HashMap<String, String>,
+}
+
+impl Checkpoint {
+    pub fn load(path: &Path) -> Result<Checkpoint> {
+        let (tensors, metadata) = load_tensors(path)?;
+        let config_text = metadata.get("config").ok_or_else(|| Error::InvalidData {
+            file: path.to_path_buf(),
+            field: "metadata \"config\"".into(),
+            expected: "the training configuration of a gan-gpu checkpoint".into(),
+            found: "no such key (not a gan-gpu training checkpoint?)".into(),
+        })?;
+        let config = TrainConfig::from_json(path, config_text)?;
+        let step = metadata_u64(&metadata, "step", path)?;
+        Ok(Checkpoint {
+            path: path.to_path_buf(),
+            config,
+            step,
+            tensors,
+            metadata,
+        })
+    }
+
+    /// The newest `step_*.safetensors` in a run's checkpoints folder (or the file itself).
+    pub fn find_latest(run_or_file: &Path) -> Result<PathBuf> {
+        if run_or_file.is_file() {
+            return Ok(run_or_file.to_path_buf());
+        }
+        let folder = run_or_file.join("checkpoints");
+        let entries = std::fs::read_dir(&folder).map_err(|e| Error::Input(format!(
+            "{}: cannot read the run's checkpoints folder ({e}); pass a run folder made by `gan-gpu train` or a checkpoint file",
+            folder.display()
+        )))?;
+        entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                name.starts_with("step_") && name.ends_with(".safetensors")
+            })
+            .max()
+            .ok_or_else(|| {
+                Error::Input(format!(
+                    "{}: no step_*.safetensors checkpoint in it",
+                    folder.display()
+                ))
+            })
+    }
+
+    /// Refuse a checkpoint whose networks differ from `config`'s.
+    pub fn check_architecture(&self, config: &TrainConfig) -> Result<()> {
+        for (name, ours, theirs) in [
+            ("generator", &config.generator, &self.config.generator),
+            (
+                "discriminator",
+                &config.discriminator,
+                &self.config.discriminator,
+            ),
+        ] {
+            if ours != theirs {
+                return Err(Error::InvalidData {
+                    file: self.path.clone(),
+                    field: format!("{name} architecture"),
+                    expected: ours.sizes_text(),
+                    found: format!(
+                        "{} (a checkpoint of another architecture)",
+                        theirs.sizes_text()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Put every parameter, optimizer state and counter back on the GPU (setup-time writes).
+    pub fn restore(&self, ctx: &GpuContext, graph: &TrainGraph) -> Result<()> {
+        self.check_architecture(&graph.config)?;
+        let file = &self.path;
+        for (network, prefix) in [
+            (&graph.generator, "generator."),
+            (&graph.discriminator, "discriminator."),
+        ] {
+            let values = parameters_from_torch(&self.tensors, &network.spec, prefix, file)?;
+            for (view, values) in network.params.views.iter().zip(&values) {
+                ctx.write(view, values);
+            }
+        }
+        for (name, optimizer) in [
+            ("generator", &graph.g_optimizer),
+            ("discriminator", &graph.d_optimizer),
+        ] {
+            for (i, state) in optimizer.state.iter().enumerate() {
+                let values = expect_tensor(
+                    &self.tensors,
+                    &format!("optimizer.{name}.state{i}"),
+                    &[state.len()],
+                    file,
+                )?;
+                ctx.write(state, values);
+            }
+            let settings = expect_tensor(
+                &self.tensors,
+                &format!("optimizer.{name}.settings"),
+                &[4],
+                file,
+            )?;
+            ctx.write(&optimizer.settings, settings);
+        }
+        for (key, counter) in [
+            ("rng_counter", &graph.rng_counter),
+            ("batch_counter", &graph.real.counter),
+            ("generator_optimizer_step", &graph.g_optimizer.step),
+            ("discriminator_optimizer_step", &graph.d_optimizer.step),
+        ] {
+            let value = metadata_u64(&self.metadata, key, file)?;
+            ctx.write(counter, &[value as u32]);
+        }
+        ctx.wait_idle()
+    }
+}
+
+/// Write `generator.safetensors`: G alone, loadable by `torch.nn.Sequential.load_state_dict`.
+pub fn save_generator(
+    ctx: &GpuContext,
+    generator: &Mlp,
+    config: &TrainConfig,
+    path: &Path,
+) -> Result<()> {
+    let tensors = torch_tensors(ctx, generator, "")?;
+    let mut metadata = HashMap::new();
+    metadata.insert("format".to_string(), "gan-gpu-generator-1".to_string());
+    metadata.insert("config".to_string(), config.to_json());
+    save_tensors(path, &tensors, metadata)
+}

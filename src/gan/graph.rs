@@ -1,0 +1,179 @@
+//! The training graph: every buffer of both networks and every dispatch of Algorithm 1, built
+//! once. An iteration is k D steps then one G step, recorded from these fixed lists: noise,
+//! batch indices and step counters are made on the GPU, so an iteration needs no host write or read.
+
+use super::config::{GanLoss, TrainConfig};
+use super::optimizer::Optimizer;
+use super::real_data::RealData;
+use crate::error::Result;
+use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
+use crate::kernels::{loss, random};
+use crate::nn::{Mlp, ParamGrads, init::linear_init};
+
+/// Slots of the metrics tensor (summed over the iterations since the last readback).
+pub mod slot {
+    pub const D_LOSS: u32 = 0;
+    pub const G_LOSS: u32 = 1;
+    pub const D_REAL: u32 = 2;
+    pub const D_FAKE: u32 = 3;
+    pub const COUNT: usize = 4;
+}
+
+/// Philox streams: independent random numbers for each use under one seed.
+pub mod stream {
+    pub const NOISE: u32 = 1;
+    pub const BATCH: u32 = 2;
+}
+
+pub struct TrainGraph {
+    pub config: TrainConfig,
+    pub generator: Mlp,
+    pub discriminator: Mlp,
+    pub g_optimizer: Optimizer,
+    pub d_optimizer: Optimizer,
+    /// Incremented once per D step and once per G step; keys the noise and the batch draw.
+    pub rng_counter: Tensor,
+    pub metrics: Tensor,
+    pub real: RealData,
+    d_step: Vec<Dispatch>,
+    g_step: Vec<Dispatch>,
+}
+
+impl TrainGraph {
+    pub fn new(ctx: &GpuContext, config: &TrainConfig, real: RealData) -> Result<TrainGraph> {
+        config.validate()?;
+        let batch = config.batch_size;
+        let g_spec = config.generator.clone();
+        let d_spec = config.discriminator.clone();
+        // Distinct init seeds for G and D, derived from the run seed.
+        let generator = Mlp::new(
+            ctx,
+            "G",
+            g_spec.clone(),
+            &linear_init(&g_spec, config.seed ^ 0x4745_4E),
+        )?;
+        let discriminator = Mlp::new(
+            ctx,
+            "D",
+            d_spec.clone(),
+            &linear_init(&d_spec, config.seed ^ 0x4449_53),
+        )?;
+        let g_optimizer = Optimizer::new(ctx, "G", config.generator_optimizer, &generator)?;
+        let d_optimizer = Optimizer::new(ctx, "D", config.discriminator_optimizer, &discriminator)?;
+        let rng_counter = ctx.upload("rng counter", &[1], &[0u32])?;
+        let metrics = ctx.zeros("metrics", &[slot::COUNT])?;
+        let noise = ctx.zeros("noise", &[batch, config.noise_dim])?;
+
+        let g_pass = generator.pass(ctx, "G", &noise, batch)?;
+        let d_real = discriminator.pass(ctx, "D real", &real.batch, batch)?;
+        let d_fake = discriminator.pass(ctx, "D fake", g_pass.output(), batch)?;
+
+        let draw_noise = |ctx: &GpuContext| -> Result<Vec<Dispatch>> {
+            Ok(vec![
+                random::increment_counter(ctx, &rng_counter)?,
+                random::fill_normal(
+                    ctx,
+                    &noise,
+                    0.0,
+                    1.0,
+                    config.seed,
+                    stream::NOISE,
+                    &rng_counter,
+                )?,
+            ])
+        };
+
+        // D step: maximise log D(x) + log(1 − D(G(z))), i.e. BCE with targets 1 (real), 0 (fake).
+        let mut d_step = draw_noise(ctx)?;
+        d_step.extend(real.draw_batch(ctx, config.seed, stream::BATCH)?);
+        d_step.extend(g_pass.forward.iter().cloned());
+        d_step.extend(d_real.forward.iter().cloned());
+        d_step.extend(d_fake.forward.iter().cloned());
+        for (pass, target, probability) in
+            [(&d_real, 1.0, slot::D_REAL), (&d_fake, 0.0, slot::D_FAKE)]
+        {
+            let logits = pass.output();
+            d_step.push(loss::bce_with_logits(
+                ctx,
+                logits,
+                target,
+                &metrics,
+                slot::D_LOSS,
+                Some(probability),
+                1.0,
+                true,
+            )?);
+            d_step.push(loss::bce_with_logits_backward(
+                ctx,
+                logits,
+                target,
+                pass.output_grad(),
+                1.0,
+            )?);
+        }
+        d_step.extend(discriminator.backward(ctx, &d_real, ParamGrads::Overwrite, None)?);
+        d_step.extend(discriminator.backward(ctx, &d_fake, ParamGrads::Accumulate, None)?);
+        d_step.extend(d_optimizer.dispatches.iter().cloned());
+
+        // G step: the gradient flows through D (its parameters untouched) into G.
+        let (target, scale) = match config.loss {
+            GanLoss::Nsgan => (1.0, 1.0),    // minimise −log D(G(z))
+            GanLoss::Minimax => (0.0, -1.0), // minimise log(1 − D(G(z))) = −BCE(z, 0)
+        };
+        let mut g_step = draw_noise(ctx)?;
+        g_step.extend(g_pass.forward.iter().cloned());
+        g_step.extend(d_fake.forward.iter().cloned());
+        let logits = d_fake.output();
+        g_step.push(loss::bce_with_logits(
+            ctx,
+            logits,
+            target,
+            &metrics,
+            slot::G_LOSS,
+            None,
+            scale,
+            true,
+        )?);
+        g_step.push(loss::bce_with_logits_backward(
+            ctx,
+            logits,
+            target,
+            d_fake.output_grad(),
+            scale,
+        )?);
+        g_step.extend(discriminator.backward(
+            ctx,
+            &d_fake,
+            ParamGrads::Skip,
+            Some(g_pass.output_grad()),
+        )?);
+        g_step.extend(generator.backward(ctx, &g_pass, ParamGrads::Overwrite, None)?);
+        g_step.extend(g_optimizer.dispatches.iter().cloned());
+
+        Ok(TrainGraph {
+            config: config.clone(),
+            generator,
+            discriminator,
+            g_optimizer,
+            d_optimizer,
+            rng_counter,
+            metrics,
+            real,
+            d_step,
+            g_step,
+        })
+    }
+
+    /// Record one iteration of Algorithm 1: k D steps, then one G step.
+    pub fn record_iteration(&self, recorder: &mut Recorder<'_>) {
+        for _ in 0..self.config.k {
+            recorder.record_all(&self.d_step);
+        }
+        recorder.record_all(&self.g_step);
+    }
+
+    /// Dispatches in one iteration (for benchmarks and tests).
+    pub fn dispatches_per_iteration(&self) -> usize {
+        self.config.k * self.d_step.len() + self.g_step.len()
+    }
+}

@@ -1,0 +1,13 @@
+//! GAN training: configuration, the GPU training graph (Algorithm 1), optimizers, real data,
+//! samples, checkpoints and the training loop.
+
+pub mod checkpoint;
+pub mod config;
+pub mod graph;
+pub mod optimizer;
+pub mod real_data;
+pub mod samples;
+pub mod train;
+
+pub use config::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
+pub use train::{Progress, Silent, TrainOutcome, train};

@@ -1,0 +1,62 @@
+//! One network's optimizer on the GPU: its state buffers (same flat layout as the parameters),
+//! its settings tensor [lr, momentum|β₁|α, β₂, eps] and, for Adam, its step counter.
+
+use super::config::{OptimizerConfig, OptimizerKind};
+use crate::error::Result;
+use crate::gpu::{Dispatch, GpuContext, Tensor};
+use crate::kernels::{optim, random};
+use crate::nn::Mlp;
+
+pub struct Optimizer {
+    pub config: OptimizerConfig,
+    /// Moments (Adam: m, v; SGD: velocity; RMSProp: square average), each like the parameters.
+    pub state: Vec<Tensor>,
+    pub settings: Tensor,
+    /// Adam's step count t (bias correction); unused by the others but kept for checkpoints.
+    pub step: Tensor,
+    pub dispatches: Vec<Dispatch>,
+}
+
+impl Optimizer {
+    pub fn new(
+        ctx: &GpuContext,
+        name: &str,
+        config: OptimizerConfig,
+        network: &Mlp,
+    ) -> Result<Optimizer> {
+        let params = &network.params.whole;
+        let grads = &network.grads.whole;
+        let moments = match config.kind {
+            OptimizerKind::Adam => 2,
+            OptimizerKind::Sgd | OptimizerKind::Rmsprop => 1,
+        };
+        let state = (0..moments)
+            .map(|i| ctx.zeros(&format!("{name} optimizer state {i}"), params.shape()))
+            .collect::<Result<Vec<_>>>()?;
+        let settings = ctx.upload(
+            &format!("{name} optimizer settings"),
+            &[4],
+            &[config.lr, config.momentum, config.beta2, config.eps],
+        )?;
+        let step = ctx.upload(&format!("{name} optimizer step"), &[1], &[0u32])?;
+        let dispatches = match config.kind {
+            OptimizerKind::Adam => vec![
+                random::increment_counter(ctx, &step)?,
+                optim::adam(ctx, params, grads, &state[0], &state[1], &settings, &step)?,
+            ],
+            OptimizerKind::Sgd => vec![optim::sgd_momentum(
+                ctx, params, grads, &state[0], &settings,
+            )?],
+            OptimizerKind::Rmsprop => {
+                vec![optim::rmsprop(ctx, params, grads, &state[0], &settings)?]
+            }
+        };
+        Ok(Optimizer {
+            config,
+            state,
+            settings,
+            step,
+            dispatches,
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! Samples from G on a fixed noise batch, drawn the same way at every interval so the grids of
+//! one run can be compared: an image grid for image data, a scatter over real points for toys.
+
+use std::path::Path;
+
+use super::graph::TrainGraph;
+use super::real_data::SampleShape;
+use crate::error::Result;
+use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
+use crate::nn::init::SplitMix64;
+use crate::report::grid::write_image_grid;
+use crate::report::scatter::write_scatter;
+
+/// Images in a grid; points in a scatter (enough to see every mode).
+const GRID_SAMPLES: usize = 64;
+const SCATTER_SAMPLES: usize = 1000;
+
+/// Standard-normal noise [n, dim] from a host generator (setup only, reproducible by seed).
+pub fn fixed_noise(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = SplitMix64(seed ^ 0x5A4D_504C_45);
+    (0..n * dim).map(|_| rng.next_normal() as f32).collect()
+}
+
+pub struct SampleWriter {
+    shape: SampleShape,
+    forward: Vec<Dispatch>,
+    output: Tensor,
+    count: usize,
+    seed: u64,
+}
+
+impl SampleWriter {
+    pub fn new(ctx: &GpuContext, graph: &TrainGraph, seed: u64) -> Result<SampleWriter> {
+        let shape = graph.real.shape.clone();
+        let count = match shape {
+            SampleShape::Image { .. } => GRID_SAMPLES,
+            SampleShape::Point2d(_) => SCATTER_SAMPLES,
+        };
+        let dim = graph.config.noise_dim;
+        let noise = ctx.upload("fixed noise", &[count, dim], &fixed_noise(count, dim, seed))?;
+        let pass = graph.generator.pass(ctx, "samples", &noise, count)?;
+        Ok(SampleWriter {
+            shape,
+            output: pass.output().clone(),
+            forward: pass.forward,
+            count,
+            seed,
+        })
+    }
+
+    /// Run G on the fixed noise and write samples/step_NNNNNN.png.
+    pub fn write(&self, ctx: &GpuContext, folder: &Path, step: u64) -> Result<()> {
+        let mut recorder = Recorder::new(ctx);
+        recorder.record_all(&self.forward);
+        recorder.submit()?;
+        let values = ctx.read_f32(&self.output)?;
+        let path = folder.join(format!("step_{step:06}.png"));
+        match &self.shape {
+            SampleShape::Image {
+                height,
+                width,
+                channels,
+            } => write_image_grid(
+                &path,
+                &values,
+                self.count,
+                *height,
+                *width,
+                *channels,
+                (-1.0, 1.0),
+            ),
+            SampleShape::Point2d(set) => {
+                let fake: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+                let real = set.sample(SCATTER_SAMPLES, self.seed);
+                write_scatter(&path, &fake, &real, 512)
+            }
+        }
+    }
+}
