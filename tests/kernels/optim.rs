@@ -35,7 +35,8 @@ fn gradients(rng: &mut StdRng, n: usize) -> Vec<f32> {
 
 /// Compare the parameters' change (not the parameters): the change is what the optimizer
 /// computes, and judged against |p| ≈ 1 a wrong update of size lr·1e-3 would pass unseen.
-/// Judged relative to max(|Δ|, lr), the f32 cancellation in p − p0 (≈ 6e-8) stays far below.
+/// Judged relative to max(|Δ|, lr): the f32 rounding of p itself (≤ 6e-8 per step for
+/// |p| < 1, a few steps plus p − p0) stays below 1e-4·lr for the lr ≥ 0.01 used here.
 fn assert_update_close(what: &str, p0: &[f32], gpu: &[f32], reference: &[f64], lr: f32) {
     let delta: Vec<f32> = gpu.iter().zip(p0).map(|(p, q)| p - q).collect();
     let expected: Vec<f64> = reference
@@ -81,7 +82,7 @@ fn adam_matches_reference_with_gpu_step_counter() {
     for n in SIZES {
         let mut rng = rng(&format!("adam {n}"));
         let p0 = uniform(&mut rng, n, -1.0, 1.0);
-        let settings = OptimizerSettings::adam(rng.random_range(0.001..0.05), 0.5, 0.999, 1e-8);
+        let settings = OptimizerSettings::adam(rng.random_range(0.01..0.1), 0.5, 0.999, 1e-8);
         let zeros = vec![0.0; n];
         let (params, grads) = (upload(&p0), upload(&zeros));
         let (m_gpu, v_gpu) = (upload(&zeros), upload(&zeros));
@@ -177,7 +178,7 @@ fn rmsprop_matches_reference() {
     for n in SIZES {
         let mut rng = rng(&format!("rmsprop {n}"));
         let p0 = uniform(&mut rng, n, -1.0, 1.0);
-        let settings = OptimizerSettings::rmsprop(rng.random_range(0.001..0.05), 0.99, 1e-8);
+        let settings = OptimizerSettings::rmsprop(rng.random_range(0.01..0.1), 0.99, 1e-8);
         let zeros = vec![0.0; n];
         let (params, grads, square_avg) = (upload(&p0), upload(&zeros), upload(&zeros));
         let settings_gpu = settings.upload(gpu(), "settings").unwrap();
