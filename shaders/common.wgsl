@@ -89,7 +89,9 @@ fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     return c;
 }
 
-// 24 random bits to a float strictly inside (0, 1), so log() of it is always finite.
+// 24 random bits to a float in (0, 1]: never 0, so log() of it is always finite. The top value
+// rounds to exactly 1.0 in f32 (k + 0.5 with k = 2^24 − 1 rounds to even); callers that need a
+// strict upper bound (dropout's keep test) handle it.
 fn bits_to_unit(bits: u32) -> f32 {
     return (f32(bits >> 8u) + 0.5) * (1.0 / 16777216.0);
 }

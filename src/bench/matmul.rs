@@ -5,6 +5,9 @@ use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Tensor};
 use crate::kernels::matmul::{Layout, MatmulOptions, MatmulTuning, matmul};
 
+/// (m, n, k) of one matmul.
+type Shape = (usize, usize, usize);
+
 pub struct MatmulRow {
     pub label: String,
     pub layout: Layout,
@@ -79,7 +82,7 @@ pub fn run(
         .chain(REFERENCE_D.iter())
         .copied()
         .collect();
-    let mut cases: Vec<(String, Vec<(usize, usize, usize)>)> = batches
+    let mut cases: Vec<(String, Vec<Shape>)> = batches
         .iter()
         .map(|&batch| (format!("reference MLP, batch {batch}"), Vec::new()))
         .collect();

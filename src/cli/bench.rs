@@ -11,6 +11,8 @@ use crate::kernels::matmul::MatmulTuning;
 pub enum BenchTarget {
     /// GFLOP/s of each matmul layout on the reference MLP's shapes.
     Matmul,
+    /// Training iterations per second of the reference MLP GAN.
+    Train,
 }
 
 #[derive(Args, Debug)]
@@ -46,6 +48,26 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
     }
     let ctx = cli.open_gpu()?;
     match args.target {
+        BenchTarget::Train => {
+            println!(
+                "train (reference MLP GAN, nsgan, Adam, k = 1) on {} ({:?})",
+                ctx.adapter_name(),
+                ctx.adapter_info.backend
+            );
+            println!(
+                "{:>6} {:>10} {:>12} {:>10}",
+                "batch", "it/s", "dispatches", "GFLOP/s"
+            );
+            for row in bench::train::run(&ctx, &args.batch, args.seconds)? {
+                println!(
+                    "{:>6} {:>10.2} {:>12} {:>10.2}",
+                    row.batch,
+                    row.it_per_s,
+                    row.dispatches_per_iteration,
+                    row.it_per_s * row.flops_per_iteration / 1e9
+                );
+            }
+        }
         BenchTarget::Matmul => {
             let tuning = MatmulTuning {
                 workgroup_x: args.workgroup_x,

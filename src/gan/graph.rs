@@ -50,13 +50,13 @@ impl TrainGraph {
             ctx,
             "G",
             g_spec.clone(),
-            &linear_init(&g_spec, config.seed ^ 0x4745_4E),
+            &linear_init(&g_spec, config.seed ^ 0x0047_454E),
         )?;
         let discriminator = Mlp::new(
             ctx,
             "D",
             d_spec.clone(),
-            &linear_init(&d_spec, config.seed ^ 0x4449_53),
+            &linear_init(&d_spec, config.seed ^ 0x0044_4953),
         )?;
         let g_optimizer = Optimizer::new(ctx, "G", config.generator_optimizer, &generator)?;
         let d_optimizer = Optimizer::new(ctx, "D", config.discriminator_optimizer, &discriminator)?;

@@ -17,7 +17,7 @@ const SCATTER_SAMPLES: usize = 1000;
 
 /// Standard-normal noise [n, dim] from a host generator (setup only, reproducible by seed).
 pub fn fixed_noise(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-    let mut rng = SplitMix64(seed ^ 0x5A4D_504C_45);
+    let mut rng = SplitMix64(seed ^ 0x005A_4D50_4C45);
     (0..n * dim).map(|_| rng.next_normal() as f32).collect()
 }
 

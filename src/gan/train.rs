@@ -127,8 +127,8 @@ pub fn train(
         }
         let staging = recorder.read_later(&graph.metrics);
         recorder.clear(&graph.metrics);
-        recorder.submit()?;
-        let read = ctx.begin_map::<f32>(staging, slot::COUNT);
+        let submission = recorder.submit()?;
+        let read = ctx.begin_map::<f32>(staging, slot::COUNT, Some(submission));
         // The previous chunk's metrics are read while this one runs.
         if let Some(previous) = in_flight.take() {
             finish(previous, &mut last_done, &mut rows, progress)?;
@@ -142,10 +142,10 @@ pub fn train(
 
         let sample_now = step % config.sample_every == 0 || step == config.steps;
         let checkpoint_now = step % config.checkpoint_every == 0 || step == config.steps;
-        if sample_now || checkpoint_now {
-            if let Some(flight) = in_flight.take() {
-                finish(flight, &mut last_done, &mut rows, progress)?;
-            }
+        if (sample_now || checkpoint_now)
+            && let Some(flight) = in_flight.take()
+        {
+            finish(flight, &mut last_done, &mut rows, progress)?;
         }
         if sample_now {
             samples.write(ctx, &run.samples_dir(), step)?;

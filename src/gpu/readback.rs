@@ -13,6 +13,8 @@ pub struct PendingRead<T> {
     staging: wgpu::Buffer,
     len: usize,
     mapped: MapResult,
+    /// The submission that carries the copy: waiting for it alone lets later work keep running.
+    submission: Option<wgpu::SubmissionIndex>,
     _element: std::marker::PhantomData<T>,
 }
 
@@ -25,8 +27,8 @@ impl GpuContext {
                 label: Some("readback"),
             });
         let staging = self.encode_read(&mut encoder, tensor);
-        self.queue.submit([encoder.finish()]);
-        self.begin_map(staging, tensor.len())
+        let submission = self.queue.submit([encoder.finish()]);
+        self.begin_map(staging, tensor.len(), Some(submission))
     }
 
     /// Record the copy into an existing encoder; call `begin_map` after submitting it.
@@ -49,7 +51,12 @@ impl GpuContext {
         staging
     }
 
-    pub fn begin_map<T: bytemuck::Pod>(&self, staging: wgpu::Buffer, len: usize) -> PendingRead<T> {
+    pub fn begin_map<T: bytemuck::Pod>(
+        &self,
+        staging: wgpu::Buffer,
+        len: usize,
+        submission: Option<wgpu::SubmissionIndex>,
+    ) -> PendingRead<T> {
         self.transfers.count_read();
         let mapped: MapResult = Arc::new(Mutex::new(None));
         let sink = mapped.clone();
@@ -60,6 +67,7 @@ impl GpuContext {
             staging,
             len,
             mapped,
+            submission,
             _element: std::marker::PhantomData,
         }
     }
@@ -92,7 +100,14 @@ impl<T: bytemuck::Pod> PendingRead<T> {
     pub fn wait(mut self, ctx: &GpuContext) -> Result<Vec<T>> {
         let started = std::time::Instant::now();
         loop {
-            ctx.wait_idle()?;
+            let wait = wgpu::PollType::Wait {
+                submission_index: self.submission.clone(),
+                timeout: None,
+            };
+            ctx.device
+                .poll(wait)
+                .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+            ctx.check_errors()?;
             if let Some(values) = self.try_take(ctx)? {
                 return Ok(values);
             }

@@ -83,10 +83,11 @@ impl<'a> Recorder<'a> {
     }
 
     /// Send everything recorded to the GPU (does not wait).
-    pub fn submit(mut self) -> Result<()> {
+    pub fn submit(mut self) -> Result<wgpu::SubmissionIndex> {
         self.pass = None;
         let encoder = self.encoder.take().expect("recorder already submitted");
-        self.ctx.queue.submit([encoder.finish()]);
-        self.ctx.check_errors()
+        let index = self.ctx.queue.submit([encoder.finish()]);
+        self.ctx.check_errors()?;
+        Ok(index)
     }
 }

@@ -87,12 +87,12 @@ impl MlpSpec {
             if layer.inputs == 0 || layer.outputs == 0 {
                 return Err(Error::Input(format!("{name}: layer {i} has a zero size")));
             }
-            if let Activation::LeakyRelu(slope) = layer.activation {
-                if !(slope.is_finite() && slope > 0.0) {
-                    return Err(Error::Input(format!(
-                        "{name}: layer {i}: LeakyReLU slope must be positive, found {slope}"
-                    )));
-                }
+            if let Activation::LeakyRelu(slope) = layer.activation
+                && !(slope.is_finite() && slope > 0.0)
+            {
+                return Err(Error::Input(format!(
+                    "{name}: layer {i}: LeakyReLU slope must be positive, found {slope}"
+                )));
             }
             if i > 0 && self.layers[i - 1].outputs != layer.inputs {
                 return Err(Error::Input(format!(

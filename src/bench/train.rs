@@ -1,0 +1,104 @@
+//! `gan-gpu bench train`: iterations per second of the reference MLP GAN (nsgan, Adam, k = 1)
+//! on synthetic MNIST-sized data resident on the GPU.
+
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::gan::graph::TrainGraph;
+use crate::gan::real_data::{HostData, RealData, SampleShape};
+use crate::gan::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
+use crate::gpu::{GpuContext, Recorder};
+use crate::nn::MlpSpec;
+use crate::nn::init::SplitMix64;
+
+pub struct TrainRow {
+    pub batch: usize,
+    pub it_per_s: f64,
+    pub dispatches_per_iteration: usize,
+    /// Floating-point work of one iteration (matmuls only), for GFLOP/s.
+    pub flops_per_iteration: f64,
+}
+
+/// The reference MLP GAN's config at this batch size.
+pub fn reference_config(batch: usize) -> TrainConfig {
+    let adam = OptimizerConfig::default_for(OptimizerKind::Adam);
+    TrainConfig {
+        data: DataSource::Folder("synthetic".into()),
+        noise_dim: 100,
+        generator: MlpSpec::reference_generator(100, 784),
+        discriminator: MlpSpec::reference_discriminator(784),
+        loss: GanLoss::Nsgan,
+        generator_optimizer: adam,
+        discriminator_optimizer: adam,
+        batch_size: batch,
+        k: 1,
+        steps: 1,
+        seed: 0,
+        log_every: 1,
+        sample_every: 1,
+        checkpoint_every: 1,
+    }
+}
+
+/// Matmul FLOPs of one iteration: D step = G fwd + D fwd ×2 + D bwd ×2 (dW, dX);
+/// G step = G fwd + D fwd + D bwd (dX only) + G bwd (dW, dX).
+fn iteration_flops(config: &TrainConfig) -> f64 {
+    let b = config.batch_size as f64;
+    let layer_flops = |spec: &MlpSpec| -> f64 {
+        spec.layers
+            .iter()
+            .map(|l| 2.0 * b * (l.inputs * l.outputs) as f64)
+            .sum()
+    };
+    let (g, d) = (
+        layer_flops(&config.generator),
+        layer_flops(&config.discriminator),
+    );
+    let d_step = g + 2.0 * d + 2.0 * 2.0 * d;
+    let g_step = g + d + d + 2.0 * g;
+    config.k as f64 * d_step + g_step
+}
+
+pub fn run(ctx: &GpuContext, batches: &[usize], min_seconds: f64) -> Result<Vec<TrainRow>> {
+    let mut rows = Vec::new();
+    for &batch in batches {
+        let config = reference_config(batch);
+        let mut rng = SplitMix64(1);
+        let count = 2048;
+        let host = HostData {
+            shape: SampleShape::Image {
+                height: 28,
+                width: 28,
+                channels: 1,
+            },
+            pixels: (0..count * 784)
+                .map(|_| (rng.next_u64() >> 56) as u8)
+                .collect(),
+            count,
+            description: "synthetic 28×28".into(),
+        };
+        let real = RealData::upload(ctx, host, batch)?;
+        let graph = TrainGraph::new(ctx, &config, real)?;
+        let time = |iterations: usize| -> Result<f64> {
+            let start = Instant::now();
+            let mut recorder = Recorder::new(ctx);
+            for _ in 0..iterations {
+                graph.record_iteration(&mut recorder);
+            }
+            recorder.submit()?;
+            ctx.wait_idle()?;
+            Ok(start.elapsed().as_secs_f64())
+        };
+        time(1)?; // pipelines, first touches
+        let once = time(2)? / 2.0;
+        let iterations = ((min_seconds / once.max(1e-6)).ceil() as usize).clamp(2, 100_000);
+        let seconds = time(iterations)?;
+        rows.push(TrainRow {
+            batch,
+            it_per_s: iterations as f64 / seconds,
+            dispatches_per_iteration: graph.dispatches_per_iteration(),
+            flops_per_iteration: iteration_flops(&config),
+        });
+    }
+    Ok(rows)
+}

@@ -1,0 +1,238 @@
+//! Bad input through the real binary: each case is a clear message naming what was wrong,
+//! a non-zero exit, and no panic.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gan-gpu-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Run gan-gpu, expect failure, and return stderr.
+fn fails(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
+        .args(args)
+        .env("GAN_GPU_QUIET", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !output.status.success(),
+        "gan-gpu {args:?} should fail; stderr:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "gan-gpu {args:?} panicked:\n{stderr}"
+    );
+    stderr
+}
+
+fn idx_images(count: u32, rows: u32, cols: u32) -> Vec<u8> {
+    let mut bytes = vec![0, 0, 8, 3];
+    for d in [count, rows, cols] {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend(std::iter::repeat_n(7u8, (count * rows * cols) as usize));
+    bytes
+}
+
+fn idx_labels(count: u32) -> Vec<u8> {
+    let mut bytes = vec![0, 0, 8, 1];
+    bytes.extend_from_slice(&count.to_be_bytes());
+    bytes.extend(std::iter::repeat_n(3u8, count as usize));
+    bytes
+}
+
+#[test]
+fn missing_data_folder_names_the_expected_files() {
+    let error = fails(&["train", "/nonexistent/mnist"]);
+    assert!(
+        error.contains("/nonexistent/mnist") && error.contains("train-images-idx3-ubyte"),
+        "{error}"
+    );
+}
+
+#[test]
+fn folder_without_mnist_files_says_where_to_get_them() {
+    let dir = scratch("empty");
+    let error = fails(&["train", dir.to_str().unwrap()]);
+    assert!(
+        error.contains("train-images-idx3-ubyte") && error.contains("yann.lecun.com"),
+        "{error}"
+    );
+}
+
+#[test]
+fn corrupt_idx_magic_is_named() {
+    let dir = scratch("corrupt");
+    let mut images = idx_images(4, 28, 28);
+    images[3] = 9;
+    std::fs::write(dir.join("train-images-idx3-ubyte"), images).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), idx_labels(4)).unwrap();
+    let error = fails(&["train", dir.to_str().unwrap()]);
+    assert!(
+        error.contains("train-images-idx3-ubyte") && error.contains("magic"),
+        "{error}"
+    );
+}
+
+#[test]
+fn truncated_idx_is_named() {
+    let dir = scratch("truncated");
+    let images = idx_images(4, 28, 28);
+    std::fs::write(
+        dir.join("train-images-idx3-ubyte"),
+        &images[..images.len() - 100],
+    )
+    .unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), idx_labels(4)).unwrap();
+    let error = fails(&["train", dir.to_str().unwrap()]);
+    assert!(
+        error.contains("train-images-idx3-ubyte") && error.contains("truncated"),
+        "{error}"
+    );
+}
+
+#[test]
+fn batch_size_zero_is_refused() {
+    let error = fails(&["train", "--batch-size", "0"]);
+    assert!(
+        error.contains("--batch-size") && error.contains("at least 1"),
+        "{error}"
+    );
+}
+
+#[test]
+fn nan_learning_rate_is_refused() {
+    let error = fails(&["train", "--lr-g", "NaN"]);
+    assert!(error.contains("--lr-g") && error.contains("NaN"), "{error}");
+    let error = fails(&["train", "--lr-d=-1"]);
+    assert!(error.contains("--lr-d"), "{error}");
+}
+
+#[test]
+fn checkpoint_of_another_architecture_is_refused() {
+    let dir = scratch("arch");
+    let run = dir.join("run");
+    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
+        .args([
+            "train",
+            "--steps",
+            "2",
+            "--log-every",
+            "1",
+            "--quiet",
+            "--out",
+            run.to_str().unwrap(),
+        ])
+        .env("GAN_GPU_QUIET", "1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // A generator file whose tensors do not match the architecture its config describes.
+    let file = run.join("generator.safetensors");
+    let (mut tensors, metadata) = gan_gpu::checkpoint_io::load_tensors(&file).unwrap();
+    let first = tensors.iter_mut().find(|t| t.0 == "0.weight").unwrap();
+    first.1 = vec![first.1[0] / 2, first.1[1] * 2];
+    gan_gpu::checkpoint_io::save_tensors(&file, &tensors, metadata).unwrap();
+    let error = fails(&[
+        "sample",
+        file.to_str().unwrap(),
+        "-o",
+        dir.join("x.png").to_str().unwrap(),
+    ]);
+    assert!(
+        error.contains("generator.safetensors")
+            && error.contains("0.weight")
+            && error.contains("another architecture"),
+        "{error}"
+    );
+}
+
+#[test]
+fn sample_writes_a_grid_and_npy_from_a_run() {
+    let dir = scratch("sample");
+    let run = dir.join("run");
+    let status = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
+        .args([
+            "train",
+            "--steps",
+            "2",
+            "--log-every",
+            "1",
+            "--quiet",
+            "--out",
+            run.to_str().unwrap(),
+        ])
+        .env("GAN_GPU_QUIET", "1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let npy = dir.join("x.npy");
+    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
+        .args([
+            "sample",
+            run.to_str().unwrap(),
+            "-n",
+            "10",
+            "--format",
+            "npy",
+            "-o",
+            npy.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (values, rows, cols) = gan_gpu::report::npy::read_npy_2d(&npy).unwrap();
+    assert_eq!((rows, cols), (10, 2));
+    assert!(values.iter().all(|v| v.is_finite()));
+    // Feeding the same noise back gives the same samples.
+    let noise = dir.join("z.npy");
+    gan_gpu::report::npy::write_npy_f32(
+        &noise,
+        &gan_gpu::gan::samples::fixed_noise(10, 2, 0),
+        10,
+        2,
+    )
+    .unwrap();
+    let again = dir.join("y.npy");
+    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
+        .args([
+            "sample",
+            run.to_str().unwrap(),
+            "--noise",
+            noise.to_str().unwrap(),
+            "--format",
+            "npy",
+            "-o",
+            again.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(gan_gpu::report::npy::read_npy_2d(&again).unwrap().0, values);
+}
+
+#[test]
+fn unknown_adapter_lists_the_adapters() {
+    let error = fails(&["info", "--adapter", "no-such-gpu-anywhere"]);
+    assert!(
+        error.contains("no-such-gpu-anywhere") && error.contains("adapters are"),
+        "{error}"
+    );
+}
