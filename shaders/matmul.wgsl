@@ -27,8 +27,8 @@ override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 override ACTIVATION: u32 = 0u;
-override WG_X: u32 = 16u;
-override WG_Y: u32 = 4u;
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
 
 fn load_a(row: u32, kk: u32) -> f32 {
     if (TRANS_A) {
