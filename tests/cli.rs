@@ -30,6 +30,36 @@ fn fails(args: &[&str]) -> String {
     stderr
 }
 
+/// Run gan-gpu, expect success.
+fn succeeds(args: &[&str]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
+        .args(args)
+        .env("GAN_GPU_QUIET", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "gan-gpu {args:?} failed:\n{stderr}"
+    );
+}
+
+/// A two-step ring8 run in `dir`/run.
+fn tiny_run(dir: &std::path::Path) -> PathBuf {
+    let run = dir.join("run");
+    succeeds(&[
+        "train",
+        "--steps",
+        "2",
+        "--log-every",
+        "1",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    run
+}
+
 fn idx_images(count: u32, rows: u32, cols: u32) -> Vec<u8> {
     let mut bytes = vec![0, 0, 8, 3];
     for d in [count, rows, cols] {
@@ -116,26 +146,7 @@ fn nan_learning_rate_is_refused() {
 #[test]
 fn checkpoint_of_another_architecture_is_refused() {
     let dir = scratch("arch");
-    let run = dir.join("run");
-    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
-        .args([
-            "train",
-            "--steps",
-            "2",
-            "--log-every",
-            "1",
-            "--quiet",
-            "--out",
-            run.to_str().unwrap(),
-        ])
-        .env("GAN_GPU_QUIET", "1")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let run = tiny_run(&dir);
     // A generator file whose tensors do not match the architecture its config describes.
     let file = run.join("generator.safetensors");
     let (mut tensors, metadata) = gan_gpu::checkpoint_io::load_tensors(&file).unwrap();
@@ -159,72 +170,42 @@ fn checkpoint_of_another_architecture_is_refused() {
 #[test]
 fn sample_writes_a_grid_and_npy_from_a_run() {
     let dir = scratch("sample");
-    let run = dir.join("run");
-    let status = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
-        .args([
-            "train",
-            "--steps",
-            "2",
-            "--log-every",
-            "1",
-            "--quiet",
-            "--out",
-            run.to_str().unwrap(),
-        ])
-        .env("GAN_GPU_QUIET", "1")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let npy = dir.join("x.npy");
-    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
-        .args([
-            "sample",
-            run.to_str().unwrap(),
-            "-n",
-            "10",
-            "--format",
-            "npy",
-            "-o",
-            npy.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let run = tiny_run(&dir);
+    let (run_text, npy, grid) = (
+        run.to_str().unwrap(),
+        dir.join("x.npy"),
+        dir.join("grid.png"),
     );
+    succeeds(&["sample", run_text, "-o", grid.to_str().unwrap()]);
+    assert!(image::open(&grid).is_ok(), "the scatter PNG decodes");
+    succeeds(&[
+        "sample",
+        run_text,
+        "-n",
+        "10",
+        "--format",
+        "npy",
+        "-o",
+        npy.to_str().unwrap(),
+    ]);
     let (values, rows, cols) = gan_gpu::report::npy::read_npy_2d(&npy).unwrap();
     assert_eq!((rows, cols), (10, 2));
     assert!(values.iter().all(|v| v.is_finite()));
-    // Feeding the same noise back gives the same samples.
+    // Feeding the noise that -n drew (seed 0) back through --noise gives the same samples.
     let noise = dir.join("z.npy");
-    gan_gpu::report::npy::write_npy_f32(
-        &noise,
-        &gan_gpu::gan::samples::fixed_noise(10, 2, 0),
-        10,
-        2,
-    )
-    .unwrap();
+    let z = gan_gpu::gan::samples::fixed_noise(10, 2, 0);
+    gan_gpu::report::npy::write_npy_f32(&noise, &z, 10, 2).unwrap();
     let again = dir.join("y.npy");
-    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
-        .args([
-            "sample",
-            run.to_str().unwrap(),
-            "--noise",
-            noise.to_str().unwrap(),
-            "--format",
-            "npy",
-            "-o",
-            again.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeeds(&[
+        "sample",
+        run_text,
+        "--noise",
+        noise.to_str().unwrap(),
+        "--format",
+        "npy",
+        "-o",
+        again.to_str().unwrap(),
+    ]);
     assert_eq!(gan_gpu::report::npy::read_npy_2d(&again).unwrap().0, values);
 }
 
