@@ -5,6 +5,7 @@ pub mod activation;
 pub mod data;
 pub mod loss;
 pub mod matmul;
+pub mod mlp;
 pub mod optim;
 pub mod random;
 pub mod reduce;
