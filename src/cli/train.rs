@@ -115,6 +115,12 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(lr) = args.lr_d {
         d_optimizer.lr = lr;
     }
+    // Image data is read once here for its size and count (the trainer reads it again to upload).
+    let host = if toy {
+        None
+    } else {
+        Some(crate::gan::real_data::HostData::load(&data)?)
+    };
     let (noise_dim, generator, discriminator, default_steps) = if toy {
         let noise = args.noise_dim.unwrap_or(2);
         let hidden = Activation::LeakyRelu(0.2);
@@ -127,7 +133,7 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     } else {
         // The data's size is known after loading; 784 is MNIST's and is checked then.
         let noise = args.noise_dim.unwrap_or(100);
-        let dim = crate::gan::real_data::HostData::load(&data)?.shape.dim();
+        let dim = host.as_ref().map_or(0, |h| h.shape.dim());
         (
             noise,
             MlpSpec::reference_generator(noise, dim),
@@ -147,7 +153,7 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
                     "--epochs: expected a positive number, found {epochs}"
                 )));
             }
-            let count = crate::gan::real_data::HostData::load(&data)?.count as f64;
+            let count = host.as_ref().map_or(0, |h| h.count) as f64;
             let per_iteration = (args.batch_size.max(1) * args.k.max(1)) as f64;
             (epochs * count / per_iteration).ceil() as u64
         }
