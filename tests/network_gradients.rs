@@ -1,9 +1,10 @@
 //! Whole-network gradients: the GPU MLP's backward pass against the f64 reference MLP, and the
 //! reference itself against central finite differences, for LeakyReLU, ReLU, tanh and sigmoid.
 
+use gan_gpu::data::SplitMix64;
 use gan_gpu::gpu::{AdapterChoice, GpuContext, Recorder};
 use gan_gpu::kernels::Activation;
-use gan_gpu::nn::init::{SplitMix64, linear_init};
+use gan_gpu::nn::init::linear_init;
 use gan_gpu::nn::{Mlp, MlpSpec, ParamGrads};
 use gan_gpu::reference::mlp;
 
@@ -32,7 +33,7 @@ fn reference_mlp_gradients_match_finite_differences() {
         (Activation::Tanh, Activation::Sigmoid),
     ] {
         let spec = spec(hidden, output);
-        let mut rng = SplitMix64(11);
+        let mut rng = SplitMix64::new(11);
         let params: Vec<Vec<f64>> = linear_init(&spec, 3)
             .iter()
             .map(|p| p.iter().map(|&v| v as f64).collect())
@@ -72,7 +73,7 @@ fn gpu_mlp_gradients_match_reference() {
     ] {
         let spec = spec(hidden, output);
         let initial = linear_init(&spec, 5);
-        let mut rng = SplitMix64(17);
+        let mut rng = SplitMix64::new(17);
         let input: Vec<f32> = (0..batch * 7).map(|_| rng.next_normal() as f32).collect();
         let weights: Vec<f32> = (0..batch * 3).map(|_| rng.next_normal() as f32).collect();
 

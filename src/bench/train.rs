@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
+use crate::data::SplitMix64;
 use crate::error::Result;
 use crate::gan::graph::TrainGraph;
 use crate::gan::real_data::{HostData, RealData, SampleShape};
 use crate::gan::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
 use crate::gpu::{GpuContext, Recorder};
 use crate::nn::MlpSpec;
-use crate::nn::init::SplitMix64;
 
 pub struct TrainRow {
     pub batch: usize,
@@ -63,7 +63,7 @@ pub fn run(ctx: &GpuContext, batches: &[usize], min_seconds: f64) -> Result<Vec<
     let mut rows = Vec::new();
     for &batch in batches {
         let config = reference_config(batch);
-        let mut rng = SplitMix64(1);
+        let mut rng = SplitMix64::new(1);
         let count = 2048;
         let host = HostData {
             shape: SampleShape::Image {

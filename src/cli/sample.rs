@@ -9,11 +9,10 @@ use crate::checkpoint_io::load_tensors;
 use crate::error::{Error, Result};
 use crate::gan::checkpoint::{Checkpoint, parameters_from_torch};
 use crate::gan::real_data::{HostData, SampleShape};
-use crate::gan::samples::fixed_noise;
+use crate::gan::samples::{fixed_noise, write_samples_png};
 use crate::gan::{DataSource, TrainConfig};
 use crate::gpu::Recorder;
 use crate::nn::Mlp;
-use crate::report::grid::write_image_grid;
 use crate::report::npy::{read_npy_2d, write_npy_f32};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,13 +47,7 @@ pub struct SampleArgs {
 fn load_generator(path: &Path) -> Result<(TrainConfig, Vec<Vec<f32>>)> {
     let file = Checkpoint::find_latest(path)?;
     let (tensors, metadata) = load_tensors(&file)?;
-    let text = metadata.get("config").ok_or_else(|| Error::InvalidData {
-        file: file.clone(),
-        field: "metadata \"config\"".into(),
-        expected: "a gan-gpu checkpoint or generator.safetensors".into(),
-        found: "no configuration".into(),
-    })?;
-    let config = TrainConfig::from_json(&file, text)?;
+    let config = TrainConfig::from_metadata(&file, &metadata)?;
     let prefix = if tensors.iter().any(|t| t.0.starts_with("generator.")) {
         "generator."
     } else {
@@ -105,31 +98,7 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
                 DataSource::Toy(_) => HostData::load(&config.data)?.shape,
                 DataSource::Folder(_) => square_image_shape(features)?,
             };
-            match shape {
-                SampleShape::Image {
-                    height,
-                    width,
-                    channels,
-                } => write_image_grid(
-                    &args.output,
-                    &values,
-                    count,
-                    height,
-                    width,
-                    channels,
-                    (-1.0, 1.0),
-                )?,
-                SampleShape::Point2d(set) => {
-                    let fake: Vec<[f32; 2]> =
-                        values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-                    crate::report::scatter::write_scatter(
-                        &args.output,
-                        &fake,
-                        &set.sample(1000, args.seed),
-                        512,
-                    )?
-                }
-            }
+            write_samples_png(&args.output, &values, count, &shape, args.seed)?;
         }
     }
     eprintln!("wrote {count} samples to {}", args.output.display());

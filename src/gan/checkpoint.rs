@@ -165,13 +165,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     pub fn load(path: &Path) -> Result<Checkpoint> {
         let (tensors, metadata) = load_tensors(path)?;
-        let config_text = metadata.get("config").ok_or_else(|| Error::InvalidData {
-            file: path.to_path_buf(),
-            field: "metadata \"config\"".into(),
-            expected: "the training configuration of a gan-gpu checkpoint".into(),
-            found: "no such key (not a gan-gpu training checkpoint?)".into(),
-        })?;
-        let config = TrainConfig::from_json(path, config_text)?;
+        let config = TrainConfig::from_metadata(path, &metadata)?;
         let step = metadata_u64(&metadata, "step", path)?;
         Ok(Checkpoint {
             path: path.to_path_buf(),

@@ -179,10 +179,21 @@ impl TrainConfig {
         serde_json::to_string_pretty(self).expect("a config always serialises")
     }
 
-    pub fn from_json(path: &std::path::Path, text: &str) -> Result<TrainConfig> {
+    /// The configuration stored in a checkpoint's (or generator file's) metadata.
+    pub fn from_metadata(
+        path: &std::path::Path,
+        metadata: &std::collections::HashMap<String, String>,
+    ) -> Result<TrainConfig> {
+        let text = metadata.get("config").ok_or_else(|| Error::InvalidData {
+            file: path.to_path_buf(),
+            field: "metadata \"config\"".into(),
+            expected: "the training configuration of a gan-gpu checkpoint or generator.safetensors"
+                .into(),
+            found: "no such key (not a file written by gan-gpu train?)".into(),
+        })?;
         serde_json::from_str(text).map_err(|e| Error::InvalidData {
             file: path.to_path_buf(),
-            field: "config".into(),
+            field: "metadata \"config\"".into(),
             expected: "a gan-gpu training configuration".into(),
             found: e.to_string(),
         })

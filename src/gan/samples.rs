@@ -5,9 +5,9 @@ use std::path::Path;
 
 use super::graph::TrainGraph;
 use super::real_data::SampleShape;
+use crate::data::SplitMix64;
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
-use crate::nn::init::SplitMix64;
 use crate::report::grid::write_image_grid;
 use crate::report::scatter::write_scatter;
 
@@ -17,7 +17,7 @@ const SCATTER_SAMPLES: usize = 1000;
 
 /// Standard-normal noise [n, dim] from a host generator (setup only, reproducible by seed).
 pub fn fixed_noise(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-    let mut rng = SplitMix64(seed ^ 0x005A_4D50_4C45);
+    let mut rng = SplitMix64::new(seed ^ 0x005A_4D50_4C45);
     (0..n * dim).map(|_| rng.next_normal() as f32).collect()
 }
 
@@ -55,25 +55,28 @@ impl SampleWriter {
         recorder.submit()?;
         let values = ctx.read_f32(&self.output)?;
         let path = folder.join(format!("step_{step:06}.png"));
-        match &self.shape {
-            SampleShape::Image {
-                height,
-                width,
-                channels,
-            } => write_image_grid(
-                &path,
-                &values,
-                self.count,
-                *height,
-                *width,
-                *channels,
-                (-1.0, 1.0),
-            ),
-            SampleShape::Point2d(set) => {
-                let fake: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-                let real = set.sample(SCATTER_SAMPLES, self.seed);
-                write_scatter(&path, &fake, &real, 512)
-            }
+        write_samples_png(&path, &values, self.count, &self.shape, self.seed)
+    }
+}
+
+/// Generated samples as a PNG: an image grid, or for 2-D toys a scatter over real points
+/// drawn with `seed`.
+pub fn write_samples_png(
+    path: &Path,
+    values: &[f32],
+    count: usize,
+    shape: &SampleShape,
+    seed: u64,
+) -> Result<()> {
+    match shape {
+        SampleShape::Image {
+            height,
+            width,
+            channels,
+        } => write_image_grid(path, values, count, *height, *width, *channels, (-1.0, 1.0)),
+        SampleShape::Point2d(set) => {
+            let fake: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+            write_scatter(path, &fake, &set.sample(SCATTER_SAMPLES, seed), 512)
         }
     }
 }
