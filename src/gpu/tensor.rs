@@ -198,11 +198,9 @@ impl GpuContext {
 
     /// Read a tensor back, blocking until the GPU is done (setup, tests, checkpoints; counted).
     pub fn read<T: bytemuck::Pod>(&self, tensor: &Tensor) -> Result<Vec<T>> {
-        let mut pending = self.read_async(tensor);
-        self.wait_idle()?;
-        pending
-            .try_take(self)?
-            .ok_or_else(|| Error::Gpu("readback did not complete".into()))
+        // `wait` polls until this buffer's own map callback has run: with several threads on one
+        // device, an idle queue alone does not mean another thread's poll has delivered it yet.
+        self.read_async(tensor).wait(self)
     }
 
     pub fn read_f32(&self, tensor: &Tensor) -> Result<Vec<f32>> {
