@@ -1,6 +1,7 @@
 //! Benchmarks behind `gan-gpu bench`: speed is measured here, never in timed tests.
 
 pub mod matmul;
+pub mod pytorch;
 pub mod train;
 
 use std::time::Instant;

@@ -32,6 +32,9 @@ pub struct BenchArgs {
     /// Matmul workgroup height (invocations along output rows).
     #[arg(long, default_value_t = MatmulTuning::default().workgroup_y)]
     pub workgroup_y: u32,
+    /// `bench train`: skip the side-by-side PyTorch run (made when python3 can import torch).
+    #[arg(long)]
+    pub no_pytorch: bool,
 }
 
 pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
@@ -54,17 +57,43 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 ctx.adapter_name(),
                 ctx.adapter_info.backend
             );
-            println!(
-                "{:>6} {:>10} {:>12} {:>10}",
-                "batch", "it/s", "dispatches", "GFLOP/s"
-            );
-            for row in bench::train::run(&ctx, &args.batch, args.seconds)? {
+            let ours = bench::train::run(&ctx, &args.batch, args.seconds)?;
+            let pytorch = if args.no_pytorch {
+                None
+            } else if let Some(reason) = bench::pytorch::unavailable_reason() {
+                println!("PyTorch side by side: skipped, {reason}");
+                None
+            } else {
+                Some(bench::pytorch::run(&args.batch, args.seconds)?)
+            };
+            if let Some(first) = pytorch.as_ref().and_then(|rows| rows.first()) {
                 println!(
-                    "{:>6} {:>10.2} {:>12} {:>10.2}",
+                    "beside PyTorch {} eager on the CPU, {} threads, same model and batch",
+                    first.version, first.threads
+                );
+            }
+            println!(
+                "{:>6} {:>10} {:>12} {:>10} {:>12} {:>14}",
+                "batch", "it/s", "dispatches", "GFLOP/s", "PyTorch it/s", "gan-gpu/PyTorch"
+            );
+            for row in ours {
+                let torch = pytorch
+                    .iter()
+                    .flatten()
+                    .find(|t| t.batch == row.batch)
+                    .map(|t| t.it_per_s);
+                let (torch_text, ratio_text) = match torch {
+                    Some(t) => (format!("{t:.2}"), format!("{:.3}", row.it_per_s / t)),
+                    None => ("-".into(), "-".into()),
+                };
+                println!(
+                    "{:>6} {:>10.2} {:>12} {:>10.2} {:>12} {:>14}",
                     row.batch,
                     row.it_per_s,
                     row.dispatches_per_iteration,
-                    row.it_per_s * row.flops_per_iteration / 1e9
+                    row.it_per_s * row.flops_per_iteration / 1e9,
+                    torch_text,
+                    ratio_text
                 );
             }
         }
