@@ -9,6 +9,10 @@ const COMMON: &str = include_str!("../shaders/common.wgsl");
 /// (name, source) of every kernel file in shaders/, without the common part.
 pub const SHADER_FILES: &[(&str, &str)] = &[
     ("matmul", include_str!("../shaders/matmul.wgsl")),
+    (
+        "matmul_subgroup8",
+        include_str!("../shaders/matmul_subgroup8.wgsl"),
+    ),
     ("elementwise", include_str!("../shaders/elementwise.wgsl")),
     ("reduce", include_str!("../shaders/reduce.wgsl")),
     ("loss", include_str!("../shaders/loss.wgsl")),
@@ -46,8 +50,11 @@ mod tests {
             };
             let mut validator = naga::valid::Validator::new(
                 naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::default(),
+                naga::valid::Capabilities::default() | naga::valid::Capabilities::SUBGROUP,
             );
+            validator
+                .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+                .subgroup_operations(naga::valid::SubgroupOperationSet::all());
             if let Err(e) = validator.validate(&module) {
                 failures.push(e.emit_to_string_with_path(&source, &format!("shaders/{name}.wgsl")));
             }

@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use super::Cli;
 use crate::bench;
 use crate::error::{Error, Result};
-use crate::kernels::matmul::MatmulTuning;
+use crate::kernels::matmul::{MatmulKernel, MatmulTuning};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum BenchTarget {
@@ -13,6 +13,14 @@ pub enum BenchTarget {
     Matmul,
     /// Training iterations per second of the reference MLP GAN.
     Train,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum KernelChoice {
+    All,
+    Auto,
+    Tiled,
+    Subgroup8,
 }
 
 #[derive(Args, Debug)]
@@ -32,6 +40,9 @@ pub struct BenchArgs {
     /// Matmul workgroup height (invocations along output rows).
     #[arg(long, default_value_t = MatmulTuning::default().workgroup_y)]
     pub workgroup_y: u32,
+    /// `bench matmul`: which kernel(s) to measure (all: every kernel this adapter can run).
+    #[arg(long, value_enum, default_value = "all")]
+    pub kernel: KernelChoice,
     /// `bench train`: skip the side-by-side PyTorch run (made when python3 can import torch).
     #[arg(long)]
     pub no_pytorch: bool,
@@ -98,29 +109,43 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
             }
         }
         BenchTarget::Matmul => {
-            let tuning = MatmulTuning {
-                workgroup_x: args.workgroup_x,
-                workgroup_y: args.workgroup_y,
+            let kernels: Vec<MatmulKernel> = match args.kernel {
+                KernelChoice::All if ctx.has_subgroups_of(8) => {
+                    vec![MatmulKernel::Tiled, MatmulKernel::Subgroup8]
+                }
+                KernelChoice::All => vec![MatmulKernel::Tiled],
+                KernelChoice::Auto => vec![MatmulKernel::Auto.resolve(&ctx)],
+                KernelChoice::Tiled => vec![MatmulKernel::Tiled],
+                KernelChoice::Subgroup8 => vec![MatmulKernel::Subgroup8],
             };
             println!(
-                "matmul on {} ({:?}), workgroup {}×{}, 4×4 tile per invocation",
+                "matmul on {} ({:?}); default kernel here: {}; tiled workgroup {}×{} with a 4×4 tile per invocation",
                 ctx.adapter_name(),
                 ctx.adapter_info.backend,
-                tuning.workgroup_x,
-                tuning.workgroup_y
+                MatmulKernel::Auto.resolve(&ctx).name(),
+                args.workgroup_x,
+                args.workgroup_y
             );
             println!(
-                "{:<28} {:>8} {:>12} {:>10}",
-                "shapes", "layout", "ms/run", "GFLOP/s"
+                "{:<28} {:>8} {:>10} {:>12} {:>10}",
+                "shapes", "layout", "kernel", "ms/run", "GFLOP/s"
             );
-            for row in bench::matmul::run(&ctx, &args.batch, tuning, args.seconds)? {
-                println!(
-                    "{:<28} {:>8} {:>12.3} {:>10.2}",
-                    row.label,
-                    row.layout.name(),
-                    row.seconds * 1e3,
-                    row.gflops()
-                );
+            for kernel in kernels {
+                let tuning = MatmulTuning {
+                    workgroup_x: args.workgroup_x,
+                    workgroup_y: args.workgroup_y,
+                    kernel,
+                };
+                for row in bench::matmul::run(&ctx, &args.batch, tuning, args.seconds)? {
+                    println!(
+                        "{:<28} {:>8} {:>10} {:>12.3} {:>10.2}",
+                        row.label,
+                        row.layout.name(),
+                        kernel.name(),
+                        row.seconds * 1e3,
+                        row.gflops()
+                    );
+                }
             }
         }
     }

@@ -46,6 +46,14 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
+    /// Whether kernels may use subgroup operations with exactly `width` invocations per
+    /// subgroup (the feature is enabled and the adapter's subgroup size is fixed at `width`).
+    pub fn has_subgroups_of(&self, width: u32) -> bool {
+        self.device.features().contains(wgpu::Features::SUBGROUP)
+            && self.adapter_info.subgroup_min_size == width
+            && self.adapter_info.subgroup_max_size == width
+    }
+
     /// Open the adapter the choice names (see `adapter.rs` for the rule).
     pub fn new(choice: &AdapterChoice) -> Result<GpuContext> {
         let adapters = list_adapters();
@@ -63,7 +71,8 @@ impl GpuContext {
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gan-gpu"),
-            required_features: wgpu::Features::empty(),
+            // Subgroups where offered: the matmul kernel for 8-wide CPU adapters needs them.
+            required_features: adapter.features() & wgpu::Features::SUBGROUP,
             required_limits: limits.clone(),
             ..Default::default()
         }))

@@ -2,7 +2,7 @@
 //! activation (forward) or accumulation into the output (gradient sums).
 
 use super::{Activation, expect_len};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor};
 
 /// Which operands are stored transposed.
@@ -31,10 +31,44 @@ impl Layout {
 /// Per-invocation register tile (fixed in the shader) and workgroup shape (tunable).
 pub const TILE: u32 = 4;
 
+/// Which matmul kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum MatmulKernel {
+    /// `Subgroup8` where the adapter's subgroups are exactly 8 wide, else `Tiled`.
+    #[default]
+    Auto,
+    /// matmul.wgsl: a 4×4 register tile per invocation, any adapter.
+    Tiled,
+    /// matmul_subgroup8.wgsl: 16 rows × 32 columns per subgroup, A shared by subgroupBroadcast;
+    /// for CPU adapters such as llvmpipe (8-wide subgroups).
+    Subgroup8,
+}
+
+impl MatmulKernel {
+    pub fn name(self) -> &'static str {
+        match self {
+            MatmulKernel::Auto => "auto",
+            MatmulKernel::Tiled => "tiled",
+            MatmulKernel::Subgroup8 => "subgroup8",
+        }
+    }
+
+    /// The kernel `Auto` stands for on this device.
+    pub fn resolve(self, ctx: &GpuContext) -> MatmulKernel {
+        match self {
+            MatmulKernel::Auto if ctx.has_subgroups_of(8) => MatmulKernel::Subgroup8,
+            MatmulKernel::Auto => MatmulKernel::Tiled,
+            other => other,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatmulTuning {
+    /// Workgroup shape of the tiled kernel (the subgroup kernel's is fixed at 8×1).
     pub workgroup_x: u32,
     pub workgroup_y: u32,
+    pub kernel: MatmulKernel,
 }
 
 impl Default for MatmulTuning {
@@ -44,6 +78,7 @@ impl Default for MatmulTuning {
         MatmulTuning {
             workgroup_x: 8,
             workgroup_y: 8,
+            kernel: MatmulKernel::Auto,
         }
     }
 }
@@ -106,20 +141,44 @@ pub fn matmul(
     let MatmulTuning {
         workgroup_x,
         workgroup_y,
+        kernel,
     } = options.tuning;
     let flag = |on: bool| if on { 1.0 } else { 0.0 };
+    let mut constants = vec![
+        ("TRANS_A", flag(layout == Layout::XtDy)),
+        ("TRANS_B", flag(layout == Layout::DyWt)),
+        ("HAS_BIAS", flag(options.bias.is_some())),
+        ("ACCUMULATE", flag(options.accumulate)),
+        ("ACTIVATION", options.activation.code() as f64),
+    ];
+    let (shader, entry, workgroups) = match kernel.resolve(ctx) {
+        MatmulKernel::Subgroup8 => {
+            if !ctx.has_subgroups_of(8) {
+                return Err(Error::Gpu(format!(
+                    "the subgroup8 matmul kernel needs subgroups of exactly 8 invocations; {} has {}–{}",
+                    ctx.adapter_name(),
+                    ctx.adapter_info.subgroup_min_size,
+                    ctx.adapter_info.subgroup_max_size
+                )));
+            }
+            let workgroups = [(n as u32).div_ceil(32), (m as u32).div_ceil(16), 1];
+            ("matmul_subgroup8", "matmul_subgroup8", workgroups)
+        }
+        _ => {
+            constants.push(("WG_X", workgroup_x as f64));
+            constants.push(("WG_Y", workgroup_y as f64));
+            let workgroups = [
+                (n as u32).div_ceil(workgroup_x * TILE),
+                (m as u32).div_ceil(workgroup_y * TILE),
+                1,
+            ];
+            ("matmul", "matmul", workgroups)
+        }
+    };
     ctx.dispatch(KernelSpec {
-        shader: "matmul",
-        entry: "matmul",
-        constants: vec![
-            ("TRANS_A", flag(layout == Layout::XtDy)),
-            ("TRANS_B", flag(layout == Layout::DyWt)),
-            ("HAS_BIAS", flag(options.bias.is_some())),
-            ("ACCUMULATE", flag(options.accumulate)),
-            ("ACTIVATION", options.activation.code() as f64),
-            ("WG_X", workgroup_x as f64),
-            ("WG_Y", workgroup_y as f64),
-        ],
+        shader,
+        entry,
+        constants,
         params: bytemuck::bytes_of(&params),
         tensors: vec![
             (a, Access::Read),
@@ -127,10 +186,6 @@ pub fn matmul(
             (bias, Access::Read),
             (c, Access::ReadWrite),
         ],
-        workgroups: [
-            (n as u32).div_ceil(workgroup_x * TILE),
-            (m as u32).div_ceil(workgroup_y * TILE),
-            1,
-        ],
+        workgroups,
     })
 }

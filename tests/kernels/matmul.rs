@@ -1,10 +1,21 @@
 //! Matmul in all three layouts, odd shapes, fused bias + activation, and accumulation.
 
 use gan_gpu::kernels::Activation;
-use gan_gpu::kernels::matmul::{Layout, MatmulOptions, MatmulTuning, matmul};
+use gan_gpu::kernels::matmul::{Layout, MatmulKernel, MatmulOptions, MatmulTuning, matmul};
 use gan_gpu::reference;
 
 use crate::common::*;
+
+/// Every matmul kernel this adapter can run: the tiled one always, the subgroup one where
+/// subgroups are exactly 8 wide (llvmpipe, so CI tests both).
+fn kernels() -> Vec<MatmulKernel> {
+    if gpu().has_subgroups_of(8) {
+        vec![MatmulKernel::Tiled, MatmulKernel::Subgroup8]
+    } else {
+        println!("subgroup8 matmul not tested: this adapter's subgroups are not 8 wide");
+        vec![MatmulKernel::Tiled]
+    }
+}
 
 /// Shapes (m, n, k) that are not tile multiples, include 1, and reach the MLP's 784 and 1200.
 const SHAPES: [(usize, usize, usize); 6] = [
@@ -17,13 +28,17 @@ const SHAPES: [(usize, usize, usize); 6] = [
 ];
 
 fn check(
+    kernel: MatmulKernel,
     layout: Layout,
     (m, n, k): (usize, usize, usize),
     bias: bool,
     activation: Activation,
     accumulate: bool,
 ) {
-    let what = format!("{layout:?} {m}×{n}×{k} bias={bias} {activation:?} accumulate={accumulate}");
+    let what = format!(
+        "{} {layout:?} {m}×{n}×{k} bias={bias} {activation:?} accumulate={accumulate}",
+        kernel.name()
+    );
     let mut rng = rng(&what);
     let a = uniform(&mut rng, m * k, -1.0, 1.0);
     let b = uniform(&mut rng, k * n, -1.0, 1.0);
@@ -40,7 +55,10 @@ fn check(
         bias: bias.then_some(&bias_gpu),
         activation,
         accumulate,
-        tuning: MatmulTuning::default(),
+        tuning: MatmulTuning {
+            kernel,
+            ..Default::default()
+        },
     };
     let dispatch = matmul(gpu(), layout, &a_gpu, &b_gpu, &c_gpu, (m, n, k), options).unwrap();
     let result = run_and_read(&[&dispatch], &c_gpu);
@@ -68,9 +86,28 @@ fn check(
 
 #[test]
 fn matmul_every_layout_and_awkward_shape() {
-    for layout in Layout::ALL {
-        for shape in SHAPES {
-            check(layout, shape, false, Activation::Identity, false);
+    for kernel in kernels() {
+        for layout in Layout::ALL {
+            for shape in SHAPES {
+                check(kernel, layout, shape, false, Activation::Identity, false);
+            }
+            // Tile edges of the subgroup kernel (16 rows, 32 columns, k in steps of 8).
+            check(
+                kernel,
+                layout,
+                (9, 33, 9),
+                false,
+                Activation::Identity,
+                false,
+            );
+            check(
+                kernel,
+                layout,
+                (16, 64, 16),
+                false,
+                Activation::Identity,
+                false,
+            );
         }
     }
 }
@@ -83,21 +120,33 @@ fn matmul_fused_bias_and_activations() {
         Activation::Tanh,
         Activation::Sigmoid,
     ] {
-        check(Layout::XW, (7, 65, 63), true, activation, false);
-        check(Layout::XW, (65, 784, 100), true, activation, false);
+        for kernel in kernels() {
+            check(kernel, Layout::XW, (7, 65, 63), true, activation, false);
+            check(kernel, Layout::XW, (65, 784, 100), true, activation, false);
+        }
     }
 }
 
 #[test]
 fn matmul_accumulates_into_output() {
-    check(Layout::XtDy, (63, 65, 7), false, Activation::Identity, true);
-    check(
-        Layout::DyWt,
-        (7, 784, 65),
-        false,
-        Activation::Identity,
-        true,
-    );
+    for kernel in kernels() {
+        check(
+            kernel,
+            Layout::XtDy,
+            (63, 65, 7),
+            false,
+            Activation::Identity,
+            true,
+        );
+        check(
+            kernel,
+            Layout::DyWt,
+            (7, 784, 65),
+            false,
+            Activation::Identity,
+            true,
+        );
+    }
 }
 
 #[test]
@@ -107,6 +156,7 @@ fn matmul_other_workgroup_shapes_agree() {
         let tuning = MatmulTuning {
             workgroup_x,
             workgroup_y,
+            kernel: MatmulKernel::Tiled,
         };
         let (m, n, k) = (33, 70, 17);
         let mut rng = rng("workgroup shapes");
