@@ -8,7 +8,7 @@ use super::config::DataSource;
 use crate::data::{ToySet, load_image_folder, load_mnist_folder};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, GpuContext, Tensor};
-use crate::kernels::data::{IndexOrder, draw_indices, gather_u8, sample_mixture};
+use crate::kernels::data::{IndexOrder, PixelRange, draw_indices, gather_u8, sample_mixture};
 use crate::kernels::random::increment_counter;
 
 /// What one sample is.
@@ -176,7 +176,14 @@ impl RealData {
                     stream,
                     counter,
                 )?,
-                gather_u8(ctx, dataset, indices, &self.batch, self.shape.dim())?,
+                gather_u8(
+                    ctx,
+                    dataset,
+                    indices,
+                    &self.batch,
+                    self.shape.dim(),
+                    PixelRange::MinusOneToOne,
+                )?,
             ],
             Source::Mixture { centers, std } => vec![sample_mixture(
                 ctx,
