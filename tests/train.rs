@@ -150,35 +150,51 @@ fn resuming_reproduces_an_uninterrupted_run_bit_for_bit() {
 fn a_training_iteration_makes_no_host_write_or_read() {
     // A context of its own: the other tests' transfers would show in a shared one's counters.
     let ctx = &GpuContext::new(&AdapterChoice::from_flag_or_env(None)).unwrap();
-    let config = toy_config(10);
-    let real = RealData::upload(
-        ctx,
-        HostData::load(&config.data).unwrap(),
-        config.batch_size,
-    )
-    .unwrap();
-    let graph = TrainGraph::new(ctx, &config, real).unwrap();
-    ctx.wait_idle().unwrap();
-    let (writes, reads) = (ctx.transfers.writes(), ctx.transfers.reads());
-    let mut recorder = Recorder::new(ctx);
-    for _ in 0..5 {
-        graph.record_iteration(&mut recorder);
+    // The toy MLPs with Adam, and the shrunk goodfellow2014 (maxout, dropout masks, SGD with its
+    // lr/momentum schedule) on 40 synthetic images.
+    let images = HostData {
+        shape: SampleShape::Image {
+            height: SIDE,
+            width: SIDE,
+            channels: 1,
+        },
+        pixels: synthetic_pixels(40, true),
+        count: 40,
+        description: "synthetic".into(),
+    };
+    let goodfellow = tiny_goodfellow(DataSource::Folder("synthetic".into()), 40, 0, 10);
+    for (config, host) in [
+        (
+            toy_config(10),
+            HostData::load(&DataSource::Toy("ring8".into())).unwrap(),
+        ),
+        (goodfellow, images),
+    ] {
+        let real = RealData::upload(ctx, host, config.batch_size).unwrap();
+        let graph = TrainGraph::new(ctx, &config, real).unwrap();
+        ctx.wait_idle().unwrap();
+        let (writes, reads) = (ctx.transfers.writes(), ctx.transfers.reads());
+        let mut recorder = Recorder::new(ctx);
+        for _ in 0..5 {
+            graph.record_iteration(&mut recorder);
+        }
+        assert_eq!(recorder.dispatches, 5 * graph.dispatches_per_iteration());
+        recorder.submit().unwrap();
+        ctx.wait_idle().unwrap();
+        assert_eq!(
+            ctx.transfers.writes(),
+            writes,
+            "training iterations wrote from the host"
+        );
+        assert_eq!(
+            ctx.transfers.reads(),
+            reads,
+            "training iterations read back to the host"
+        );
+        // And the iterations did train: the optimizers counted their updates on the GPU.
+        assert!(ctx.read_u32(&graph.d_optimizer.step).unwrap()[0] == 5);
+        assert!(ctx.read_u32(&graph.g_optimizer.step).unwrap()[0] == 5);
     }
-    assert_eq!(recorder.dispatches, 5 * graph.dispatches_per_iteration());
-    recorder.submit().unwrap();
-    ctx.wait_idle().unwrap();
-    assert_eq!(
-        ctx.transfers.writes(),
-        writes,
-        "training iterations wrote from the host"
-    );
-    assert_eq!(
-        ctx.transfers.reads(),
-        reads,
-        "training iterations read back to the host"
-    );
-    // And the iterations did train: the parameters moved on the GPU.
-    assert!(ctx.read_u32(&graph.d_optimizer.step).unwrap()[0] == 5);
 }
 
 #[test]

@@ -407,6 +407,12 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
         config.steps,
         run_dir.display()
     );
+    if config.holdout > 0 {
+        eprintln!(
+            "holding out the last {} training images (listed in holdout.json)",
+            config.holdout
+        );
+    }
     let quiet = args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let bar = if quiet {
         ProgressBar::hidden()
