@@ -1,5 +1,5 @@
 // The dataset on the GPU: batch indices (with replacement, or an epoch shuffle that stores no
-// permutation), gathering u8 examples into a [−1, 1] f32 batch, gathering labels, and sampling
+// permutation), gathering u8 examples into a [−1, 1] or [0, 1] f32 batch, gathering labels, and sampling
 // 2-D Gaussian mixtures (the ring8/grid25 toy sets).
 //
 // Random draws use Philox (common.wgsl) keyed by the seed, with counter words
@@ -25,6 +25,8 @@ struct Params {
     half_bits: u32,
     // sample_mixture: the components' standard deviation.
     spread: f32,
+    // gather_u8's PixelRange: 0 maps bytes to [−1, 1], 1 to [0, 1].
+    pixel_range: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -42,6 +44,7 @@ struct Params {
 
 const ORDER_WITH_REPLACEMENT: u32 = 0u;
 const ORDER_SHUFFLED: u32 = 1u;
+const RANGE_ZERO_TO_ONE: u32 = 1u;
 
 fn seed_key() -> vec2<u32> {
     return vec2<u32>(params.seed_lo, params.seed_hi);
@@ -122,7 +125,8 @@ fn clamped(index: u32) -> u32 {
 }
 
 // out[b, j] = byte j of example indices[b], mapped to [−1, 1] as byte/127.5 − 1, computed as
-// (2·byte − 255)·(1/255): the integer part is exact, so the only rounding is one product.
+// (2·byte − 255)·(1/255), or to [0, 1] as byte·(1/255): the integer part is exact, so the only
+// rounding is one product.
 @compute @workgroup_size(256)
 fn gather_u8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat_index(gid, groups, 256u);
@@ -131,8 +135,12 @@ fn gather_u8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         return;
     }
     let b = i / e;
-    let address = clamped(indices[b]) * e + i % e;
-    out[i] = f32(i32(2u * byte_at(address)) - 255) * (1.0 / 255.0);
+    let byte = byte_at(clamped(indices[b]) * e + i % e);
+    if (params.pixel_range == RANGE_ZERO_TO_ONE) {
+        out[i] = f32(byte) * (1.0 / 255.0);
+    } else {
+        out[i] = f32(i32(2u * byte) - 255) * (1.0 / 255.0);
+    }
 }
 
 // labels_out[b] = the label byte of example indices[b] (clamped as above).

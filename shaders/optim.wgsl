@@ -12,12 +12,16 @@
 struct Params {
     // Elements of the parameter buffer.
     n: u32,
-    // clip_weights: c. schedule_step: decay.
+    // clip_weights: c. schedule_step: decay. schedule_from_count: initial lr.
     x0: f32,
     // schedule_step: min_lr, momentum increment, final momentum.
+    // schedule_from_count: log2(decay), min_lr, initial momentum.
     x1: f32,
     x2: f32,
     x3: f32,
+    // schedule_from_count: final momentum, updates of the momentum ramp.
+    x4: f32,
+    x5: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -35,6 +39,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> state2: array<f32>;
 // Slot 6: Adam's step counter t (already incremented for this step, so t ≥ 1).
 @group(0) @binding(6) var<storage, read> step_counter: array<u32>;
+// Slot 2 of schedule_from_count: the updates made so far.
+@group(0) @binding(2) var<storage, read> updates_done: array<u32>;
 
 // PyTorch SGD with momentum (dampening 0, no Nesterov): v = μ·v + g; p −= lr·v.
 // With v starting at zero the first step gives v = g, PyTorch's first-step buffer.
@@ -133,4 +139,23 @@ fn clip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 fn schedule_step() {
     settings_rw[0] = max(settings_rw[0] / params.x0, params.x1);
     settings_rw[1] = min(settings_rw[1] + params.x2, params.x3);
+}
+
+// The same schedule as a function of the update count t (pylearn2's ExponentialDecay computes
+// lr0 / decay^t from its count too), written after each update so settings always hold what the
+// next update uses:
+//   lr = max(lr0 · 2^(−t·log2 decay), min_lr)
+//   momentum = m0 + (m1 − m0) · t / ramp, and m1 from t ≥ ramp on.
+// Unlike repeated division, no rounding accumulates over steps, and decay need not be a float:
+// 1.000004 is not one (the nearest f32 decays 1.3% faster), but log2(1.000004) is accurate.
+@compute @workgroup_size(1)
+fn schedule_from_count() {
+    let t = f32(updates_done[0]);
+    let log2_decay = params.x1;
+    let decayed = params.x0 * exp2(-t * log2_decay);
+    settings_rw[0] = max(select(decayed, params.x0, log2_decay == 0.0), params.x2);
+    let m0 = params.x3;
+    let m1 = params.x4;
+    let ramp = params.x5;
+    settings_rw[1] = select(m0 + (m1 - m0) * (t / ramp), m1, t >= ramp);
 }

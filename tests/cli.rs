@@ -217,3 +217,124 @@ fn unknown_adapter_lists_the_adapters() {
         "{error}"
     );
 }
+
+/// An MNIST-format folder of `count` constant 4×4 images.
+fn tiny_idx_folder(name: &str, count: u32) -> PathBuf {
+    let dir = scratch(name);
+    std::fs::write(dir.join("train-images-idx3-ubyte"), idx_images(count, 4, 4)).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), idx_labels(count)).unwrap();
+    dir
+}
+
+#[test]
+fn unknown_or_misplaced_preset_is_refused() {
+    let error = fails(&["train", "--preset", "dcgan"]);
+    assert!(
+        error.contains("--preset dcgan")
+            && error.contains("goodfellow2014")
+            && error.contains("pytorch-gan")
+            && error.contains("wgan-gp"),
+        "{error}"
+    );
+    let error = fails(&["train", "--preset", "wgan-gp"]);
+    assert!(error.contains("not in this build"), "{error}");
+    let error = fails(&["train", "ring8", "--preset", "goodfellow2014"]);
+    assert!(
+        error.contains("--preset goodfellow2014") && error.contains("image data"),
+        "{error}"
+    );
+}
+
+#[test]
+fn bad_holdout_is_refused() {
+    let dir = tiny_idx_folder("holdout", 5);
+    let error = fails(&["train", dir.to_str().unwrap(), "--holdout", "5"]);
+    assert!(
+        error.contains("--holdout 5") && error.contains("(5 in"),
+        "{error}"
+    );
+    let error = fails(&["train", "ring8", "--holdout", "3"]);
+    assert!(
+        error.contains("--holdout 3") && error.contains("image data"),
+        "{error}"
+    );
+}
+
+#[test]
+fn preset_values_yield_to_explicit_flags_and_help_explains_presets() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
+        .args(["train", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for text in [
+        "--preset",
+        "goodfellow2014",
+        "pytorch-gan",
+        "wgan-gp",
+        "override",
+    ] {
+        assert!(help.contains(text), "train --help lacks {text}:\n{help}");
+    }
+
+    // goodfellow2014 (G 100-1200-1200-16 on 4×4 images) with its batch and hold-out overridden.
+    let dir = tiny_idx_folder("preset", 12);
+    let run = dir.join("run");
+    succeeds(&[
+        "train",
+        dir.to_str().unwrap(),
+        "--preset",
+        "goodfellow2014",
+        "--batch-size",
+        "4",
+        "--holdout",
+        "2",
+        "--steps",
+        "2",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let json = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(run.join(file)).unwrap()).unwrap()
+    };
+    let config = json("config.json");
+    assert_eq!(config["batch_size"], 4, "the flag wins");
+    assert_eq!(config["holdout"], 2, "the flag wins");
+    assert_eq!(config["k"], 1, "the preset's");
+    assert_eq!(config["pixel_range"], "zero_to_one");
+    assert_eq!(config["generator"]["layers"][1]["outputs"], 1200);
+    assert_eq!(config["generator"]["layers"][2]["outputs"], 16);
+    let d0 = &config["discriminator"]["layers"][0];
+    assert_eq!(
+        (d0["outputs"].clone(), d0["pieces"].clone()),
+        (240.into(), 5.into())
+    );
+    assert_eq!(d0["input_keep"], 0.8);
+    let d_optimizer = &config["discriminator_optimizer"];
+    assert_eq!(d_optimizer["kind"], "sgd");
+    assert_eq!(d_optimizer["schedule"]["lr_decay"], 1.000004);
+    // 250 epochs of ⌈10 training images / batch 4⌉ = 3 updates.
+    assert_eq!(d_optimizer["schedule"]["momentum_ramp_updates"], 750);
+    let holdout = json("holdout.json");
+    assert_eq!(
+        (holdout["first_index"].clone(), holdout["count"].clone()),
+        (10.into(), 2.into())
+    );
+
+    // Samples of a sigmoid generator are in [0, 1], the range its data was scaled to.
+    let npy = dir.join("x.npy");
+    succeeds(&[
+        "sample",
+        run.to_str().unwrap(),
+        "-n",
+        "3",
+        "--format",
+        "npy",
+        "-o",
+        npy.to_str().unwrap(),
+    ]);
+    let (values, rows, cols) = gan_gpu::report::npy::read_npy_2d(&npy).unwrap();
+    assert_eq!((rows, cols), (3, 16));
+    assert!(values.iter().all(|v| (0.0..=1.0).contains(v)));
+}

@@ -1,18 +1,23 @@
 //! End-to-end training: losses move and files appear (ring8 always, MNIST where ../shared has
-//! it), a stopped-and-resumed run reproduces the uninterrupted one bit for bit, and a training
-//! iteration makes no host write or read.
+//! it), a stopped-and-resumed run reproduces the uninterrupted one bit for bit (also with
+//! maxout, dropout and the SGD schedule of a shrunk goodfellow2014 setup, whose lr and momentum
+//! are read back from the GPU), held-out examples are never drawn, and a training iteration
+//! makes no host write or read.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use gan_gpu::data::{IdxImages, write_idx_images, write_idx_labels};
 use gan_gpu::gan::checkpoint::Checkpoint;
 use gan_gpu::gan::graph::TrainGraph;
-use gan_gpu::gan::real_data::{HostData, RealData};
+use gan_gpu::gan::presets;
+use gan_gpu::gan::real_data::{HostData, RealData, SampleShape};
 use gan_gpu::gan::{
     DataSource, GanLoss, OptimizerConfig, OptimizerKind, Silent, TrainConfig, train,
 };
 use gan_gpu::gpu::{AdapterChoice, GpuContext, Recorder};
 use gan_gpu::kernels::Activation;
+use gan_gpu::kernels::data::PixelRange;
 use gan_gpu::nn::MlpSpec;
 
 fn gpu() -> &'static GpuContext {
@@ -48,6 +53,8 @@ fn toy_config(steps: u64) -> TrainConfig {
         log_every: 10,
         sample_every: 20,
         checkpoint_every: 20,
+        holdout: 0,
+        pixel_range: PixelRange::MinusOneToOne,
     }
 }
 
@@ -143,35 +150,51 @@ fn resuming_reproduces_an_uninterrupted_run_bit_for_bit() {
 fn a_training_iteration_makes_no_host_write_or_read() {
     // A context of its own: the other tests' transfers would show in a shared one's counters.
     let ctx = &GpuContext::new(&AdapterChoice::from_flag_or_env(None)).unwrap();
-    let config = toy_config(10);
-    let real = RealData::upload(
-        ctx,
-        HostData::load(&config.data).unwrap(),
-        config.batch_size,
-    )
-    .unwrap();
-    let graph = TrainGraph::new(ctx, &config, real).unwrap();
-    ctx.wait_idle().unwrap();
-    let (writes, reads) = (ctx.transfers.writes(), ctx.transfers.reads());
-    let mut recorder = Recorder::new(ctx);
-    for _ in 0..5 {
-        graph.record_iteration(&mut recorder);
+    // The toy MLPs with Adam, and the shrunk goodfellow2014 (maxout, dropout masks, SGD with its
+    // lr/momentum schedule) on 40 synthetic images.
+    let images = HostData {
+        shape: SampleShape::Image {
+            height: SIDE,
+            width: SIDE,
+            channels: 1,
+        },
+        pixels: synthetic_pixels(40, true),
+        count: 40,
+        description: "synthetic".into(),
+    };
+    let goodfellow = tiny_goodfellow(DataSource::Folder("synthetic".into()), 40, 0, 10);
+    for (config, host) in [
+        (
+            toy_config(10),
+            HostData::load(&DataSource::Toy("ring8".into())).unwrap(),
+        ),
+        (goodfellow, images),
+    ] {
+        let real = RealData::upload(ctx, host, config.batch_size).unwrap();
+        let graph = TrainGraph::new(ctx, &config, real).unwrap();
+        ctx.wait_idle().unwrap();
+        let (writes, reads) = (ctx.transfers.writes(), ctx.transfers.reads());
+        let mut recorder = Recorder::new(ctx);
+        for _ in 0..5 {
+            graph.record_iteration(&mut recorder);
+        }
+        assert_eq!(recorder.dispatches, 5 * graph.dispatches_per_iteration());
+        recorder.submit().unwrap();
+        ctx.wait_idle().unwrap();
+        assert_eq!(
+            ctx.transfers.writes(),
+            writes,
+            "training iterations wrote from the host"
+        );
+        assert_eq!(
+            ctx.transfers.reads(),
+            reads,
+            "training iterations read back to the host"
+        );
+        // And the iterations did train: the optimizers counted their updates on the GPU.
+        assert!(ctx.read_u32(&graph.d_optimizer.step).unwrap()[0] == 5);
+        assert!(ctx.read_u32(&graph.g_optimizer.step).unwrap()[0] == 5);
     }
-    assert_eq!(recorder.dispatches, 5 * graph.dispatches_per_iteration());
-    recorder.submit().unwrap();
-    ctx.wait_idle().unwrap();
-    assert_eq!(
-        ctx.transfers.writes(),
-        writes,
-        "training iterations wrote from the host"
-    );
-    assert_eq!(
-        ctx.transfers.reads(),
-        reads,
-        "training iterations read back to the host"
-    );
-    // And the iterations did train: the parameters moved on the GPU.
-    assert!(ctx.read_u32(&graph.d_optimizer.step).unwrap()[0] == 5);
 }
 
 #[test]
@@ -224,4 +247,230 @@ fn mnist_training_moves_losses_and_writes_a_grid() {
         "a grid of 64 digits"
     );
     std::fs::remove_dir_all(&run).ok();
+}
+
+/// 6×6 images of the shrunk goodfellow2014 runs.
+const SIDE: usize = 6;
+
+/// Image i of a synthetic set: every pixel 5·i (so a batch row names its example), or random.
+fn synthetic_pixels(count: usize, random: bool) -> Vec<u8> {
+    let mut rng = gan_gpu::data::SplitMix64::new(9);
+    (0..count * SIDE * SIDE)
+        .map(|j| {
+            if random {
+                (rng.next_u64() >> 56) as u8
+            } else {
+                (5 * (j / (SIDE * SIDE))) as u8
+            }
+        })
+        .collect()
+}
+
+/// The goodfellow2014 preset shrunk: G 8 → 16 → 16 → 36, D maxout 8×3 → 8×3 → 1 with the
+/// preset's dropout, init, SGD schedule (ramp: 2 epochs) and loss; batch 10.
+fn tiny_goodfellow(data: DataSource, examples: usize, holdout: usize, steps: u64) -> TrainConfig {
+    let preset = presets::goodfellow2014();
+    let batch = 10;
+    let (d_ramp, g_ramp) = presets::ramp_updates(2.0, examples - holdout, batch, preset.k);
+    let ramp = |mut optimizer: OptimizerConfig, updates| {
+        optimizer.schedule.as_mut().unwrap().momentum_ramp_updates = updates;
+        optimizer
+    };
+    TrainConfig {
+        data,
+        noise_dim: 8,
+        generator: presets::goodfellow2014_generator(8, 16, SIDE * SIDE),
+        discriminator: presets::goodfellow2014_discriminator(SIDE * SIDE, 8, 3),
+        loss: preset.loss,
+        generator_optimizer: ramp(preset.generator_optimizer, g_ramp),
+        discriminator_optimizer: ramp(preset.discriminator_optimizer, d_ramp),
+        batch_size: batch,
+        k: preset.k,
+        steps,
+        seed: 3,
+        log_every: 5,
+        sample_every: 10,
+        checkpoint_every: 10,
+        holdout,
+        pixel_range: PixelRange::ZeroToOne,
+    }
+}
+
+fn idx_folder(name: &str, count: usize) -> PathBuf {
+    let dir = scratch(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let images = IdxImages {
+        count,
+        rows: SIDE,
+        cols: SIDE,
+        pixels: synthetic_pixels(count, true),
+    };
+    write_idx_images(dir.join("train-images-idx3-ubyte"), &images, false).unwrap();
+    write_idx_labels(dir.join("train-labels-idx1-ubyte"), &vec![0; count], false).unwrap();
+    dir
+}
+
+#[test]
+fn goodfellow2014_shaped_run_schedules_on_the_gpu_and_resumes_bit_for_bit() {
+    let (examples, holdout) = (150, 20);
+    let data_dir = idx_folder("gf-data", examples);
+    let data = DataSource::Folder(data_dir.to_string_lossy().into_owned());
+    let config = |steps| tiny_goodfellow(data.clone(), examples, holdout, steps);
+    let whole = scratch("gf-whole");
+    let outcome = train(gpu(), &config(30), &whole, None, &mut Silent).unwrap();
+    let (first, last) = (&outcome.rows[0], outcome.rows.last().unwrap());
+    assert!(
+        outcome
+            .rows
+            .iter()
+            .all(|r| r.d_loss.is_finite() && r.g_loss.is_finite())
+    );
+    assert_ne!(first.d_loss, last.d_loss, "D loss never moved");
+    assert_ne!(first.g_loss, last.g_loss, "G loss never moved");
+
+    let split = scratch("gf-split");
+    train(gpu(), &config(10), &split, None, &mut Silent).unwrap();
+    let checkpoint = Checkpoint::load(&Checkpoint::find_latest(&split).unwrap()).unwrap();
+    let mut resumed = checkpoint.config.clone();
+    resumed.steps = 30;
+    train(gpu(), &resumed, &split, Some(&checkpoint), &mut Silent).unwrap();
+    assert_eq!(loss_columns(&whole).len(), 6);
+    assert_eq!(
+        loss_columns(&whole),
+        loss_columns(&split),
+        "resumed losses differ"
+    );
+    let tensors = |run: &Path, file: &str| {
+        gan_gpu::checkpoint_io::load_tensors(run.join(file))
+            .unwrap()
+            .0
+    };
+    for file in [
+        "generator.safetensors",
+        "checkpoints/step_000030.safetensors",
+    ] {
+        assert!(
+            tensors(&whole, file) == tensors(&split, file),
+            "{file} differs"
+        );
+    }
+
+    // lr and momentum as the GPU left them (checkpoints read the settings tensors back): after
+    // t updates, lr0 / 1.000004^t and 0.5 + 0.2·min(t / ramp, 1), ramp = 2 epochs = 26 updates.
+    let full = config(30);
+    for step in [10u64, 20, 30] {
+        let file = format!("checkpoints/step_{step:06}.safetensors");
+        let tensors = tensors(&whole, &file);
+        for (name, optimizer) in [
+            ("generator", full.generator_optimizer),
+            ("discriminator", full.discriminator_optimizer),
+        ] {
+            let settings = &gan_gpu::checkpoint_io::find_tensor(
+                &tensors,
+                &format!("optimizer.{name}.settings"),
+            )
+            .unwrap()
+            .2;
+            let ramp = optimizer.schedule.unwrap().momentum_ramp_updates;
+            assert_eq!(ramp, 26);
+            let t = step as f64; // k = 1: one update of each network per iteration
+            let lr = optimizer.lr as f64 * 1.000004f64.powf(-t);
+            let momentum = 0.5 + 0.2 * (t / ramp as f64).min(1.0);
+            let what = format!("{name} at step {step}: settings {settings:?}");
+            assert!(
+                ((settings[0] as f64) - lr).abs() <= 2e-6 * lr,
+                "{what}, lr {lr}"
+            );
+            assert!(settings[0] < optimizer.lr, "{what}: lr did not decay");
+            assert!(
+                ((settings[1] as f64) - momentum).abs() <= 1e-6,
+                "{what}, momentum {momentum}"
+            );
+        }
+    }
+
+    // The run records its held-out examples and its data range.
+    let config_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(whole.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config_json["holdout"], 20);
+    assert_eq!(config_json["pixel_range"], "zero_to_one");
+    let holdout_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(whole.join("holdout.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        holdout_json,
+        serde_json::json!({
+            "data": data_dir.to_string_lossy(),
+            "first_index": 130,
+            "count": 20,
+        })
+    );
+    for dir in [&whole, &split, &data_dir] {
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+#[test]
+fn held_out_examples_are_never_drawn() {
+    // 50 examples whose pixels all equal 5·index; the last 13 are held out.
+    let (count, holdout) = (50, 13);
+    let host = HostData {
+        shape: SampleShape::Image {
+            height: SIDE,
+            width: SIDE,
+            channels: 1,
+        },
+        pixels: synthetic_pixels(count, false),
+        count,
+        description: "synthetic".into(),
+    };
+    let config = tiny_goodfellow(DataSource::Folder("synthetic".into()), count, holdout, 1);
+    let real = RealData::upload(gpu(), host.hold_out(holdout).unwrap(), 10).unwrap();
+    let graph = TrainGraph::new(gpu(), &config, real).unwrap();
+    let training = count - holdout;
+    let mut seen = vec![false; training];
+    // 20 iterations draw 200 rows: over five epochs of the 37 training examples.
+    for _ in 0..20 {
+        let mut recorder = Recorder::new(gpu());
+        graph.record_iteration(&mut recorder);
+        recorder.submit().unwrap();
+        let indices = gpu().read_u32(graph.real.indices().unwrap()).unwrap();
+        let batch = gpu().read_f32(&graph.real.batch).unwrap();
+        for (row, &index) in indices.iter().enumerate() {
+            assert!(
+                (index as usize) < training,
+                "drew example {index}, held out"
+            );
+            seen[index as usize] = true;
+            // The gathered row is that example, scaled to [0, 1].
+            let pixels = &batch[row * SIDE * SIDE..(row + 1) * SIDE * SIDE];
+            let expected = 5.0 * index as f32 / 255.0;
+            assert!(pixels.iter().all(|&v| (v - expected).abs() <= 1e-6));
+        }
+    }
+    assert!(seen.iter().all(|&s| s), "every training example is drawn");
+    // G's sigmoid output starts at the training examples' mean pixel (not the held-out ones').
+    let mean = 5.0 * (training - 1) as f64 / 2.0 / 255.0;
+    let bias = gpu().read_f32(graph.generator.bias(2)).unwrap();
+    let logit = (mean / (1.0 - mean)).ln();
+    assert!(
+        bias.iter().all(|&b| (b as f64 - logit).abs() < 1e-6),
+        "{bias:?} vs {logit}"
+    );
+
+    let all = HostData {
+        shape: SampleShape::Image {
+            height: SIDE,
+            width: SIDE,
+            channels: 1,
+        },
+        pixels: synthetic_pixels(count, false),
+        count,
+        description: "synthetic".into(),
+    };
+    let error = all.hold_out(count).err().unwrap().to_string();
+    assert!(
+        error.contains("--holdout 50") && error.contains("(50 in synthetic)"),
+        "{error}"
+    );
 }

@@ -9,6 +9,7 @@ use crate::gan::graph::TrainGraph;
 use crate::gan::real_data::{HostData, RealData, SampleShape};
 use crate::gan::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
 use crate::gpu::{GpuContext, Recorder};
+use crate::kernels::data::PixelRange;
 use crate::nn::MlpSpec;
 
 pub struct TrainRow {
@@ -37,6 +38,8 @@ pub fn reference_config(batch: usize) -> TrainConfig {
         log_every: 1,
         sample_every: 1,
         checkpoint_every: 1,
+        holdout: 0,
+        pixel_range: PixelRange::MinusOneToOne,
     }
 }
 
@@ -47,7 +50,7 @@ fn iteration_flops(config: &TrainConfig) -> f64 {
     let layer_flops = |spec: &MlpSpec| -> f64 {
         spec.layers
             .iter()
-            .map(|l| 2.0 * b * (l.inputs * l.outputs) as f64)
+            .map(|l| 2.0 * b * (l.inputs * l.width()) as f64)
             .sum()
     };
     let (g, d) = (

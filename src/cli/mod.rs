@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a GAN (Algorithm 1 of Goodfellow et al. 2014) on image data or a 2-D toy set.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Draw samples from a trained generator.
     Sample(sample::SampleArgs),
     /// List the GPU adapters, which one is chosen and why, and the limits that matter.

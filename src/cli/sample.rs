@@ -19,7 +19,8 @@ use crate::report::npy::{read_npy_2d, write_npy_f32};
 pub enum SampleFormat {
     /// An image grid (images) or a scatter plot (2-D toy sets).
     Png,
-    /// Raw samples as a NumPy float32 array [n, features].
+    /// Raw samples as a NumPy float32 array [n, features]; image pixels in the run's range
+    /// (config.json pixel_range: [0, 1] for a sigmoid generator, [−1, 1] otherwise).
     Npy,
 }
 
@@ -98,10 +99,24 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
                 DataSource::Toy(_) => HostData::load(&config.data)?.shape,
                 DataSource::Folder(_) => square_image_shape(features)?,
             };
-            write_samples_png(&args.output, &values, count, &shape, args.seed)?;
+            write_samples_png(
+                &args.output,
+                &values,
+                count,
+                &shape,
+                config.pixel_range,
+                args.seed,
+            )?;
         }
     }
-    eprintln!("wrote {count} samples to {}", args.output.display());
+    let range = match &config.data {
+        DataSource::Folder(_) => {
+            let (low, high) = config.pixel_range.bounds();
+            format!(" (pixel values in [{low}, {high}], the range the run's data was scaled to)")
+        }
+        DataSource::Toy(_) => String::new(),
+    };
+    eprintln!("wrote {count} samples to {}{range}", args.output.display());
     Ok(())
 }
 

@@ -8,10 +8,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::Cli;
 use crate::error::{Error, Result};
 use crate::gan::checkpoint::Checkpoint;
+use crate::gan::presets;
 use crate::gan::{
-    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Progress, TrainConfig, train,
+    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Progress, Schedule, TrainConfig, train,
 };
 use crate::kernels::Activation;
+use crate::kernels::data::PixelRange;
 use crate::nn::MlpSpec;
 use crate::report::run_dir::MetricsRow;
 
@@ -20,6 +22,27 @@ pub struct TrainArgs {
     /// A folder of MNIST-format IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz])
     /// or of same-sized PNG/JPEG images, or a built-in 2-D toy set: ring8 (default) or grid25.
     pub data: Option<String>,
+    /// Start from a named setup (image data). Explicit flags override its values.
+    ///
+    /// A preset sets the networks, loss, optimizers and their schedule, batch size, k and
+    /// --holdout; any of those flags given explicitly wins over the preset (--optimizer
+    /// switching to another kind starts that optimizer from its defaults). Without a preset,
+    /// image data trains pytorch-gan. Presets:
+    ///
+    ///   goodfellow2014: the GAN paper's MNIST setup (the authors' pylearn2 mnist.yaml):
+    ///   G 100 → ReLU 1200 → ReLU 1200 → sigmoid 784; D maxout 240×5 → maxout 240×5 →
+    ///   sigmoid, dropout keeping 0.8 of the input and 0.5 of hidden units; SGD lr 0.1
+    ///   divided by 1.000004 per update down to 1e-6, momentum 0.5 rising linearly to 0.7 by
+    ///   epoch 250; batch 100, k 1; data scaled to [0, 1]; the last 1000 training images held
+    ///   out (README: what differs from the paper).
+    ///
+    ///   pytorch-gan: the reference MLP GAN: G 100 → 256 → 512 → 1024 → 784 (LeakyReLU 0.2,
+    ///   tanh), D 784 → 512 → 256 → 1 (LeakyReLU 0.2); Adam lr 2e-4, β (0.5, 0.999); batch
+    ///   64, k 1; data scaled to [−1, 1].
+    ///
+    ///   wgan-gp: reserved for WGAN-GP (Gulrajani et al. 2017); not in this build yet.
+    #[arg(long, value_name = "NAME", verbatim_doc_comment)]
+    pub preset: Option<String>,
     /// Run folder (default: runs/<data>-<timestamp>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -33,30 +56,47 @@ pub struct TrainArgs {
     /// Train for this many passes over the data instead of --steps (image data only).
     #[arg(long, conflicts_with = "steps")]
     pub epochs: Option<f64>,
-    /// Examples per batch (each of real and generated).
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    /// D steps per G step (Algorithm 1's k).
-    #[arg(long, default_value_t = 1)]
-    pub k: usize,
-    /// The adversarial loss.
-    #[arg(long, value_enum, default_value = "nsgan")]
-    pub loss: GanLoss,
-    /// Optimizer for both networks.
-    #[arg(long, value_enum, default_value = "adam")]
-    pub optimizer: OptimizerKind,
-    /// Generator learning rate [default: 2e-4 for Adam, 0.1 for SGD, 5e-5 for RMSProp; 1e-3 with Adam on toys].
+    /// Keep the last N training images out of training (never drawn) and record them in
+    /// config.json and holdout.json, for `gan-gpu eval` [default: 0, or the preset's].
+    #[arg(long, value_name = "N")]
+    pub holdout: Option<usize>,
+    /// Examples per batch (each of real and generated) [default: 64, or the preset's].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// D steps per G step (Algorithm 1's k) [default: 1, or the preset's].
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// The adversarial loss [default: nsgan, or the preset's].
+    #[arg(long, value_enum)]
+    pub loss: Option<GanLoss>,
+    /// Optimizer for both networks [default: adam, or the preset's].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Generator learning rate [default: the preset's; else 2e-4 for Adam, 0.1 for SGD, 5e-5 for RMSProp; 1e-3 with Adam on toys].
     #[arg(long)]
     pub lr_g: Option<f32>,
     /// Discriminator learning rate [same defaults as --lr-g].
     #[arg(long)]
     pub lr_d: Option<f32>,
-    /// Adam β₁, SGD momentum or RMSProp α [default per optimizer: 0.5, 0.5, 0.99].
+    /// Adam β₁, SGD momentum (the start of a momentum ramp) or RMSProp α [default: the
+    /// preset's, else per optimizer: 0.5, 0.5, 0.99].
     #[arg(long)]
     pub momentum: Option<f32>,
-    /// Adam β₂.
-    #[arg(long, default_value_t = 0.999)]
-    pub beta2: f32,
+    /// Adam β₂ [default: 0.999].
+    #[arg(long)]
+    pub beta2: Option<f32>,
+    /// Divide both learning rates by this after every update (1 = constant) [default: the preset's].
+    #[arg(long, value_name = "FACTOR")]
+    pub lr_decay: Option<f64>,
+    /// The floor of the learning-rate decay, for both networks [default: the preset's, else 0].
+    #[arg(long, value_name = "LR")]
+    pub min_lr: Option<f32>,
+    /// SGD momentum rises linearly from --momentum to this over --momentum-ramp-epochs.
+    #[arg(long, value_name = "MOMENTUM")]
+    pub final_momentum: Option<f32>,
+    /// Epochs over which momentum reaches --final-momentum [default: the preset's, else 1].
+    #[arg(long, value_name = "EPOCHS")]
+    pub momentum_ramp_epochs: Option<f64>,
     /// Noise dimensions [default: 100 for images, 2 for toys].
     #[arg(long)]
     pub noise_dim: Option<usize>,
@@ -95,51 +135,126 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         }
         DataSource::Folder(data_name.clone())
     };
-    let mut optimizer = OptimizerConfig::default_for(args.optimizer);
-    if toy && args.optimizer == OptimizerKind::Adam {
-        optimizer.lr = 1e-3; // small 2-D problems tolerate (and need) a faster rate
-    }
-    if let Some(momentum) = args.momentum {
-        optimizer.momentum = momentum;
-    }
-    optimizer.beta2 = if args.optimizer == OptimizerKind::Adam {
-        args.beta2
-    } else {
-        optimizer.beta2
+    // Image data starts from a preset (pytorch-gan unless named); toys from their small MLPs.
+    let preset = match (&args.preset, toy) {
+        (Some(name), true) => {
+            presets::preset(name)?;
+            return Err(Error::Input(format!(
+                "--preset {name}: presets are for image data; {data_name} is a 2-D toy set, \
+                 which trains its own small MLPs"
+            )));
+        }
+        (Some(name), false) => Some(presets::preset(name)?),
+        (None, false) => Some(presets::pytorch_gan()),
+        (None, true) => None,
     };
-    let mut g_optimizer = optimizer;
-    let mut d_optimizer = optimizer;
-    if let Some(lr) = args.lr_g {
-        g_optimizer.lr = lr;
-    }
-    if let Some(lr) = args.lr_d {
-        d_optimizer.lr = lr;
-    }
-    // Image data is read once here for its size and count (the trainer reads it again to upload).
+    let batch_size = args
+        .batch_size
+        .unwrap_or(preset.as_ref().map_or(64, |p| p.batch_size));
+    let k = args.k.unwrap_or(preset.as_ref().map_or(1, |p| p.k));
+    let holdout = args
+        .holdout
+        .unwrap_or(preset.as_ref().map_or(0, |p| p.holdout));
+    let loss = args
+        .loss
+        .unwrap_or(preset.as_ref().map_or(GanLoss::Nsgan, |p| p.loss));
+
+    // Image data is read once here for its size and count (the trainer reads it again to
+    // upload); the held-out tail is checked and left out of the count now.
     let host = if toy {
         None
     } else {
-        Some(crate::gan::real_data::HostData::load(&data)?)
+        Some(crate::gan::real_data::HostData::load(&data)?.hold_out(holdout)?)
     };
-    let (noise_dim, generator, discriminator, default_steps) = if toy {
-        let noise = args.noise_dim.unwrap_or(2);
-        let hidden = Activation::LeakyRelu(0.2);
-        (
-            noise,
-            MlpSpec::from_sizes(&[noise, 128, 128, 128, 2], hidden, Activation::Identity),
-            MlpSpec::from_sizes(&[2, 128, 128, 128, 1], hidden, Activation::Identity),
-            2000,
-        )
-    } else {
-        // The data's size is known after loading; 784 is MNIST's and is checked then.
-        let noise = args.noise_dim.unwrap_or(100);
-        let dim = host.as_ref().map_or(0, |h| h.shape.dim());
-        (
-            noise,
-            MlpSpec::reference_generator(noise, dim),
-            MlpSpec::reference_discriminator(dim),
-            10_000,
-        )
+    let dim = host.as_ref().map_or(2, |h| h.shape.dim());
+    let training_examples = host.as_ref().map_or(0, |h| h.count);
+
+    let (mut g_optimizer, mut d_optimizer) = match (args.optimizer, &preset) {
+        (None, Some(p)) => (p.generator_optimizer, p.discriminator_optimizer),
+        (Some(kind), Some(p)) if kind == p.generator_optimizer.kind => {
+            (p.generator_optimizer, p.discriminator_optimizer)
+        }
+        (kind, _) => {
+            let kind = kind.unwrap_or(OptimizerKind::Adam);
+            let mut optimizer = OptimizerConfig::default_for(kind);
+            if toy && kind == OptimizerKind::Adam {
+                optimizer.lr = 1e-3; // small 2-D problems tolerate (and need) a faster rate
+            }
+            (optimizer, optimizer)
+        }
+    };
+    for (optimizer, lr) in [(&mut g_optimizer, args.lr_g), (&mut d_optimizer, args.lr_d)] {
+        if let Some(lr) = lr {
+            optimizer.lr = lr;
+        }
+        if let Some(momentum) = args.momentum {
+            optimizer.momentum = momentum;
+        }
+        if let (Some(beta2), OptimizerKind::Adam) = (args.beta2, optimizer.kind) {
+            optimizer.beta2 = beta2;
+        }
+        let flags_set_schedule = args.lr_decay.is_some()
+            || args.min_lr.is_some()
+            || args.final_momentum.is_some()
+            || args.momentum_ramp_epochs.is_some();
+        if flags_set_schedule && optimizer.schedule.is_none() {
+            optimizer.schedule = Some(Schedule::constant(optimizer));
+        }
+        if let Some(schedule) = optimizer.schedule.as_mut() {
+            if let Some(decay) = args.lr_decay {
+                schedule.lr_decay = decay;
+            }
+            if let Some(min_lr) = args.min_lr {
+                schedule.min_lr = min_lr;
+            }
+            if let Some(momentum) = args.final_momentum {
+                schedule.final_momentum = momentum;
+            }
+        }
+    }
+    let ramp_epochs = args
+        .momentum_ramp_epochs
+        .or(preset.as_ref().and_then(|p| p.momentum_ramp_epochs));
+    if let Some(epochs) = ramp_epochs {
+        if !(epochs.is_finite() && epochs > 0.0) {
+            return Err(Error::Input(format!(
+                "--momentum-ramp-epochs: expected a positive number, found {epochs}"
+            )));
+        }
+        if toy {
+            return Err(Error::Input(
+                "--momentum-ramp-epochs: toy sets are endless and have no epochs".into(),
+            ));
+        }
+        let (d_updates, g_updates) =
+            presets::ramp_updates(epochs, training_examples, batch_size, k);
+        for (optimizer, updates) in [(&mut d_optimizer, d_updates), (&mut g_optimizer, g_updates)] {
+            if let Some(schedule) = optimizer.schedule.as_mut() {
+                schedule.momentum_ramp_updates = updates;
+            }
+        }
+    }
+
+    let (noise_dim, generator, discriminator, default_steps) = match &preset {
+        None => {
+            let noise = args.noise_dim.unwrap_or(2);
+            let hidden = Activation::LeakyRelu(0.2);
+            (
+                noise,
+                MlpSpec::from_sizes(&[noise, 128, 128, 128, 2], hidden, Activation::Identity),
+                MlpSpec::from_sizes(&[2, 128, 128, 128, 1], hidden, Activation::Identity),
+                2000,
+            )
+        }
+        Some(preset) => {
+            let noise = args.noise_dim.unwrap_or(preset.noise_dim);
+            (
+                noise,
+                (preset.generator)(noise, dim),
+                (preset.discriminator)(dim),
+                10_000,
+            )
+        }
     };
     let steps = match args.epochs {
         Some(epochs) => {
@@ -153,27 +268,34 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
                     "--epochs: expected a positive number, found {epochs}"
                 )));
             }
-            let count = host.as_ref().map_or(0, |h| h.count) as f64;
-            let per_iteration = (args.batch_size.max(1) * args.k.max(1)) as f64;
-            (epochs * count / per_iteration).ceil() as u64
+            let per_iteration = (batch_size.max(1) * k.max(1)) as f64;
+            (epochs * training_examples as f64 / per_iteration).ceil() as u64
         }
         None => args.steps.unwrap_or(default_steps),
     };
+    let pixel_range = PixelRange::for_output(
+        generator
+            .layers
+            .last()
+            .map_or(Activation::Identity, |l| l.activation),
+    );
     let config = TrainConfig {
         data,
         noise_dim,
         generator,
         discriminator,
-        loss: args.loss,
+        loss,
         generator_optimizer: g_optimizer,
         discriminator_optimizer: d_optimizer,
-        batch_size: args.batch_size,
-        k: args.k,
+        batch_size,
+        k,
         steps,
         seed: args.seed,
         log_every: args.log_every,
         sample_every: args.sample_every,
         checkpoint_every: args.checkpoint_every,
+        holdout,
+        pixel_range,
     };
     config.validate()?;
     Ok(config)
@@ -285,6 +407,12 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
         config.steps,
         run_dir.display()
     );
+    if config.holdout > 0 {
+        eprintln!(
+            "holding out the last {} training images (listed in holdout.json)",
+            config.holdout
+        );
+    }
     let quiet = args.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let bar = if quiet {
         ProgressBar::hidden()

@@ -17,25 +17,29 @@ use crate::nn::{Mlp, MlpSpec};
 pub const FORMAT: &str = "gan-gpu-checkpoint-1";
 
 /// `prefix{2i}.weight` [out, in] and `prefix{2i}.bias`: in a `torch.nn.Sequential` that
-/// alternates Linear and activation modules, Linear layer i sits at index 2i.
+/// alternates Linear and activation modules, Linear layer i sits at index 2i. A maxout layer's
+/// Linear has outputs × pieces rows, unit u's pieces being rows u·pieces .. u·pieces + pieces − 1
+/// (so `linear(x).view(-1, outputs, pieces).max(-1).values` is the layer); dropout has no
+/// parameters and takes no index.
 pub fn torch_tensors(ctx: &GpuContext, network: &Mlp, prefix: &str) -> Result<Vec<NamedTensor>> {
     let mut tensors = Vec::new();
     for (i, layer) in network.spec.layers.iter().enumerate() {
-        let w = ctx.read_f32(network.weight(i))?; // [in, out] on the GPU
+        let (inputs, width) = (layer.inputs, layer.width());
+        let w = ctx.read_f32(network.weight(i))?; // [in, width] on the GPU
         let mut transposed = vec![0.0f32; w.len()];
-        for row in 0..layer.inputs {
-            for col in 0..layer.outputs {
-                transposed[col * layer.inputs + row] = w[row * layer.outputs + col];
+        for row in 0..inputs {
+            for col in 0..width {
+                transposed[col * inputs + row] = w[row * width + col];
             }
         }
         tensors.push((
             format!("{prefix}{}.weight", 2 * i),
-            vec![layer.outputs, layer.inputs],
+            vec![width, inputs],
             transposed,
         ));
         tensors.push((
             format!("{prefix}{}.bias", 2 * i),
-            vec![layer.outputs],
+            vec![width],
             ctx.read_f32(network.bias(i))?,
         ));
     }
@@ -51,27 +55,22 @@ pub fn parameters_from_torch(
 ) -> Result<Vec<Vec<f32>>> {
     let mut values = Vec::new();
     for (i, layer) in spec.layers.iter().enumerate() {
+        let (inputs, width) = (layer.inputs, layer.width());
         let weight = expect_tensor(
             tensors,
             &format!("{prefix}{}.weight", 2 * i),
-            &[layer.outputs, layer.inputs],
+            &[width, inputs],
             file,
         )?;
         let mut w = vec![0.0f32; weight.len()];
-        for col in 0..layer.outputs {
-            for row in 0..layer.inputs {
-                w[row * layer.outputs + col] = weight[col * layer.inputs + row];
+        for col in 0..width {
+            for row in 0..inputs {
+                w[row * width + col] = weight[col * inputs + row];
             }
         }
         values.push(w);
         values.push(
-            expect_tensor(
-                tensors,
-                &format!("{prefix}{}.bias", 2 * i),
-                &[layer.outputs],
-                file,
-            )?
-            .to_vec(),
+            expect_tensor(tensors, &format!("{prefix}{}.bias", 2 * i), &[width], file)?.to_vec(),
         );
     }
     Ok(values)

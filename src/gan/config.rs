@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kernels::data::PixelRange;
+use crate::kernels::optim::CountSchedule;
 use crate::nn::MlpSpec;
 
 /// The adversarial loss (Goodfellow et al. 2014).
@@ -32,6 +34,23 @@ pub struct OptimizerConfig {
     pub momentum: f32,
     pub beta2: f32,
     pub eps: f32,
+    /// A learning-rate decay and momentum ramp over this network's updates (none: constant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+/// How lr and momentum change with the number t of this network's updates, computed on the GPU
+/// after every update (Goodfellow et al. 2014: lr ÷ 1.000004 per update down to 1e-6, SGD
+/// momentum rising linearly from 0.5 to 0.7 by epoch 250).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// lr(t) = max(lr · lr_decay^(−t), min_lr); 1 = constant.
+    pub lr_decay: f64,
+    pub min_lr: f32,
+    /// momentum(t) rises linearly from the optimizer's `momentum` to this, reached after
+    /// `momentum_ramp_updates` updates (SGD only; equal to `momentum` = no ramp).
+    pub final_momentum: f32,
+    pub momentum_ramp_updates: u64,
 }
 
 impl OptimizerConfig {
@@ -45,6 +64,7 @@ impl OptimizerConfig {
                 momentum: 0.5,
                 beta2: 0.999,
                 eps: 1e-8,
+                schedule: None,
             },
             OptimizerKind::Sgd => OptimizerConfig {
                 kind,
@@ -52,6 +72,7 @@ impl OptimizerConfig {
                 momentum: 0.5,
                 beta2: 0.0,
                 eps: 0.0,
+                schedule: None,
             },
             OptimizerKind::Rmsprop => OptimizerConfig {
                 kind,
@@ -59,6 +80,7 @@ impl OptimizerConfig {
                 momentum: 0.99,
                 beta2: 0.0,
                 eps: 1e-8,
+                schedule: None,
             },
         }
     }
@@ -82,6 +104,67 @@ impl OptimizerConfig {
                 "{network} optimizer: beta2 must be in [0, 1), found {}",
                 self.beta2
             )));
+        }
+        if let Some(schedule) = &self.schedule {
+            schedule.validate(network, self)?;
+        }
+        Ok(())
+    }
+
+    /// The GPU schedule (`kernels::optim::schedule_from_count`), if this optimizer has one.
+    pub fn count_schedule(&self) -> Option<CountSchedule> {
+        self.schedule.map(|s| CountSchedule {
+            lr: self.lr,
+            decay: s.lr_decay,
+            min_lr: s.min_lr,
+            momentum: self.momentum,
+            final_momentum: s.final_momentum,
+            ramp_updates: s.momentum_ramp_updates,
+        })
+    }
+}
+
+impl Schedule {
+    /// A schedule that changes nothing (the start for flags that set one part of it).
+    pub fn constant(optimizer: &OptimizerConfig) -> Schedule {
+        Schedule {
+            lr_decay: 1.0,
+            min_lr: 0.0,
+            final_momentum: optimizer.momentum,
+            momentum_ramp_updates: 1,
+        }
+    }
+
+    fn validate(&self, network: &str, optimizer: &OptimizerConfig) -> Result<()> {
+        if !(self.lr_decay.is_finite() && self.lr_decay >= 1.0) {
+            return Err(Error::Input(format!(
+                "--lr-decay: {network}'s learning rate is divided by it after every update, so \
+                 it must be a finite number ≥ 1 (1 = constant), found {}",
+                self.lr_decay
+            )));
+        }
+        if !(self.min_lr.is_finite() && self.min_lr >= 0.0 && self.min_lr <= optimizer.lr) {
+            return Err(Error::Input(format!(
+                "--min-lr: {network}'s learning-rate floor must be in [0, lr = {}], found {}",
+                optimizer.lr, self.min_lr
+            )));
+        }
+        if !(self.final_momentum.is_finite() && (0.0..1.0).contains(&self.final_momentum)) {
+            return Err(Error::Input(format!(
+                "--final-momentum: must be in [0, 1), found {}",
+                self.final_momentum
+            )));
+        }
+        if self.final_momentum != optimizer.momentum && optimizer.kind != OptimizerKind::Sgd {
+            return Err(Error::Input(format!(
+                "--final-momentum: the momentum ramp is for SGD; {network}'s optimizer is {:?}",
+                optimizer.kind
+            )));
+        }
+        if self.momentum_ramp_updates == 0 {
+            return Err(Error::Input(
+                "--momentum-ramp-epochs: the momentum ramp needs at least one update".into(),
+            ));
         }
         Ok(())
     }
@@ -116,6 +199,14 @@ pub struct TrainConfig {
     pub log_every: u64,
     pub sample_every: u64,
     pub checkpoint_every: u64,
+    /// Training examples never drawn: the last `holdout` of the data folder's n training
+    /// examples, indices [n − holdout, n) (kept for `gan-gpu eval`; image data only).
+    #[serde(default)]
+    pub holdout: usize,
+    /// The range image pixels are scaled to, which must be the generator output's range
+    /// (`PixelRange::for_output`): [0, 1] for sigmoid, [−1, 1] otherwise.
+    #[serde(default)]
+    pub pixel_range: PixelRange,
 }
 
 impl TrainConfig {
@@ -172,6 +263,23 @@ impl TrainConfig {
                 self.discriminator.outputs()
             )));
         }
+        if self.holdout > 0 && matches!(self.data, DataSource::Toy(_)) {
+            return Err(Error::Input(format!(
+                "--holdout {}: toy sets are endless and hold nothing out; held-out examples \
+                 need image data",
+                self.holdout
+            )));
+        }
+        let output = self.generator.layers.last().map(|l| l.activation);
+        let expected = output.map_or(PixelRange::default(), PixelRange::for_output);
+        if self.pixel_range != expected {
+            return Err(Error::Input(format!(
+                "pixel_range: a generator ending in {output:?} makes values in {:?}, so the data \
+                 must be scaled to it ({expected:?}), found {:?}",
+                expected.bounds(),
+                self.pixel_range
+            )));
+        }
         Ok(())
     }
 
@@ -197,5 +305,133 @@ impl TrainConfig {
             expected: "a gan-gpu training configuration".into(),
             found: e.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::Activation;
+
+    fn config() -> TrainConfig {
+        let sgd = OptimizerConfig::default_for(OptimizerKind::Sgd);
+        TrainConfig {
+            data: DataSource::Folder("data".into()),
+            noise_dim: 4,
+            generator: MlpSpec::from_sizes(&[4, 8, 16], Activation::Relu, Activation::Sigmoid),
+            discriminator: MlpSpec::from_sizes(&[16, 8, 1], Activation::Relu, Activation::Identity),
+            loss: GanLoss::Nsgan,
+            generator_optimizer: sgd,
+            discriminator_optimizer: sgd,
+            batch_size: 4,
+            k: 1,
+            steps: 1,
+            seed: 0,
+            log_every: 1,
+            sample_every: 1,
+            checkpoint_every: 1,
+            holdout: 0,
+            pixel_range: PixelRange::ZeroToOne,
+        }
+    }
+
+    #[test]
+    fn configs_written_before_holdout_range_and_schedule_still_load() {
+        let mut value: serde_json::Value = serde_json::from_str(&config().to_json()).unwrap();
+        let object = value.as_object_mut().unwrap();
+        object.remove("holdout");
+        object.remove("pixel_range");
+        assert!(object["generator_optimizer"].get("schedule").is_none());
+        let old: TrainConfig = serde_json::from_value(value).unwrap();
+        assert_eq!(old.holdout, 0);
+        assert_eq!(old.pixel_range, PixelRange::MinusOneToOne);
+        assert_eq!(old.generator_optimizer.schedule, None);
+    }
+
+    #[test]
+    fn pixel_range_must_follow_the_generator_output() {
+        config().validate().unwrap();
+        let mut wrong = config();
+        wrong.pixel_range = PixelRange::MinusOneToOne;
+        let error = wrong.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("pixel_range") && error.contains("Sigmoid"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn bad_schedules_name_their_flag() {
+        let schedule = Schedule {
+            lr_decay: 1.000004,
+            min_lr: 1e-6,
+            final_momentum: 0.7,
+            momentum_ramp_updates: 100,
+        };
+        let with = |schedule: Schedule, kind: OptimizerKind| {
+            let mut config = config();
+            config.discriminator_optimizer = OptimizerConfig {
+                schedule: Some(schedule),
+                ..OptimizerConfig::default_for(kind)
+            };
+            config.validate().map_err(|e| e.to_string())
+        };
+        with(schedule, OptimizerKind::Sgd).unwrap();
+        for (bad, kind, flag) in [
+            (
+                Schedule {
+                    lr_decay: 0.9,
+                    ..schedule
+                },
+                OptimizerKind::Sgd,
+                "--lr-decay",
+            ),
+            (
+                Schedule {
+                    min_lr: 1.0,
+                    ..schedule
+                },
+                OptimizerKind::Sgd,
+                "--min-lr",
+            ),
+            (
+                Schedule {
+                    final_momentum: 1.0,
+                    ..schedule
+                },
+                OptimizerKind::Sgd,
+                "--final-momentum",
+            ),
+            (schedule, OptimizerKind::Adam, "--final-momentum"),
+            (
+                Schedule {
+                    momentum_ramp_updates: 0,
+                    ..schedule
+                },
+                OptimizerKind::Sgd,
+                "--momentum-ramp-epochs",
+            ),
+        ] {
+            let error = with(bad, kind).unwrap_err();
+            assert!(error.contains(flag), "{flag}: {error}");
+        }
+        // Adam may decay its learning rate (its β1 stays put).
+        let adam_decay = Schedule {
+            final_momentum: 0.5,
+            ..schedule
+        };
+        with(adam_decay, OptimizerKind::Adam).unwrap();
+    }
+
+    #[test]
+    fn holdout_needs_image_data() {
+        let mut toy = config();
+        toy.data = DataSource::Toy("ring8".into());
+        toy.generator = MlpSpec::from_sizes(&[4, 8, 16], Activation::Relu, Activation::Identity);
+        toy.pixel_range = PixelRange::MinusOneToOne;
+        toy.validate().unwrap();
+        toy.holdout = 5;
+        let error = toy.validate().unwrap_err().to_string();
+        assert!(error.contains("--holdout 5"), "{error}");
     }
 }

@@ -8,7 +8,7 @@ use super::real_data::RealData;
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
 use crate::kernels::{loss, random};
-use crate::nn::{Mlp, ParamGrads, init::linear_init};
+use crate::nn::{DropoutRng, Mlp, ParamGrads, init::initial_parameters};
 
 /// Slots of the metrics tensor (summed over the iterations since the last readback).
 pub mod slot {
@@ -23,6 +23,10 @@ pub mod slot {
 pub mod stream {
     pub const NOISE: u32 = 1;
     pub const BATCH: u32 = 2;
+    /// Dropout masks: layer i of a pass draws from its base + i.
+    pub const DROPOUT_G: u32 = 0x100;
+    pub const DROPOUT_D_REAL: u32 = 0x200;
+    pub const DROPOUT_D_FAKE: u32 = 0x300;
 }
 
 pub struct TrainGraph {
@@ -31,7 +35,7 @@ pub struct TrainGraph {
     pub discriminator: Mlp,
     pub g_optimizer: Optimizer,
     pub d_optimizer: Optimizer,
-    /// Incremented once per D step and once per G step; keys the noise and the batch draw.
+    /// Incremented once per D step and once per G step; keys the noise and dropout masks.
     pub rng_counter: Tensor,
     pub metrics: Tensor,
     pub real: RealData,
@@ -50,13 +54,21 @@ impl TrainGraph {
             ctx,
             "G",
             g_spec.clone(),
-            &linear_init(&g_spec, config.seed ^ 0x0047_454E),
+            &initial_parameters(
+                &g_spec,
+                config.seed ^ 0x0047_454E,
+                Some(&real.feature_means),
+            )?,
         )?;
         let discriminator = Mlp::new(
             ctx,
             "D",
             d_spec.clone(),
-            &linear_init(&d_spec, config.seed ^ 0x0044_4953),
+            &initial_parameters(
+                &d_spec,
+                config.seed ^ 0x0044_4953,
+                Some(&real.feature_means),
+            )?,
         )?;
         let g_optimizer = Optimizer::new(ctx, "G", config.generator_optimizer, &generator)?;
         let d_optimizer = Optimizer::new(ctx, "D", config.discriminator_optimizer, &discriminator)?;
@@ -64,9 +76,27 @@ impl TrainGraph {
         let metrics = ctx.zeros("metrics", &[slot::COUNT])?;
         let noise = ctx.zeros("noise", &[batch, config.noise_dim])?;
 
-        let g_pass = generator.pass(ctx, "G", &noise, batch)?;
-        let d_real = discriminator.pass(ctx, "D real", &real.batch, batch)?;
-        let d_fake = discriminator.pass(ctx, "D fake", g_pass.output(), batch)?;
+        let dropout = |stream: u32| DropoutRng {
+            seed: config.seed,
+            stream,
+            counter: &rng_counter,
+        };
+        let g_pass =
+            generator.training_pass(ctx, "G", &noise, batch, dropout(stream::DROPOUT_G))?;
+        let d_real = discriminator.training_pass(
+            ctx,
+            "D real",
+            &real.batch,
+            batch,
+            dropout(stream::DROPOUT_D_REAL),
+        )?;
+        let d_fake = discriminator.training_pass(
+            ctx,
+            "D fake",
+            g_pass.output(),
+            batch,
+            dropout(stream::DROPOUT_D_FAKE),
+        )?;
 
         let draw_noise = |ctx: &GpuContext| -> Result<Vec<Dispatch>> {
             Ok(vec![
@@ -85,7 +115,7 @@ impl TrainGraph {
 
         // D step: maximise log D(x) + log(1 − D(G(z))), i.e. BCE with targets 1 (real), 0 (fake).
         let mut d_step = draw_noise(ctx)?;
-        d_step.extend(real.draw_batch(ctx, config.seed, stream::BATCH)?);
+        d_step.extend(real.draw_batch(ctx, config.seed, stream::BATCH, config.pixel_range)?);
         d_step.extend(g_pass.forward.iter().cloned());
         d_step.extend(d_real.forward.iter().cloned());
         d_step.extend(d_fake.forward.iter().cloned());

@@ -5,9 +5,10 @@ pub mod checkpoint;
 pub mod config;
 pub mod graph;
 pub mod optimizer;
+pub mod presets;
 pub mod real_data;
 pub mod samples;
 pub mod train;
 
-pub use config::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
+pub use config::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, Schedule, TrainConfig};
 pub use train::{Progress, Silent, TrainOutcome, train};

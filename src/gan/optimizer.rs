@@ -1,5 +1,6 @@
 //! One network's optimizer on the GPU: its state buffers (same flat layout as the parameters),
-//! its settings tensor [lr, momentum|β₁|α, β₂, eps] and, for Adam, its step counter.
+//! its settings tensor [lr, momentum|β₁|α, β₂, eps], its update counter (Adam's bias-correction
+//! t) and, with a schedule, the dispatch that sets lr and momentum from that counter.
 
 use super::config::{OptimizerConfig, OptimizerKind};
 use crate::error::Result;
@@ -12,7 +13,7 @@ pub struct Optimizer {
     /// Moments (Adam: m, v; SGD: velocity; RMSProp: square average), each like the parameters.
     pub state: Vec<Tensor>,
     pub settings: Tensor,
-    /// Adam's step count t (bias correction); unused by the others but kept for checkpoints.
+    /// Updates made so far: Adam's t (bias correction) and the schedule's t; checkpointed.
     pub step: Tensor,
     pub dispatches: Vec<Dispatch>,
 }
@@ -39,18 +40,25 @@ impl Optimizer {
             &[config.lr, config.momentum, config.beta2, config.eps],
         )?;
         let step = ctx.upload(&format!("{name} optimizer step"), &[1], &[0u32])?;
-        let dispatches = match config.kind {
+        // Adam counts before its update (it needs t ≥ 1); the others after theirs.
+        let mut dispatches = match config.kind {
             OptimizerKind::Adam => vec![
                 random::increment_counter(ctx, &step)?,
                 optim::adam(ctx, params, grads, &state[0], &state[1], &settings, &step)?,
             ],
-            OptimizerKind::Sgd => vec![optim::sgd_momentum(
-                ctx, params, grads, &state[0], &settings,
-            )?],
-            OptimizerKind::Rmsprop => {
-                vec![optim::rmsprop(ctx, params, grads, &state[0], &settings)?]
-            }
+            OptimizerKind::Sgd => vec![
+                optim::sgd_momentum(ctx, params, grads, &state[0], &settings)?,
+                random::increment_counter(ctx, &step)?,
+            ],
+            OptimizerKind::Rmsprop => vec![
+                optim::rmsprop(ctx, params, grads, &state[0], &settings)?,
+                random::increment_counter(ctx, &step)?,
+            ],
         };
+        // After the update and its count: the settings then hold what the next update uses.
+        if let Some(schedule) = config.count_schedule() {
+            dispatches.push(optim::schedule_from_count(ctx, &settings, &step, schedule)?);
+        }
         Ok(Optimizer {
             config,
             state,

@@ -8,7 +8,7 @@ use super::config::DataSource;
 use crate::data::{ToySet, load_image_folder, load_mnist_folder};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, GpuContext, Tensor};
-use crate::kernels::data::{IndexOrder, draw_indices, gather_u8, sample_mixture};
+use crate::kernels::data::{IndexOrder, PixelRange, draw_indices, gather_u8, sample_mixture};
 use crate::kernels::random::increment_counter;
 
 /// What one sample is.
@@ -58,6 +58,49 @@ impl HostData {
             }
             DataSource::Folder(folder) => load_folder(Path::new(folder)),
         }
+    }
+
+    /// The data without its last `holdout` examples (the held-out set, never uploaded and so
+    /// never drawn): an error unless at least one training example remains.
+    pub fn hold_out(mut self, holdout: usize) -> Result<HostData> {
+        if holdout == 0 {
+            return Ok(self);
+        }
+        if matches!(self.shape, SampleShape::Point2d(_)) {
+            return Err(Error::Input(format!(
+                "--holdout {holdout}: {} is endless and holds nothing out; held-out examples \
+                 need image data",
+                self.description
+            )));
+        }
+        if holdout >= self.count {
+            return Err(Error::Input(format!(
+                "--holdout {holdout}: must be less than the number of training images ({} in {}), \
+                 so that some remain to train on",
+                self.count, self.description
+            )));
+        }
+        self.count -= holdout;
+        self.pixels.truncate(self.count * self.shape.dim());
+        self.description = format!("{}, the last {holdout} held out", self.description);
+        Ok(self)
+    }
+
+    /// The mean of each feature over the examples, scaled to [0, 1] (empty for toys).
+    pub fn feature_means(&self) -> Vec<f64> {
+        let dim = self.shape.dim();
+        if self.count == 0 || self.pixels.is_empty() {
+            return Vec::new();
+        }
+        let mut sums = vec![0u64; dim];
+        for example in self.pixels.chunks_exact(dim) {
+            for (sum, &byte) in sums.iter_mut().zip(example) {
+                *sum += byte as u64;
+            }
+        }
+        sums.iter()
+            .map(|&sum| sum as f64 / (255.0 * self.count as f64))
+            .collect()
     }
 }
 
@@ -119,6 +162,8 @@ pub struct RealData {
     /// Batches drawn so far: the shuffled order's position is counter·batch + row, so this
     /// counter moves once per D step only (checkpointed with the run).
     pub counter: Tensor,
+    /// Each feature's mean over the training examples, in [0, 1] (images; empty for toys).
+    pub feature_means: Vec<f64>,
     source: Source,
 }
 
@@ -130,6 +175,7 @@ enum Source {
 impl RealData {
     pub fn upload(ctx: &GpuContext, host: HostData, batch_size: usize) -> Result<RealData> {
         let dim = host.shape.dim();
+        let feature_means = host.feature_means();
         let batch = ctx.zeros("real batch", &[batch_size, dim])?;
         let source = match &host.shape {
             SampleShape::Image { .. } => {
@@ -158,12 +204,28 @@ impl RealData {
             count: host.count,
             description: host.description,
             counter: ctx.upload("batch counter", &[1], &[0u32])?,
+            feature_means,
             source,
         })
     }
 
-    /// Dispatches that fill `batch` with fresh real samples, keyed by the GPU counter.
-    pub fn draw_batch(&self, ctx: &GpuContext, seed: u64, stream: u32) -> Result<Vec<Dispatch>> {
+    /// The example indices of the latest image batch ([batch] u32; None for toys).
+    pub fn indices(&self) -> Option<&Tensor> {
+        match &self.source {
+            Source::Images { indices, .. } => Some(indices),
+            Source::Mixture { .. } => None,
+        }
+    }
+
+    /// Dispatches that fill `batch` with fresh real samples, keyed by the GPU counter; image
+    /// pixels are scaled to `range`.
+    pub fn draw_batch(
+        &self,
+        ctx: &GpuContext,
+        seed: u64,
+        stream: u32,
+        range: PixelRange,
+    ) -> Result<Vec<Dispatch>> {
         let counter = &self.counter;
         let draw = match &self.source {
             Source::Images { dataset, indices } => vec![
@@ -176,7 +238,7 @@ impl RealData {
                     stream,
                     counter,
                 )?,
-                gather_u8(ctx, dataset, indices, &self.batch, self.shape.dim())?,
+                gather_u8(ctx, dataset, indices, &self.batch, self.shape.dim(), range)?,
             ],
             Source::Mixture { centers, std } => vec![sample_mixture(
                 ctx,

@@ -8,6 +8,7 @@ use super::real_data::SampleShape;
 use crate::data::SplitMix64;
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
+use crate::kernels::data::PixelRange;
 use crate::report::grid::write_image_grid;
 use crate::report::scatter::write_scatter;
 
@@ -23,6 +24,7 @@ pub fn fixed_noise(n: usize, dim: usize, seed: u64) -> Vec<f32> {
 
 pub struct SampleWriter {
     shape: SampleShape,
+    range: PixelRange,
     forward: Vec<Dispatch>,
     output: Tensor,
     count: usize,
@@ -41,6 +43,7 @@ impl SampleWriter {
         let pass = graph.generator.pass(ctx, "samples", &noise, count)?;
         Ok(SampleWriter {
             shape,
+            range: graph.config.pixel_range,
             output: pass.output().clone(),
             forward: pass.forward,
             count,
@@ -55,17 +58,25 @@ impl SampleWriter {
         recorder.submit()?;
         let values = ctx.read_f32(&self.output)?;
         let path = folder.join(format!("step_{step:06}.png"));
-        write_samples_png(&path, &values, self.count, &self.shape, self.seed)
+        write_samples_png(
+            &path,
+            &values,
+            self.count,
+            &self.shape,
+            self.range,
+            self.seed,
+        )
     }
 }
 
-/// Generated samples as a PNG: an image grid, or for 2-D toys a scatter over real points
-/// drawn with `seed`.
+/// Generated samples as a PNG: an image grid with pixel values in `range` (the generator's
+/// output range), or for 2-D toys a scatter over real points drawn with `seed`.
 pub fn write_samples_png(
     path: &Path,
     values: &[f32],
     count: usize,
     shape: &SampleShape,
+    range: PixelRange,
     seed: u64,
 ) -> Result<()> {
     match shape {
@@ -73,10 +84,44 @@ pub fn write_samples_png(
             height,
             width,
             channels,
-        } => write_image_grid(path, values, count, *height, *width, *channels, (-1.0, 1.0)),
+        } => write_image_grid(
+            path,
+            values,
+            count,
+            *height,
+            *width,
+            *channels,
+            range.bounds(),
+        ),
         SampleShape::Point2d(set) => {
             let fake: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
             write_scatter(path, &fake, &set.sample(SCATTER_SAMPLES, seed), 512)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2×2 gray image of zeros: black in [0, 1], mid gray in [−1, 1].
+    #[test]
+    fn grids_follow_the_pixel_range() {
+        let dir = std::env::temp_dir().join(format!("gan-gpu-samples-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shape = SampleShape::Image {
+            height: 2,
+            width: 2,
+            channels: 1,
+        };
+        let pad = crate::report::grid::GRID_PADDING;
+        let first_pixel = |range: PixelRange| {
+            let path = dir.join(format!("{range:?}.png"));
+            write_samples_png(&path, &[0.0; 4], 1, &shape, range, 0).unwrap();
+            image::open(&path).unwrap().to_rgb8().get_pixel(pad, pad).0[0]
+        };
+        assert_eq!(first_pixel(PixelRange::ZeroToOne), 0);
+        assert!((127..=128).contains(&first_pixel(PixelRange::MinusOneToOne)));
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

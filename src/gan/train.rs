@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::checkpoint::{self, Checkpoint};
-use super::config::TrainConfig;
+use super::config::{DataSource, TrainConfig};
 use super::graph::{TrainGraph, slot};
 use super::real_data::{HostData, RealData};
 use super::samples::SampleWriter;
@@ -56,7 +56,8 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     config.validate()?;
     let host = HostData::load(&config.data)?;
-    let real = RealData::upload(ctx, host, config.batch_size)?;
+    let examples = host.count;
+    let real = RealData::upload(ctx, host.hold_out(config.holdout)?, config.batch_size)?;
     let graph = TrainGraph::new(ctx, config, real)?;
     let mut step = 0;
     if let Some(checkpoint) = resume {
@@ -65,6 +66,16 @@ pub fn train(
     }
     let run = RunDir::create(run_dir)?;
     write_atomic(run.root().join("config.json"), config.to_json().as_bytes())?;
+    if let (DataSource::Folder(data), true) = (&config.data, config.holdout > 0) {
+        // The contract with `gan-gpu eval`: training examples [first_index, first_index + count).
+        let holdout = serde_json::json!({
+            "data": data,
+            "first_index": examples - config.holdout,
+            "count": config.holdout,
+        });
+        let text = serde_json::to_string_pretty(&holdout).expect("JSON values serialise");
+        write_atomic(run.root().join("holdout.json"), text.as_bytes())?;
+    }
     let mut csv = if resume.is_some() {
         MetricsCsv::open_for_resume(run.metrics_path(), &[], step)?
     } else {

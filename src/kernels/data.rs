@@ -1,6 +1,6 @@
 //! The dataset on the GPU (shaders/data.wgsl): drawing a batch's example indices (with
 //! replacement, or an epoch shuffle computed from the step counter with no stored permutation),
-//! gathering u8 examples into a [−1, 1] f32 batch and their labels, and sampling 2-D Gaussian
+//! gathering u8 examples into a [−1, 1] or [0, 1] f32 batch and their labels, and sampling 2-D Gaussian
 //! mixtures for the toy datasets. Nothing here needs a host transfer per step.
 
 use super::expect_len;
@@ -27,6 +27,45 @@ impl IndexOrder {
     }
 }
 
+/// The f32 range u8 pixels are mapped to: the range of the generator's output activation.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PixelRange {
+    /// byte/127.5 − 1: for a tanh (or unbounded) generator output.
+    #[default]
+    MinusOneToOne,
+    /// byte/255: for a sigmoid generator output.
+    ZeroToOne,
+}
+
+impl PixelRange {
+    pub fn code(self) -> u32 {
+        match self {
+            PixelRange::MinusOneToOne => 0,
+            PixelRange::ZeroToOne => 1,
+        }
+    }
+
+    /// The values of bytes 0 and 255.
+    pub fn bounds(self) -> (f32, f32) {
+        match self {
+            PixelRange::MinusOneToOne => (-1.0, 1.0),
+            PixelRange::ZeroToOne => (0.0, 1.0),
+        }
+    }
+
+    /// The range a generator ending in `activation` can produce: [0, 1] for sigmoid, else
+    /// [−1, 1] (tanh's, and the usual scaling for an unbounded output).
+    pub fn for_output(activation: super::Activation) -> PixelRange {
+        match activation {
+            super::Activation::Sigmoid => PixelRange::ZeroToOne,
+            _ => PixelRange::MinusOneToOne,
+        }
+    }
+}
+
 /// The shuffle's Feistel half width h: the network permutes [0, 4^h), the smallest power of
 /// four ≥ n (at least 4, so both halves have a bit).
 pub fn feistel_half_bits(examples: u32) -> u32 {
@@ -46,6 +85,7 @@ struct Params {
     stream: u32,
     half_bits: u32,
     spread: f32,
+    pixel_range: u32,
 }
 
 fn dispatch(
@@ -102,8 +142,9 @@ pub fn draw_indices(
     dispatch(ctx, kernel, params, tensors, indices.len())
 }
 
-/// out[b, j] = byte j of example indices[b] as byte/127.5 − 1, for a dataset of u8 examples
-/// packed four per u32 (`GpuContext::upload_bytes`), `example_bytes` each, back to back.
+/// out[b, j] = byte j of example indices[b] mapped to `range` (byte/127.5 − 1 or byte/255), for
+/// a dataset of u8 examples packed four per u32 (`GpuContext::upload_bytes`), `example_bytes`
+/// each, back to back.
 /// `out` is [B, example_bytes] (any shape of B·example_bytes elements).
 ///
 /// The example count is taken as ⌊4·words / example_bytes⌋. Indices past it are clamped to the
@@ -117,6 +158,7 @@ pub fn gather_u8(
     indices: &Tensor,
     out: &Tensor,
     example_bytes: usize,
+    range: PixelRange,
 ) -> Result<Dispatch> {
     let kernel = "gather_u8";
     let batch = indices.len();
@@ -135,6 +177,7 @@ pub fn gather_u8(
         batch: batch as u32,
         examples: examples as u32,
         example_bytes: example_bytes as u32,
+        pixel_range: range.code(),
         ..Params::default()
     };
     let tensors = vec![

@@ -1,6 +1,6 @@
 //! Optimizers over a flat parameter buffer (shaders/optim.wgsl): SGD with momentum, Adam and
 //! RMSprop with PyTorch's semantics, WGAN weight clipping, and the learning-rate/momentum
-//! schedule of Goodfellow et al. (2014).
+//! schedule of Goodfellow et al. (2014), stepwise or as a function of the update count.
 //!
 //! The hyper-parameters live in a 4-element f32 GPU tensor (see [`OptimizerSettings`]) that the
 //! kernels read at run time, so a schedule changes them on the GPU with no host write per step;
@@ -91,6 +91,8 @@ struct Params {
     x1: f32,
     x2: f32,
     x3: f32,
+    x4: f32,
+    x5: f32,
 }
 
 fn params(n: usize, x: [f32; 4]) -> Params {
@@ -100,6 +102,8 @@ fn params(n: usize, x: [f32; 4]) -> Params {
         x1: x[1],
         x2: x[2],
         x3: x[3],
+        x4: 0.0,
+        x5: 0.0,
     }
 }
 
@@ -266,6 +270,64 @@ pub fn schedule_step(
             [decay, min_lr, momentum_increment, final_momentum],
         )),
         tensors: vec![(settings, Access::ReadWrite)],
+        workgroups: [1, 1, 1],
+    })
+}
+
+/// A learning-rate decay and momentum ramp as functions of the update count t:
+/// lr(t) = max(lr · decay^(−t), min_lr); momentum(t) = momentum + (final_momentum − momentum)·
+/// min(t / ramp_updates, 1). `lr` and `momentum` are the values at t = 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CountSchedule {
+    pub lr: f32,
+    /// lr is divided by this per update (1 = constant).
+    pub decay: f64,
+    pub min_lr: f32,
+    pub momentum: f32,
+    pub final_momentum: f32,
+    /// Updates over which momentum goes from `momentum` to `final_momentum` (≥ 1).
+    pub ramp_updates: u64,
+}
+
+/// settings[0..2] = (lr(t), momentum(t)) of `schedule` with t = updates_done[0] read on the GPU
+/// (one invocation). Recorded after each update, after the count is incremented, so the
+/// settings always hold what the next update uses, with no host write.
+pub fn schedule_from_count(
+    ctx: &GpuContext,
+    settings: &Tensor,
+    updates_done: &Tensor,
+    schedule: CountSchedule,
+) -> Result<Dispatch> {
+    let kernel = "schedule_from_count";
+    expect_len(kernel, "settings", settings.len(), OptimizerSettings::LEN)?;
+    expect_len(kernel, "updates_done", updates_done.len(), 1)?;
+    if !(schedule.decay.is_finite() && schedule.decay >= 1.0) {
+        return Err(Error::Input(format!(
+            "{kernel}: decay must be a finite number ≥ 1, got {}",
+            schedule.decay
+        )));
+    }
+    if schedule.ramp_updates == 0 {
+        return Err(Error::Input(format!(
+            "{kernel}: the momentum ramp needs at least one update"
+        )));
+    }
+    let params = Params {
+        n: 1,
+        x0: schedule.lr,
+        // log2 in f64, then rounded once: its relative error stays at f32's 6e-8.
+        x1: schedule.decay.log2() as f32,
+        x2: schedule.min_lr,
+        x3: schedule.momentum,
+        x4: schedule.final_momentum,
+        x5: schedule.ramp_updates as f32,
+    };
+    ctx.dispatch(KernelSpec {
+        shader: "optim",
+        entry: kernel,
+        constants: vec![],
+        params: bytemuck::bytes_of(&params),
+        tensors: vec![(settings, Access::ReadWrite), (updates_done, Access::Read)],
         workgroups: [1, 1, 1],
     })
 }

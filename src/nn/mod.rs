@@ -4,5 +4,5 @@ pub mod init;
 pub mod mlp;
 pub mod spec;
 
-pub use mlp::{Mlp, MlpPass, ParamGrads};
-pub use spec::{LayerSpec, MlpSpec};
+pub use mlp::{DropoutRng, LayerState, Mlp, MlpPass, ParamGrads};
+pub use spec::{LayerInit, LayerSpec, MlpSpec};

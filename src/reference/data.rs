@@ -2,7 +2,7 @@
 //! Feistel epoch shuffle, bit for bit as the shader does it), gathers, and mixture sampling.
 
 use super::random::{bits_to_unit, box_muller, philox4x32_10, seed_key};
-use crate::kernels::data::{IndexOrder, feistel_half_bits};
+use crate::kernels::data::{IndexOrder, PixelRange, feistel_half_bits};
 
 /// The high word of bits·n: a uniform 32-bit value mapped to [0, n) without modulo.
 pub fn multiply_high(bits: u32, n: u32) -> u32 {
@@ -71,8 +71,13 @@ pub fn draw_indices(
 }
 
 /// Examples of `example_bytes` bytes, batch row b = example indices[b] (clamped to the last
-/// example), mapped to byte/127.5 − 1.
-pub fn gather_u8(dataset: &[u8], indices: &[u32], example_bytes: usize) -> Vec<f64> {
+/// example), mapped to byte/127.5 − 1 or byte/255.
+pub fn gather_u8(
+    dataset: &[u8],
+    indices: &[u32],
+    example_bytes: usize,
+    range: PixelRange,
+) -> Vec<f64> {
     let examples = dataset.len().div_ceil(4) * 4 / example_bytes;
     let mut out = Vec::with_capacity(indices.len() * example_bytes);
     for &index in indices {
@@ -80,7 +85,10 @@ pub fn gather_u8(dataset: &[u8], indices: &[u32], example_bytes: usize) -> Vec<f
         for j in 0..example_bytes {
             // Padding bytes past the data (only reachable by a clamped phantom example) are 0.
             let byte = dataset.get(start + j).copied().unwrap_or(0);
-            out.push(byte as f64 / 127.5 - 1.0);
+            out.push(match range {
+                PixelRange::MinusOneToOne => byte as f64 / 127.5 - 1.0,
+                PixelRange::ZeroToOne => byte as f64 / 255.0,
+            });
         }
     }
     out

@@ -73,3 +73,11 @@ pub fn schedule_step(
         (momentum + momentum_increment).min(final_momentum),
     )
 }
+
+/// (lr, momentum) after `t` updates of `kernels::optim::schedule_from_count`'s schedule.
+pub fn schedule_from_count(schedule: crate::kernels::optim::CountSchedule, t: u64) -> (f64, f64) {
+    let lr = (schedule.lr as f64 * schedule.decay.powf(-(t as f64))).max(schedule.min_lr as f64);
+    let progress = (t as f64 / schedule.ramp_updates as f64).min(1.0);
+    let (m0, m1) = (schedule.momentum as f64, schedule.final_momentum as f64);
+    (lr, m0 + (m1 - m0) * progress)
+}

@@ -3,7 +3,9 @@
 //! Gaussian-mixture sampling, all against the reference.
 
 use gan_gpu::gpu::{Dispatch, Recorder, Tensor};
-use gan_gpu::kernels::data::{IndexOrder, draw_indices, gather_labels, gather_u8, sample_mixture};
+use gan_gpu::kernels::data::{
+    IndexOrder, PixelRange, draw_indices, gather_labels, gather_u8, sample_mixture,
+};
 use gan_gpu::kernels::random::increment_counter;
 use gan_gpu::reference::data as reference;
 use rand::RngExt;
@@ -55,8 +57,16 @@ fn draw_steps(
 
 #[test]
 fn gather_u8_exact_for_examples_straddling_words() {
-    for example_bytes in [7usize, 785, 784, 1] {
-        let mut rng = rng(&format!("gather {example_bytes}"));
+    for (example_bytes, range) in [
+        (7usize, PixelRange::MinusOneToOne),
+        (785, PixelRange::MinusOneToOne),
+        (784, PixelRange::MinusOneToOne),
+        (1, PixelRange::MinusOneToOne),
+        (7, PixelRange::ZeroToOne),
+        (785, PixelRange::ZeroToOne),
+        (1, PixelRange::ZeroToOne),
+    ] {
+        let mut rng = rng(&format!("gather {example_bytes} {range:?}"));
         let examples = 13;
         let bytes: Vec<u8> = (0..examples * example_bytes)
             .map(|_| rng.random())
@@ -69,22 +79,19 @@ fn gather_u8_exact_for_examples_straddling_words() {
         indices.extend([0, examples as u32 - 1, examples as u32, u32::MAX]);
         let batch = indices.len();
         let (indices_gpu, out) = (u32_tensor(&indices), poisoned(batch * example_bytes));
-        let gather = gather_u8(gpu(), &dataset, &indices_gpu, &out, example_bytes).unwrap();
+        let gather = gather_u8(gpu(), &dataset, &indices_gpu, &out, example_bytes, range).unwrap();
         let result = run_and_read(&[&gather], &out);
-        let expected = reference::gather_u8(&bytes, &indices, example_bytes);
+        let expected = reference::gather_u8(&bytes, &indices, example_bytes, range);
         // The right bytes, exactly: every value maps back to its byte.
-        let recovered: Vec<u8> = result
-            .iter()
-            .map(|&v| ((v as f64 + 1.0) * 127.5).round() as u8)
-            .collect();
-        let expected_bytes: Vec<u8> = expected
-            .iter()
-            .map(|&v| ((v + 1.0) * 127.5).round() as u8)
-            .collect();
-        assert_eq!(recovered, expected_bytes, "example_bytes={example_bytes}");
-        // And the value: (2·byte − 255) is exact, times 1/255 rounded to f32, one more rounding:
-        // within two f32 ulps (2.4e-7 relative); the smallest |value| is 1/255, no floor needed.
-        let what = format!("gather example_bytes={example_bytes}");
+        let (low, high) = range.bounds();
+        let to_byte = |v: f64| ((v - low as f64) / (high - low) as f64 * 255.0).round() as u8;
+        let recovered: Vec<u8> = result.iter().map(|&v| to_byte(v as f64)).collect();
+        let expected_bytes: Vec<u8> = expected.iter().map(|&v| to_byte(v)).collect();
+        assert_eq!(recovered, expected_bytes, "{example_bytes} {range:?}");
+        // And the value: the integer part (2·byte − 255, or byte) is exact, times 1/255 rounded
+        // to f32, one more rounding: within two f32 ulps (2.4e-7 relative); the smallest nonzero
+        // |value| is 1/255 and zero is exact, so no floor is needed.
+        let what = format!("gather example_bytes={example_bytes} {range:?}");
         assert_close(&what, &result, &expected, 2.5e-7, 0.0);
         // The clamped rows equal the last example (for example_bytes < 4 the padding of the
         // last word may form up to three more, phantom examples; the reference above models them).
@@ -96,7 +103,7 @@ fn gather_u8_exact_for_examples_straddling_words() {
                 "u32::MAX clamps to the last example"
             );
         }
-        assert!(result.iter().all(|v| (-1.0..=1.0).contains(v)));
+        assert!(result.iter().all(|v| (low..=high).contains(v)));
     }
 }
 
@@ -316,7 +323,7 @@ fn data_rejects_bad_shapes() {
     let dataset = gpu().upload_bytes("dataset", &[0u8; 7 * 4]).unwrap();
     let indices = u32_tensor(&[0, 1, 2]);
     let out = poisoned(3 * 7 - 1);
-    let error = gather_u8(gpu(), &dataset, &indices, &out, 7)
+    let error = gather_u8(gpu(), &dataset, &indices, &out, 7, PixelRange::ZeroToOne)
         .err()
         .expect("out of 20 for 3 examples of 7 bytes");
     assert!(

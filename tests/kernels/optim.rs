@@ -3,7 +3,8 @@
 
 use gan_gpu::gpu::{Dispatch, Recorder, Tensor};
 use gan_gpu::kernels::optim::{
-    OptimizerSettings, adam, clip_weights, rmsprop, schedule_step, sgd_momentum,
+    CountSchedule, OptimizerSettings, adam, clip_weights, rmsprop, schedule_from_count,
+    schedule_step, sgd_momentum,
 };
 use gan_gpu::kernels::random::increment_counter;
 use gan_gpu::reference::optim as reference;
@@ -281,6 +282,78 @@ fn schedule_step_matches_reference() {
         (min_lr as f64, last as f64),
         "the test reaches both limits"
     );
+}
+
+#[test]
+fn schedule_from_count_matches_reference() {
+    let mut rng = rng("schedule from count");
+    let ramp = rng.random_range(10..100_000u64);
+    let schedule = CountSchedule {
+        lr: rng.random_range(0.01..1.0),
+        decay: 1.0 + rng.random_range(1e-6..1e-2),
+        min_lr: rng.random_range(1e-5..1e-4),
+        momentum: rng.random_range(0.0..0.6),
+        final_momentum: rng.random_range(0.6..0.99),
+        ramp_updates: ramp,
+    };
+    // No decay: lr stays exactly lr0 (exp2 is not trusted to give exactly 1 at 0).
+    let constant = CountSchedule {
+        decay: 1.0,
+        ..schedule
+    };
+    let counts = [
+        0,
+        1,
+        rng.random_range(2..ramp),
+        ramp - 1,
+        ramp,
+        ramp + 7,
+        // Far past the floor: 2^(−t·log2 decay) underflows to 0, lr = min_lr.
+        4_000_000_000,
+    ];
+    let settings = OptimizerSettings::sgd(9.0, 9.0).upload(gpu(), "s").unwrap();
+    let counter = gpu().upload("updates", &[1], &[0u32]).unwrap();
+    for (name, schedule) in [("decaying", schedule), ("constant", constant)] {
+        let dispatch = schedule_from_count(gpu(), &settings, &counter, schedule).unwrap();
+        for t in counts {
+            gpu().write(&counter, &[t as u32]);
+            run(&[&dispatch]);
+            let found = OptimizerSettings::read(gpu(), &settings).unwrap();
+            let (lr, momentum) = reference::schedule_from_count(schedule, t);
+            // WGSL's exp2 is good to (3 + 2·|x|) ulps and |x| = t·log2(decay) < 17 before the
+            // floor (lr ≤ 1, min_lr ≥ 1e-5): ≤ 37 ulps, 4.4e-6, plus 2e-6 from x's f32 rounding.
+            let what = format!("{name} schedule at t = {t} ({schedule:?})");
+            assert_close(
+                &what,
+                &[found.lr, found.momentum],
+                &[lr, momentum],
+                2e-5,
+                0.0,
+            );
+            if t >= ramp {
+                assert_eq!(found.momentum, schedule.final_momentum, "{what}");
+            }
+            if name == "constant" {
+                assert_eq!(found.lr, schedule.lr, "{what}");
+            }
+        }
+    }
+    let found = OptimizerSettings::read(gpu(), &settings).unwrap();
+    assert_eq!(
+        (found.beta2, found.eps),
+        (0.0, 0.0),
+        "only lr and momentum change"
+    );
+    let bad = CountSchedule {
+        decay: 0.5,
+        ..schedule
+    };
+    assert!(schedule_from_count(gpu(), &settings, &counter, bad).is_err());
+    let no_ramp = CountSchedule {
+        ramp_updates: 0,
+        ..schedule
+    };
+    assert!(schedule_from_count(gpu(), &settings, &counter, no_ramp).is_err());
 }
 
 #[test]

@@ -1,0 +1,222 @@
+//! Training presets: named setups from the literature, for image data. A preset fills in the
+//! networks, loss, optimizers, batch size, k and held-out count; `gan-gpu train` then applies
+//! any flag given explicitly on top (see `cli::train`).
+
+use super::config::{GanLoss, OptimizerConfig, OptimizerKind, Schedule};
+use crate::error::{Error, Result};
+use crate::kernels::Activation;
+use crate::nn::{LayerInit, LayerSpec, MlpSpec};
+
+/// Every preset name with a one-line summary (for --help and for the unknown-name error).
+pub const KNOWN: [(&str, &str); 3] = [
+    (
+        "goodfellow2014",
+        "the GAN paper's MNIST setup (the authors' pylearn2 mnist.yaml): G 100 → ReLU 1200 → \
+         ReLU 1200 → sigmoid 784, D maxout 240×5 → maxout 240×5 → sigmoid with dropout \
+         (keep 0.8 of the input, 0.5 of hidden units), SGD lr 0.1 ÷ 1.000004 per update down \
+         to 1e-6, momentum 0.5 → 0.7 by epoch 250, batch 100, k 1, data in [0, 1], the last \
+         1000 training images held out",
+    ),
+    (
+        "pytorch-gan",
+        "the reference MLP GAN, the default for image data: G 100 → 256 → 512 → 1024 → 784 \
+         (LeakyReLU 0.2, tanh), D 784 → 512 → 256 → 1 (LeakyReLU 0.2), Adam lr 2e-4 β \
+         (0.5, 0.999), batch 64, k 1, data in [−1, 1]",
+    ),
+    (
+        "wgan-gp",
+        "WGAN-GP (Gulrajani et al. 2017): reserved, waits for the WGAN-GP loss",
+    ),
+];
+
+/// What a preset sets. Networks are functions of the noise and data sizes, which are known
+/// only once flags and data are read.
+#[derive(Clone, Debug)]
+pub struct Preset {
+    pub name: &'static str,
+    pub noise_dim: usize,
+    pub generator: fn(noise: usize, data: usize) -> MlpSpec,
+    pub discriminator: fn(data: usize) -> MlpSpec,
+    pub loss: GanLoss,
+    pub generator_optimizer: OptimizerConfig,
+    pub discriminator_optimizer: OptimizerConfig,
+    /// The momentum ramp's length in epochs; each network's update count follows from the
+    /// training set's size, the batch size and k ([`ramp_updates`]).
+    pub momentum_ramp_epochs: Option<f64>,
+    pub batch_size: usize,
+    pub k: usize,
+    pub holdout: usize,
+}
+
+/// The preset called `name`, or an error listing the known ones.
+pub fn preset(name: &str) -> Result<Preset> {
+    match name {
+        "goodfellow2014" => Ok(goodfellow2014()),
+        "pytorch-gan" => Ok(pytorch_gan()),
+        // ---------------------------------------------------------------------------------
+        // TODO(wgan-gp): the preset goes here once `GanLoss` has its WGAN-GP variant (being
+        // added in src/gan/config.rs, graph.rs and a critic module): write `fn wgan_gp() ->
+        // Preset` beside `pytorch_gan` and return it here. Gulrajani et al. 2017, Algorithm 1
+        // defaults: λ = 10, n_critic = 5 (our k), Adam lr 1e-4 with β = (0, 0.9), batch 64; the
+        // critic ends in an unbounded score (identity output, as `reference_discriminator`),
+        // with no batch norm. Keep the name in `KNOWN` and its summary up to date.
+        // ---------------------------------------------------------------------------------
+        "wgan-gp" => Err(Error::Input(
+            "--preset wgan-gp: the WGAN-GP loss is not in this build yet; known presets that \
+             train now: goodfellow2014, pytorch-gan"
+                .into(),
+        )),
+        _ => Err(Error::Input(format!(
+            "--preset {name}: unknown preset; the known ones are:\n{}",
+            KNOWN
+                .iter()
+                .map(|(name, summary)| format!("  {name}: {summary}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))),
+    }
+}
+
+/// The reference MLP GAN of the PyTorch GAN examples (and of this project's defaults).
+pub fn pytorch_gan() -> Preset {
+    let adam = OptimizerConfig::default_for(OptimizerKind::Adam);
+    Preset {
+        name: "pytorch-gan",
+        noise_dim: 100,
+        generator: MlpSpec::reference_generator,
+        discriminator: MlpSpec::reference_discriminator,
+        loss: GanLoss::Nsgan,
+        generator_optimizer: adam,
+        discriminator_optimizer: adam,
+        momentum_ramp_epochs: None,
+        batch_size: 64,
+        k: 1,
+        holdout: 0,
+    }
+}
+
+/// Goodfellow et al. (2014)'s MNIST setup, as the authors' pylearn2 configuration
+/// (github.com/goodfeli/adversarial, mnist.yaml) states it.
+pub fn goodfellow2014() -> Preset {
+    let sgd = OptimizerConfig::default_for(OptimizerKind::Sgd); // lr 0.1, momentum 0.5
+    let schedule = |lr: f32, min_lr: f32| OptimizerConfig {
+        lr,
+        schedule: Some(Schedule {
+            lr_decay: 1.000004,
+            min_lr,
+            final_momentum: 0.7,
+            // Replaced by 250 epochs' worth of updates once the data's size is known.
+            momentum_ramp_updates: 1,
+        }),
+        ..sgd
+    };
+    Preset {
+        name: "goodfellow2014",
+        noise_dim: 100,
+        generator: |noise, data| goodfellow2014_generator(noise, 1200, data),
+        discriminator: |data| goodfellow2014_discriminator(data, 240, 5),
+        // pylearn2's AdversaryCost2: G minimises the cost of target 1 on D(G(z)).
+        loss: GanLoss::Nsgan,
+        generator_optimizer: schedule(0.1, 1e-6),
+        // pylearn2 minimises D's objective 0.5·(BCE(real) + BCE(fake)); ours is the sum. SGD's
+        // step is linear in the gradient (momentum too), so half the rate and half the floor
+        // on the sum is exactly the paper's lr 0.1 and floor 1e-6 on the mean.
+        discriminator_optimizer: schedule(0.05, 5e-7),
+        momentum_ramp_epochs: Some(250.0),
+        batch_size: 100,
+        k: 1,
+        holdout: 1000,
+    }
+}
+
+/// G: noise → ReLU hidden → ReLU hidden → sigmoid data, pylearn2's `irange` 0.05 with the
+/// output biases set to the logit of the data's mean pixels (`init_sigmoid_bias_from_marginals`).
+pub fn goodfellow2014_generator(noise: usize, hidden: usize, data: usize) -> MlpSpec {
+    let layer = |inputs, outputs, activation, init| LayerSpec {
+        init,
+        ..LayerSpec::linear(inputs, outputs, activation)
+    };
+    let uniform = LayerInit::Uniform { range: 0.05 };
+    MlpSpec {
+        layers: vec![
+            layer(noise, hidden, Activation::Relu, uniform),
+            layer(hidden, hidden, Activation::Relu, uniform),
+            layer(
+                hidden,
+                data,
+                Activation::Sigmoid,
+                LayerInit::UniformDataLogitBias { range: 0.05 },
+            ),
+        ],
+    }
+}
+
+/// D: maxout units×pieces → maxout units×pieces → one logit (the sigmoid is in the loss),
+/// dropout keeping 0.8 of the input and 0.5 of each hidden layer's units, `irange` 0.005.
+pub fn goodfellow2014_discriminator(data: usize, units: usize, pieces: usize) -> MlpSpec {
+    let layer = |inputs, outputs, pieces, input_keep| LayerSpec {
+        pieces,
+        input_keep,
+        init: LayerInit::Uniform { range: 0.005 },
+        ..LayerSpec::linear(inputs, outputs, Activation::Identity)
+    };
+    MlpSpec {
+        layers: vec![
+            layer(data, units, pieces, 0.8),
+            layer(units, units, pieces, 0.5),
+            layer(units, 1, 1, 0.5),
+        ],
+    }
+}
+
+/// (D's, G's) updates in `epochs` passes over `examples` training examples: D makes one update
+/// per batch drawn, ⌈examples / batch⌉ per epoch; G one per k of D's.
+pub fn ramp_updates(epochs: f64, examples: usize, batch: usize, k: usize) -> (u64, u64) {
+    let per_epoch = examples.div_ceil(batch.max(1)) as f64;
+    let d = (epochs * per_epoch).round().max(1.0) as u64;
+    (d, d.div_ceil(k.max(1) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_preset_resolves_or_says_why_not() {
+        for (name, _) in KNOWN {
+            match preset(name) {
+                Ok(preset) => {
+                    assert_eq!(preset.name, name);
+                    (preset.generator)(preset.noise_dim, 784)
+                        .validate("generator")
+                        .unwrap();
+                    (preset.discriminator)(784)
+                        .validate("discriminator")
+                        .unwrap();
+                }
+                Err(error) => assert!(error.to_string().contains("not in this build"), "{error}"),
+            }
+        }
+        let error = preset("dcgan").unwrap_err().to_string();
+        for (name, _) in KNOWN {
+            assert!(error.contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn goodfellow2014_matches_the_published_configuration() {
+        let preset = goodfellow2014();
+        let (g, d) = ((preset.generator)(100, 784), (preset.discriminator)(784));
+        assert_eq!(g.sizes_text(), "100-1200-1200-784");
+        assert_eq!(d.sizes_text(), "784-240x5-240x5-1");
+        let keeps: Vec<f32> = d.layers.iter().map(|l| l.input_keep).collect();
+        assert_eq!(keeps, [0.8, 0.5, 0.5]);
+        assert_eq!(g.layers[2].activation, Activation::Sigmoid);
+        assert_eq!(preset.batch_size, 100);
+        assert_eq!(preset.holdout, 1000);
+        // 9000 training images at batch 100: 90 updates an epoch, 22 500 by epoch 250.
+        assert_eq!(ramp_updates(250.0, 9000, 100, 1), (22_500, 22_500));
+        assert_eq!(ramp_updates(250.0, 50_000, 100, 1), (125_000, 125_000));
+        assert_eq!(ramp_updates(1.0, 101, 100, 2), (2, 1));
+    }
+}
