@@ -39,6 +39,7 @@ fn toy_config(steps: u64) -> TrainConfig {
         generator: MlpSpec::from_sizes(&[2, 32, 32, 2], hidden, Activation::Identity),
         discriminator: MlpSpec::from_sizes(&[2, 32, 32, 1], hidden, Activation::Identity),
         loss: GanLoss::Nsgan,
+        wasserstein: Default::default(),
         generator_optimizer: optimizer,
         discriminator_optimizer: optimizer,
         batch_size: 64,

@@ -9,7 +9,8 @@ use super::Cli;
 use crate::error::{Error, Result};
 use crate::gan::checkpoint::Checkpoint;
 use crate::gan::{
-    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Progress, TrainConfig, train,
+    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Progress, TrainConfig,
+    WassersteinConfig, train,
 };
 use crate::kernels::Activation;
 use crate::nn::MlpSpec;
@@ -36,16 +37,28 @@ pub struct TrainArgs {
     /// Examples per batch (each of real and generated).
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    /// D steps per G step (Algorithm 1's k).
-    #[arg(long, default_value_t = 1)]
-    pub k: usize,
-    /// The adversarial loss.
+    /// D (critic) steps per G step (Algorithm 1's k) [default: 1; 5 for wgan-gp and wgan].
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// The adversarial loss: nsgan, minimax, wgan-gp (critic with a Lipschitz penalty) or wgan
+    /// (critic with weight clipping).
     #[arg(long, value_enum, default_value = "nsgan")]
     pub loss: GanLoss,
-    /// Optimizer for both networks.
-    #[arg(long, value_enum, default_value = "adam")]
-    pub optimizer: OptimizerKind,
-    /// Generator learning rate [default: 2e-4 for Adam, 0.1 for SGD, 5e-5 for RMSProp; 1e-3 with Adam on toys].
+    /// wgan-gp's penalty: two-sided (‖∇D(x̂)‖ − 1)², one-sided max(0, ‖∇D(x̂)‖ − 1)², or the
+    /// finite-difference forms lipschitz-fd and lipschitz-fd-one-sided [default: two-sided].
+    #[arg(long, value_enum)]
+    pub penalty: Option<Penalty>,
+    /// wgan-gp's penalty weight λ [default: 10].
+    #[arg(long)]
+    pub lambda: Option<f32>,
+    /// wgan's clip value c: critic parameters are clipped to [−c, c] after each step [default: 0.01].
+    #[arg(long)]
+    pub clip: Option<f32>,
+    /// Optimizer for both networks [default: adam; rmsprop for wgan].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Generator learning rate [default: 2e-4 for Adam, 0.1 for SGD, 5e-5 for RMSProp; 1e-3 with Adam on toys;
+    /// 1e-4 for wgan-gp].
     #[arg(long)]
     pub lr_g: Option<f32>,
     /// Discriminator learning rate [same defaults as --lr-g].
@@ -54,9 +67,9 @@ pub struct TrainArgs {
     /// Adam β₁, SGD momentum or RMSProp α [default per optimizer: 0.5, 0.5, 0.99].
     #[arg(long)]
     pub momentum: Option<f32>,
-    /// Adam β₂.
-    #[arg(long, default_value_t = 0.999)]
-    pub beta2: f32,
+    /// Adam β₂ [default: 0.999; 0.9 for wgan-gp].
+    #[arg(long)]
+    pub beta2: Option<f32>,
     /// Noise dimensions [default: 100 for images, 2 for toys].
     #[arg(long)]
     pub noise_dim: Option<usize>,
@@ -95,18 +108,36 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         }
         DataSource::Folder(data_name.clone())
     };
-    let mut optimizer = OptimizerConfig::default_for(args.optimizer);
-    if toy && args.optimizer == OptimizerKind::Adam {
-        optimizer.lr = 1e-3; // small 2-D problems tolerate (and need) a faster rate
+    // Per-loss defaults; a flag the user gave always wins.
+    let wasserstein = wasserstein_config(args)?;
+    let k = args
+        .k
+        .unwrap_or(if args.loss.is_wasserstein() { 5 } else { 1 });
+    let kind = args.optimizer.unwrap_or(match args.loss {
+        GanLoss::Wgan => OptimizerKind::Rmsprop, // Arjovsky et al.: momentum destabilises the critic
+        _ => OptimizerKind::Adam,
+    });
+    let mut optimizer = OptimizerConfig::default_for(kind);
+    if kind == OptimizerKind::Adam {
+        if args.loss == GanLoss::WganGp {
+            // Gulrajani et al.: Adam lr 1e-4, β = (0.5, 0.9).
+            optimizer.lr = 1e-4;
+            optimizer.beta2 = 0.9;
+        } else if toy {
+            optimizer.lr = 1e-3; // small 2-D problems tolerate (and need) a faster rate
+        }
     }
     if let Some(momentum) = args.momentum {
         optimizer.momentum = momentum;
     }
-    optimizer.beta2 = if args.optimizer == OptimizerKind::Adam {
-        args.beta2
-    } else {
-        optimizer.beta2
-    };
+    if let Some(beta2) = args.beta2 {
+        if kind != OptimizerKind::Adam {
+            return Err(Error::Input(format!(
+                "--beta2: only Adam has a β₂, but the optimizer is {kind:?}"
+            )));
+        }
+        optimizer.beta2 = beta2;
+    }
     let mut g_optimizer = optimizer;
     let mut d_optimizer = optimizer;
     if let Some(lr) = args.lr_g {
@@ -154,7 +185,7 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
                 )));
             }
             let count = host.as_ref().map_or(0, |h| h.count) as f64;
-            let per_iteration = (args.batch_size.max(1) * args.k.max(1)) as f64;
+            let per_iteration = (args.batch_size.max(1) * k.max(1)) as f64;
             (epochs * count / per_iteration).ceil() as u64
         }
         None => args.steps.unwrap_or(default_steps),
@@ -165,10 +196,11 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         generator,
         discriminator,
         loss: args.loss,
+        wasserstein,
         generator_optimizer: g_optimizer,
         discriminator_optimizer: d_optimizer,
         batch_size: args.batch_size,
-        k: args.k,
+        k,
         steps,
         seed: args.seed,
         log_every: args.log_every,
@@ -176,6 +208,36 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         checkpoint_every: args.checkpoint_every,
     };
     config.validate()?;
+    Ok(config)
+}
+
+/// --penalty, --lambda and --clip, each refused with a loss that does not use it.
+fn wasserstein_config(args: &TrainArgs) -> Result<WassersteinConfig> {
+    let mut config = WassersteinConfig::default();
+    let refuse = |flag: &str, used_by: &str| {
+        Error::Input(format!(
+            "{flag}: only applies to --loss {used_by}, but the loss is {}",
+            args.loss.flag_name()
+        ))
+    };
+    if let Some(penalty) = args.penalty {
+        if args.loss != GanLoss::WganGp {
+            return Err(refuse("--penalty", "wgan-gp"));
+        }
+        config.penalty = penalty;
+    }
+    if let Some(lambda) = args.lambda {
+        if args.loss != GanLoss::WganGp {
+            return Err(refuse("--lambda", "wgan-gp"));
+        }
+        config.lambda = lambda;
+    }
+    if let Some(clip) = args.clip {
+        if args.loss != GanLoss::Wgan {
+            return Err(refuse("--clip", "wgan"));
+        }
+        config.clip = clip;
+    }
     Ok(config)
 }
 
@@ -218,6 +280,8 @@ fn utc_timestamp() -> String {
 struct Bar {
     bar: ProgressBar,
     quiet: bool,
+    /// The extra metrics of the row being shown, ready to print.
+    extras: String,
 }
 
 impl Progress for Bar {
@@ -225,10 +289,30 @@ impl Progress for Bar {
         self.bar.set_length(total);
         self.bar.set_position(first_step);
     }
+    fn extras(&mut self, columns: &[&'static str], values: &[f64]) {
+        self.extras = columns
+            .iter()
+            .zip(values)
+            .filter(|(_, v)| v.is_finite()) // mode counts only at sample steps
+            .map(|(&column, v)| match column {
+                "wasserstein" => format!("  W {v:.3}"),
+                "penalty" => format!("  GP {v:.3}"),
+                "grad_norm" => format!("  ‖∇D‖ {v:.3}"),
+                "modes" => format!("  modes {v}"),
+                "high_quality" => format!("  HQ {:.1}%", 100.0 * v),
+                other => format!("  {other} {v:.3}"),
+            })
+            .collect();
+    }
     fn update(&mut self, row: &MetricsRow) {
         let text = format!(
-            "D {:.3}  G {:.3}  D(x) {:.3}  D(G(z)) {:.3}  {:.1} it/s",
-            row.d_loss, row.g_loss, row.d_real, row.d_fake, row.it_per_s
+            "D {:.3}  G {:.3}  D(x) {:.3}  D(G(z)) {:.3}{}  {:.1} it/s",
+            row.d_loss,
+            row.g_loss,
+            row.d_real,
+            row.d_fake,
+            std::mem::take(&mut self.extras),
+            row.it_per_s
         );
         self.bar.set_position(row.step);
         if self.quiet {
@@ -297,7 +381,11 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
         )
         .expect("a valid template"),
     );
-    let mut progress = Bar { bar, quiet };
+    let mut progress = Bar {
+        bar,
+        quiet,
+        extras: String::new(),
+    };
     let outcome = train(&ctx, &config, &run_dir, checkpoint.as_ref(), &mut progress)?;
     eprintln!(
         "done: {} steps at {:.1} it/s; samples, metrics.csv, loss_curves.png and checkpoints in {}",

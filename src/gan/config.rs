@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kernels::Activation;
 use crate::nn::MlpSpec;
 
 /// The adversarial loss (Goodfellow et al. 2014).
@@ -14,6 +15,80 @@ pub enum GanLoss {
     Nsgan,
     /// G minimises log(1 − D(G(z))): the minimax game as written; saturates when D wins.
     Minimax,
+    /// Wasserstein GAN with a Lipschitz penalty (Gulrajani et al. 2017): the critic (no sigmoid)
+    /// minimises mean D(G(z)) − mean D(x) + λ·penalty, G minimises −mean D(G(z)).
+    WganGp,
+    /// The original Wasserstein GAN (Arjovsky et al. 2017): the same losses, the critic's
+    /// weights clipped to [−c, c] after every step instead of a penalty.
+    Wgan,
+}
+
+impl GanLoss {
+    /// The name `--loss` takes.
+    pub fn flag_name(self) -> &'static str {
+        match self {
+            GanLoss::Nsgan => "nsgan",
+            GanLoss::Minimax => "minimax",
+            GanLoss::WganGp => "wgan-gp",
+            GanLoss::Wgan => "wgan",
+        }
+    }
+
+    /// The Wasserstein losses (a critic with an unbounded output).
+    pub fn is_wasserstein(self) -> bool {
+        matches!(self, GanLoss::WganGp | GanLoss::Wgan)
+    }
+}
+
+/// The Lipschitz penalty of `--loss wgan-gp`, on a slope r: two-sided (r − 1)² or one-sided
+/// max(0, r − 1)²; r is ‖∇ₓD(x̂)‖ at a random interpolate x̂ (exact double backprop), or for the
+/// lipschitz-fd forms |D(y₁) − D(y₂)| / ‖y₁ − y₂‖ between two interpolates of one pair (first
+/// derivatives only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Penalty {
+    /// (‖∇ₓD(x̂)‖ − 1)², WGAN-GP.
+    #[default]
+    TwoSided,
+    /// max(0, ‖∇ₓD(x̂)‖ − 1)² (Petzka et al.'s WGAN-LP).
+    OneSided,
+    /// (|D(y₁) − D(y₂)| / ‖y₁ − y₂‖ − 1)².
+    LipschitzFd,
+    /// max(0, |D(y₁) − D(y₂)| / ‖y₁ − y₂‖ − 1)².
+    LipschitzFdOneSided,
+}
+
+impl Penalty {
+    pub fn one_sided(self) -> bool {
+        matches!(self, Penalty::OneSided | Penalty::LipschitzFdOneSided)
+    }
+
+    /// The finite-difference forms.
+    pub fn finite_difference(self) -> bool {
+        matches!(self, Penalty::LipschitzFd | Penalty::LipschitzFdOneSided)
+    }
+}
+
+/// Settings of the Wasserstein losses (absent from configs written before them: defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WassersteinConfig {
+    /// wgan-gp's penalty.
+    pub penalty: Penalty,
+    /// wgan-gp's penalty weight λ (10 in Gulrajani et al.).
+    pub lambda: f32,
+    /// wgan's clip value c (0.01 in Arjovsky et al.).
+    pub clip: f32,
+}
+
+impl Default for WassersteinConfig {
+    fn default() -> Self {
+        WassersteinConfig {
+            penalty: Penalty::TwoSided,
+            lambda: 10.0,
+            clip: 0.01,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -104,6 +179,9 @@ pub struct TrainConfig {
     pub generator: MlpSpec,
     pub discriminator: MlpSpec,
     pub loss: GanLoss,
+    /// Penalty, λ and clip value of the Wasserstein losses (unused by the others).
+    #[serde(default)]
+    pub wasserstein: WassersteinConfig,
     pub generator_optimizer: OptimizerConfig,
     pub discriminator_optimizer: OptimizerConfig,
     pub batch_size: usize,
@@ -170,6 +248,26 @@ impl TrainConfig {
             return Err(Error::Input(format!(
                 "the discriminator must output one logit per sample, found {}",
                 self.discriminator.outputs()
+            )));
+        }
+        if self.loss.is_wasserstein() {
+            let last = self.discriminator.layers.last().map(|l| l.activation);
+            if last != Some(Activation::Identity) {
+                return Err(Error::Input(format!(
+                    "--loss {}: the critic's last layer must be linear (no activation), found {last:?}",
+                    self.loss.flag_name()
+                )));
+            }
+        }
+        let WassersteinConfig { lambda, clip, .. } = self.wasserstein;
+        if !(lambda.is_finite() && lambda >= 0.0) {
+            return Err(Error::Input(format!(
+                "--lambda: the penalty weight must be a finite number ≥ 0, found {lambda}"
+            )));
+        }
+        if !(clip.is_finite() && clip > 0.0) {
+            return Err(Error::Input(format!(
+                "--clip: the weight clip value must be a positive finite number, found {clip}"
             )));
         }
         Ok(())

@@ -3,11 +3,12 @@
 //! batch indices and step counters are made on the GPU, so an iteration needs no host write or read.
 
 use super::config::{GanLoss, TrainConfig};
+use super::critic;
 use super::optimizer::Optimizer;
 use super::real_data::RealData;
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
-use crate::kernels::{loss, random};
+use crate::kernels::{loss, optim, random};
 use crate::nn::{Mlp, ParamGrads, init::linear_init};
 
 /// Slots of the metrics tensor (summed over the iterations since the last readback).
@@ -16,13 +17,20 @@ pub mod slot {
     pub const G_LOSS: u32 = 1;
     pub const D_REAL: u32 = 2;
     pub const D_FAKE: u32 = 3;
-    pub const COUNT: usize = 4;
+    /// wgan-gp: λ/B Σ ψ(slope), also included in D_LOSS.
+    pub const PENALTY: u32 = 4;
+    /// wgan-gp: mean ‖∇ₓD(x̂)‖ (lipschitz-fd: mean difference quotient).
+    pub const GRAD_NORM: u32 = 5;
+    pub const COUNT: usize = 6;
 }
 
 /// Philox streams: independent random numbers for each use under one seed.
 pub mod stream {
     pub const NOISE: u32 = 1;
     pub const BATCH: u32 = 2;
+    /// wgan-gp's interpolation weights ε (the second for lipschitz-fd's second point).
+    pub const EPSILON: u32 = 3;
+    pub const EPSILON_2: u32 = 4;
 }
 
 pub struct TrainGraph {
@@ -83,64 +91,90 @@ impl TrainGraph {
             ])
         };
 
-        // D step: maximise log D(x) + log(1 − D(G(z))), i.e. BCE with targets 1 (real), 0 (fake).
         let mut d_step = draw_noise(ctx)?;
         d_step.extend(real.draw_batch(ctx, config.seed, stream::BATCH)?);
         d_step.extend(g_pass.forward.iter().cloned());
         d_step.extend(d_real.forward.iter().cloned());
         d_step.extend(d_fake.forward.iter().cloned());
-        for (pass, target, probability) in
-            [(&d_real, 1.0, slot::D_REAL), (&d_fake, 0.0, slot::D_FAKE)]
-        {
-            let logits = pass.output();
-            d_step.push(loss::bce_with_logits(
+        if config.loss.is_wasserstein() {
+            // The critic: Wasserstein loss, and wgan-gp's penalty (src/gan/critic.rs).
+            d_step.extend(critic::critic_step(
                 ctx,
-                logits,
-                target,
+                config,
+                &discriminator,
+                (&d_real, &d_fake),
                 &metrics,
-                slot::D_LOSS,
-                Some(probability),
-                1.0,
-                true,
+                &rng_counter,
             )?);
-            d_step.push(loss::bce_with_logits_backward(
+        } else {
+            // D step: maximise log D(x) + log(1 − D(G(z))), i.e. BCE with targets 1 (real), 0 (fake).
+            for (pass, target, probability) in
+                [(&d_real, 1.0, slot::D_REAL), (&d_fake, 0.0, slot::D_FAKE)]
+            {
+                let logits = pass.output();
+                d_step.push(loss::bce_with_logits(
+                    ctx,
+                    logits,
+                    target,
+                    &metrics,
+                    slot::D_LOSS,
+                    Some(probability),
+                    1.0,
+                    true,
+                )?);
+                d_step.push(loss::bce_with_logits_backward(
+                    ctx,
+                    logits,
+                    target,
+                    pass.output_grad(),
+                    1.0,
+                )?);
+            }
+            d_step.extend(discriminator.backward(ctx, &d_real, ParamGrads::Overwrite, None)?);
+            d_step.extend(discriminator.backward(ctx, &d_fake, ParamGrads::Accumulate, None)?);
+        }
+        d_step.extend(d_optimizer.dispatches.iter().cloned());
+        if config.loss == GanLoss::Wgan {
+            // The original WGAN keeps the critic Lipschitz by clipping every parameter.
+            d_step.push(optim::clip_weights(
                 ctx,
-                logits,
-                target,
-                pass.output_grad(),
-                1.0,
+                &discriminator.params.whole,
+                config.wasserstein.clip,
             )?);
         }
-        d_step.extend(discriminator.backward(ctx, &d_real, ParamGrads::Overwrite, None)?);
-        d_step.extend(discriminator.backward(ctx, &d_fake, ParamGrads::Accumulate, None)?);
-        d_step.extend(d_optimizer.dispatches.iter().cloned());
 
         // G step: the gradient flows through D (its parameters untouched) into G.
-        let (target, scale) = match config.loss {
-            GanLoss::Nsgan => (1.0, 1.0),    // minimise −log D(G(z))
-            GanLoss::Minimax => (0.0, -1.0), // minimise log(1 − D(G(z))) = −BCE(z, 0)
-        };
         let mut g_step = draw_noise(ctx)?;
         g_step.extend(g_pass.forward.iter().cloned());
         g_step.extend(d_fake.forward.iter().cloned());
         let logits = d_fake.output();
-        g_step.push(loss::bce_with_logits(
-            ctx,
-            logits,
-            target,
-            &metrics,
-            slot::G_LOSS,
-            None,
-            scale,
-            true,
-        )?);
-        g_step.push(loss::bce_with_logits_backward(
-            ctx,
-            logits,
-            target,
-            d_fake.output_grad(),
-            scale,
-        )?);
+        let bce = match config.loss {
+            GanLoss::Nsgan => Some((1.0, 1.0)),      // minimise −log D(G(z))
+            GanLoss::Minimax => Some((0.0, -1.0)),   // minimise log(1 − D(G(z))) = −BCE(z, 0)
+            GanLoss::WganGp | GanLoss::Wgan => None, // minimise −mean D(G(z))
+        };
+        match bce {
+            Some((target, scale)) => {
+                g_step.push(loss::bce_with_logits(
+                    ctx,
+                    logits,
+                    target,
+                    &metrics,
+                    slot::G_LOSS,
+                    None,
+                    scale,
+                    true,
+                )?);
+                g_step.push(loss::bce_with_logits_backward(
+                    ctx,
+                    logits,
+                    target,
+                    d_fake.output_grad(),
+                    scale,
+                )?);
+            }
+            None => g_step.extend(critic::generator_loss(ctx, &d_fake, &metrics)?),
+        }
         g_step.extend(discriminator.backward(
             ctx,
             &d_fake,

@@ -3,11 +3,14 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod critic;
 pub mod graph;
 pub mod optimizer;
 pub mod real_data;
 pub mod samples;
 pub mod train;
 
-pub use config::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
+pub use config::{
+    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Penalty, TrainConfig, WassersteinConfig,
+};
 pub use train::{Progress, Silent, TrainOutcome, train};
