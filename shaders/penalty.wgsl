@@ -77,7 +77,7 @@ fn psi_derivative(r: f32) -> f32 {
     return 2.0 * d;
 }
 
-// out[b, j] = fake[b, j] + ε[b]·(real[b, j] − fake[b, j]) = ε·x + (1 − ε)·x̃.
+// out[b, j] = ε[b]·real[b, j] + (1 − ε[b])·fake[b, j], written so ε = 1 gives the real row exactly.
 // Bindings: 1 real, 2 fake, 3 ε [rows], 4 out.
 @compute @workgroup_size(256)
 fn interpolate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -86,7 +86,7 @@ fn interpolate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         return;
     }
     let eps = in3[i / params.cols];
-    out4[i] = in2[i] + eps * (in1[i] - in2[i]);
+    out4[i] = eps * in1[i] + (1.0 - eps) * in2[i];
 }
 
 // For g [rows, cols] (the critic's input gradient at x̂): n_b = ‖g_b‖,

@@ -297,3 +297,63 @@ impl TrainConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_config() -> TrainConfig {
+        TrainConfig {
+            data: DataSource::Toy("ring8".into()),
+            noise_dim: 2,
+            generator: MlpSpec::from_sizes(&[2, 4, 2], Activation::Relu, Activation::Identity),
+            discriminator: MlpSpec::from_sizes(&[2, 4, 1], Activation::Relu, Activation::Identity),
+            loss: GanLoss::Nsgan,
+            wasserstein: WassersteinConfig {
+                penalty: Penalty::OneSided,
+                lambda: 3.0,
+                clip: 0.5,
+            },
+            generator_optimizer: OptimizerConfig::default_for(OptimizerKind::Adam),
+            discriminator_optimizer: OptimizerConfig::default_for(OptimizerKind::Adam),
+            batch_size: 4,
+            k: 1,
+            steps: 1,
+            seed: 0,
+            log_every: 1,
+            sample_every: 1,
+            checkpoint_every: 1,
+        }
+    }
+
+    /// A config.json written before the Wasserstein losses existed still loads, with defaults.
+    #[test]
+    fn configs_without_wasserstein_settings_load_with_defaults() {
+        let config = small_config();
+        let round_trip: TrainConfig = serde_json::from_str(&config.to_json()).unwrap();
+        assert_eq!(round_trip, config);
+        let mut old: serde_json::Value = serde_json::from_str(&config.to_json()).unwrap();
+        old.as_object_mut().unwrap().remove("wasserstein");
+        let loaded: TrainConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(loaded.wasserstein, WassersteinConfig::default());
+        assert_eq!(
+            serde_json::to_value(Penalty::LipschitzFdOneSided).unwrap(),
+            "lipschitz-fd-one-sided"
+        );
+        assert_eq!(serde_json::to_value(GanLoss::WganGp).unwrap(), "wgan-gp");
+    }
+
+    #[test]
+    fn a_wasserstein_critic_must_end_linear() {
+        let mut config = small_config();
+        config.discriminator =
+            MlpSpec::from_sizes(&[2, 4, 1], Activation::Relu, Activation::Sigmoid);
+        config.validate().unwrap();
+        config.loss = GanLoss::WganGp;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("--loss wgan-gp") && error.contains("linear"),
+            "{error}"
+        );
+    }
+}
