@@ -143,11 +143,19 @@ impl Problem {
         if kind.one_sided() {
             pattern.extend(slopes(self, kind, params).iter().map(|&r| r > 1.0));
         }
+        if let Kind::FiniteDifference { .. } = kind {
+            // |D₁ − D₂| has a kink where the outputs cross.
+            let d1 = mlp::forward(&self.spec, params, &to_f64(&self.y1), self.batch).outputs;
+            let d2 = mlp::forward(&self.spec, params, &to_f64(&self.y2), self.batch).outputs;
+            let (d1, d2) = (d1.last().unwrap(), d2.last().unwrap());
+            pattern.extend(d1.iter().zip(d2).map(|(a, b)| a > b));
+        }
         pattern
     }
 
-    /// The smallest distance of any piecewise-linear pre-activation from its kink, and of any
-    /// one-sided slope from 1, relative to their scale: how safely f32 and f64 agree on sides.
+    /// The smallest distance of any piecewise-linear pre-activation from its kink, of any
+    /// one-sided slope from 1 and of any difference quotient from 0, relative to their scale:
+    /// how safely f32 and f64 agree on sides.
     fn margin(&self, kind: Kind) -> f64 {
         let params = self.params64();
         let mut margin = f64::INFINITY;
@@ -163,9 +171,12 @@ impl Problem {
                 }
             }
         }
-        if kind.one_sided() {
-            for r in slopes(self, kind, &params) {
+        for r in slopes(self, kind, &params) {
+            if kind.one_sided() {
                 margin = margin.min((r - 1.0).abs());
+            }
+            if let Kind::FiniteDifference { .. } = kind {
+                margin = margin.min(r); // D₁ and D₂ close: sign(D₁ − D₂) is unstable
             }
         }
         margin
