@@ -268,20 +268,15 @@ impl LipschitzPenalty {
     }
 }
 
-/// Dispatches of one critic step after both forward passes (D(x) in `real`, D(G(z)) in `fake`):
-/// the Wasserstein loss and its metrics, both backward passes, and for wgan-gp the penalty at
-/// fresh interpolates (one ε ~ U(0, 1] per sample from the GPU counter `rng_counter`). The
-/// optimizer step (and wgan's clipping) follow in the graph.
-pub fn critic_step(
+/// The Wasserstein critic loss mean D(G(z)) − mean D(x) after both forward passes (D(x) in
+/// `real`, D(G(z)) in `fake`): its metrics, and ∂/∂D(x) = −1/B, ∂/∂D(G(z)) = +1/B into the
+/// passes' output gradients, from which the graph's ordinary backward passes run.
+pub fn critic_loss(
     ctx: &GpuContext,
-    config: &TrainConfig,
-    critic: &Mlp,
     (real, fake): (&MlpPass, &MlpPass),
     metrics: &Tensor,
-    rng_counter: &Tensor,
 ) -> Result<Vec<Dispatch>> {
     let mut dispatches = Vec::new();
-    // ∂/∂D(x) = −1/B, ∂/∂D(G(z)) = +1/B; the means are the metrics.
     for (pass, scale, value_slot) in [(real, -1.0, slot::D_REAL), (fake, 1.0, slot::D_FAKE)] {
         let output = pass.output();
         dispatches.push(reduce::mean(ctx, output, metrics, value_slot, 1.0, true)?);
@@ -295,12 +290,25 @@ pub fn critic_step(
         )?);
         dispatches.push(reduce::mean_backward(ctx, pass.output_grad(), scale)?);
     }
-    dispatches.extend(critic.backward(ctx, real, ParamGrads::Overwrite, None)?);
-    dispatches.extend(critic.backward(ctx, fake, ParamGrads::Accumulate, None)?);
+    Ok(dispatches)
+}
+
+/// wgan-gp's penalty at fresh interpolates of the step's real and generated batches (one
+/// ε ~ U(0, 1] per sample from the GPU counter `rng_counter`), adding its exact gradient to the
+/// critic's parameter gradients; no dispatches for the other losses. Runs after the loss's
+/// backward passes have written the gradients.
+pub fn penalty(
+    ctx: &GpuContext,
+    config: &TrainConfig,
+    critic: &Mlp,
+    (real, fake): (&MlpPass, &MlpPass),
+    metrics: &Tensor,
+    rng_counter: &Tensor,
+) -> Result<Vec<Dispatch>> {
+    let mut dispatches = Vec::new();
     if config.loss != GanLoss::WganGp {
         return Ok(dispatches);
     }
-
     let batch = config.batch_size;
     let dim = critic.spec.inputs();
     let settings = config.wasserstein;

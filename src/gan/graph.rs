@@ -91,48 +91,52 @@ impl TrainGraph {
             ])
         };
 
+        // D step: maximise log D(x) + log(1 − D(G(z))), i.e. BCE with targets 1 (real), 0 (fake).
         let mut d_step = draw_noise(ctx)?;
         d_step.extend(real.draw_batch(ctx, config.seed, stream::BATCH)?);
         d_step.extend(g_pass.forward.iter().cloned());
         d_step.extend(d_real.forward.iter().cloned());
         d_step.extend(d_fake.forward.iter().cloned());
-        if config.loss.is_wasserstein() {
-            // The critic: Wasserstein loss, and wgan-gp's penalty (src/gan/critic.rs).
-            d_step.extend(critic::critic_step(
-                ctx,
-                config,
-                &discriminator,
-                (&d_real, &d_fake),
-                &metrics,
-                &rng_counter,
-            )?);
-        } else {
-            // D step: maximise log D(x) + log(1 − D(G(z))), i.e. BCE with targets 1 (real), 0 (fake).
-            for (pass, target, probability) in
-                [(&d_real, 1.0, slot::D_REAL), (&d_fake, 0.0, slot::D_FAKE)]
-            {
-                let logits = pass.output();
-                d_step.push(loss::bce_with_logits(
-                    ctx,
-                    logits,
-                    target,
-                    &metrics,
-                    slot::D_LOSS,
-                    Some(probability),
-                    1.0,
-                    true,
-                )?);
-                d_step.push(loss::bce_with_logits_backward(
-                    ctx,
-                    logits,
-                    target,
-                    pass.output_grad(),
-                    1.0,
-                )?);
-            }
-            d_step.extend(discriminator.backward(ctx, &d_real, ParamGrads::Overwrite, None)?);
-            d_step.extend(discriminator.backward(ctx, &d_fake, ParamGrads::Accumulate, None)?);
+        // The Wasserstein losses' critic replaces BCE (src/gan/critic.rs).
+        let wasserstein = config.loss.is_wasserstein();
+        let bce_halves = match wasserstein {
+            false => vec![(&d_real, 1.0, slot::D_REAL), (&d_fake, 0.0, slot::D_FAKE)],
+            true => vec![],
+        };
+        if wasserstein {
+            d_step.extend(critic::critic_loss(ctx, (&d_real, &d_fake), &metrics)?);
         }
+        for (pass, target, probability) in bce_halves {
+            let logits = pass.output();
+            d_step.push(loss::bce_with_logits(
+                ctx,
+                logits,
+                target,
+                &metrics,
+                slot::D_LOSS,
+                Some(probability),
+                1.0,
+                true,
+            )?);
+            d_step.push(loss::bce_with_logits_backward(
+                ctx,
+                logits,
+                target,
+                pass.output_grad(),
+                1.0,
+            )?);
+        }
+        d_step.extend(discriminator.backward(ctx, &d_real, ParamGrads::Overwrite, None)?);
+        d_step.extend(discriminator.backward(ctx, &d_fake, ParamGrads::Accumulate, None)?);
+        // wgan-gp's penalty adds its exact gradient to the critic's (nothing for other losses).
+        d_step.extend(critic::penalty(
+            ctx,
+            config,
+            &discriminator,
+            (&d_real, &d_fake),
+            &metrics,
+            &rng_counter,
+        )?);
         d_step.extend(d_optimizer.dispatches.iter().cloned());
         if config.loss == GanLoss::Wgan {
             // The original WGAN keeps the critic Lipschitz by clipping every parameter.
@@ -144,36 +148,36 @@ impl TrainGraph {
         }
 
         // G step: the gradient flows through D (its parameters untouched) into G.
+        let (target, scale) = match config.loss {
+            GanLoss::Nsgan => (1.0, 1.0),    // minimise −log D(G(z))
+            GanLoss::Minimax => (0.0, -1.0), // minimise log(1 − D(G(z))) = −BCE(z, 0)
+            // unused: the critic's G loss −mean D(G(z)) replaces BCE below
+            GanLoss::WganGp | GanLoss::Wgan => (0.0, 0.0),
+        };
         let mut g_step = draw_noise(ctx)?;
         g_step.extend(g_pass.forward.iter().cloned());
         g_step.extend(d_fake.forward.iter().cloned());
         let logits = d_fake.output();
-        let bce = match config.loss {
-            GanLoss::Nsgan => Some((1.0, 1.0)),      // minimise −log D(G(z))
-            GanLoss::Minimax => Some((0.0, -1.0)),   // minimise log(1 − D(G(z))) = −BCE(z, 0)
-            GanLoss::WganGp | GanLoss::Wgan => None, // minimise −mean D(G(z))
-        };
-        match bce {
-            Some((target, scale)) => {
-                g_step.push(loss::bce_with_logits(
-                    ctx,
-                    logits,
-                    target,
-                    &metrics,
-                    slot::G_LOSS,
-                    None,
-                    scale,
-                    true,
-                )?);
-                g_step.push(loss::bce_with_logits_backward(
-                    ctx,
-                    logits,
-                    target,
-                    d_fake.output_grad(),
-                    scale,
-                )?);
-            }
-            None => g_step.extend(critic::generator_loss(ctx, &d_fake, &metrics)?),
+        if wasserstein {
+            g_step.extend(critic::generator_loss(ctx, &d_fake, &metrics)?);
+        } else {
+            g_step.push(loss::bce_with_logits(
+                ctx,
+                logits,
+                target,
+                &metrics,
+                slot::G_LOSS,
+                None,
+                scale,
+                true,
+            )?);
+            g_step.push(loss::bce_with_logits_backward(
+                ctx,
+                logits,
+                target,
+                d_fake.output_grad(),
+                scale,
+            )?);
         }
         g_step.extend(discriminator.backward(
             ctx,
