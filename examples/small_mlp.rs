@@ -1,9 +1,10 @@
 //! Train a GAN with MLPs smaller than the reference ones, for a quick look on a slow adapter
 //! (lavapipe): `cargo run --release --example small_mlp -- DATA LOSS STEPS OUT`, e.g.
 //! `... -- ../shared/data/mnist wgan-gp 1500 runs/mnist-small-wgan-gp`.
-//! G 64 → 256 → 512 → 784 (LeakyReLU 0.2, tanh), D 784 → 256 → 128 → 1 (LeakyReLU 0.2, linear),
-//! batch 64, and the loss's defaults as `gan-gpu train` chooses them (wgan-gp: k = 5, Adam lr
-//! 1e-4, β = (0.5, 0.9), λ = 10; nsgan: k = 1, Adam lr 2e-4, β = (0.5, 0.999)).
+//! G 64 → 256 → 512 → 784 (LeakyReLU 0.2, tanh), D 784 → 128 → 64 → 1 (LeakyReLU 0.2, linear),
+//! batch 32, Adam lr 2e-4 for both networks (twice wgan-gp's default, for a short run) and
+//! otherwise the loss's defaults as `gan-gpu train` chooses them (wgan-gp: k = 5,
+//! β = (0.5, 0.9), λ = 10; nsgan: k = 1, β = (0.5, 0.999)).
 
 use gan_gpu::gan::real_data::HostData;
 use gan_gpu::gan::{
@@ -56,19 +57,18 @@ fn main() -> gan_gpu::Result<()> {
     let hidden = Activation::LeakyRelu(0.2);
     let mut optimizer = OptimizerConfig::default_for(OptimizerKind::Adam);
     if loss == GanLoss::WganGp {
-        optimizer.lr = 1e-4;
         optimizer.beta2 = 0.9;
     }
     let config = TrainConfig {
         data: source,
         noise_dim: 64,
         generator: MlpSpec::from_sizes(&[64, 256, 512, dim], hidden, Activation::Tanh),
-        discriminator: MlpSpec::from_sizes(&[dim, 256, 128, 1], hidden, Activation::Identity),
+        discriminator: MlpSpec::from_sizes(&[dim, 128, 64, 1], hidden, Activation::Identity),
         loss,
         wasserstein: Default::default(),
         generator_optimizer: optimizer,
         discriminator_optimizer: optimizer,
-        batch_size: 64,
+        batch_size: 32,
         k: if loss == GanLoss::WganGp { 5 } else { 1 },
         steps,
         seed: 0,
