@@ -19,6 +19,7 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("optim", include_str!("../shaders/optim.wgsl")),
     ("random", include_str!("../shaders/random.wgsl")),
     ("data", include_str!("../shaders/data.wgsl")),
+    ("penalty", include_str!("../shaders/penalty.wgsl")),
 ];
 
 /// The full source of a kernel file, ready to compile.

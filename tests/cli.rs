@@ -236,8 +236,6 @@ fn unknown_or_misplaced_preset_is_refused() {
             && error.contains("wgan-gp"),
         "{error}"
     );
-    let error = fails(&["train", "--preset", "wgan-gp"]);
-    assert!(error.contains("not in this build"), "{error}");
     let error = fails(&["train", "ring8", "--preset", "goodfellow2014"]);
     assert!(
         error.contains("--preset goodfellow2014") && error.contains("image data"),
@@ -337,4 +335,96 @@ fn preset_values_yield_to_explicit_flags_and_help_explains_presets() {
     let (values, rows, cols) = gan_gpu::report::npy::read_npy_2d(&npy).unwrap();
     assert_eq!((rows, cols), (3, 16));
     assert!(values.iter().all(|v| (0.0..=1.0).contains(v)));
+}
+
+#[test]
+fn wasserstein_flags_with_the_wrong_loss_are_refused() {
+    for (args, flag, loss) in [
+        (&["--penalty", "one-sided"][..], "--penalty", "wgan-gp"),
+        (&["--lambda", "5"][..], "--lambda", "wgan-gp"),
+        (
+            &["--loss", "wgan-gp", "--clip", "0.1"][..],
+            "--clip",
+            "wgan",
+        ),
+    ] {
+        let mut all = vec!["train"];
+        all.extend_from_slice(args);
+        let error = fails(&all);
+        assert!(
+            error.contains(flag) && error.contains(&format!("--loss {loss}")),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn bad_lambda_and_clip_values_are_refused() {
+    let error = fails(&["train", "--loss", "wgan-gp", "--lambda=-1"]);
+    assert!(
+        error.contains("--lambda") && error.contains("≥ 0"),
+        "{error}"
+    );
+    let error = fails(&["train", "--loss", "wgan", "--clip", "0"]);
+    assert!(
+        error.contains("--clip") && error.contains("positive"),
+        "{error}"
+    );
+    let error = fails(&["train", "--loss", "wgan", "--beta2", "0.9"]);
+    assert!(
+        error.contains("--beta2") && error.contains("Rmsprop"),
+        "{error}"
+    );
+}
+
+#[test]
+fn wgan_gp_takes_the_papers_defaults_and_explicit_flags_win() {
+    let dir = scratch("wgan-gp-defaults");
+    let config = |extra: &[&str]| -> String {
+        let run = dir.join(format!("run{}", extra.len()));
+        let mut args = vec![
+            "train",
+            "--loss",
+            "wgan-gp",
+            "--steps",
+            "1",
+            "--batch-size",
+            "8",
+            "--quiet",
+            "--out",
+            run.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        succeeds(&args);
+        std::fs::read_to_string(run.join("config.json")).unwrap()
+    };
+    let defaults: serde_json::Value = serde_json::from_str(&config(&[])).unwrap();
+    assert_eq!(defaults["k"], 5);
+    assert_eq!(defaults["wasserstein"]["penalty"], "two-sided");
+    assert_eq!(defaults["wasserstein"]["lambda"], 10.0);
+    let d = &defaults["discriminator_optimizer"];
+    assert_eq!(d["kind"], "adam");
+    assert!((d["lr"].as_f64().unwrap() - 1e-4).abs() < 1e-9, "{d}");
+    assert!((d["momentum"].as_f64().unwrap() - 0.5).abs() < 1e-9, "{d}");
+    assert!((d["beta2"].as_f64().unwrap() - 0.9).abs() < 1e-9, "{d}");
+    let explicit: serde_json::Value = serde_json::from_str(&config(&[
+        "--k",
+        "2",
+        "--lr-d",
+        "0.001",
+        "--beta2",
+        "0.99",
+        "--penalty",
+        "lipschitz-fd-one-sided",
+        "--lambda",
+        "1",
+    ]))
+    .unwrap();
+    assert_eq!(explicit["k"], 2);
+    assert_eq!(explicit["wasserstein"]["penalty"], "lipschitz-fd-one-sided");
+    assert_eq!(explicit["wasserstein"]["lambda"], 1.0);
+    let d = &explicit["discriminator_optimizer"];
+    assert!((d["lr"].as_f64().unwrap() - 1e-3).abs() < 1e-9, "{d}");
+    assert!((d["beta2"].as_f64().unwrap() - 0.99).abs() < 1e-9, "{d}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -25,3 +25,6 @@ mod random;
 
 #[path = "kernels/data.rs"]
 mod data;
+
+#[path = "kernels/penalty.rs"]
+mod penalty;

@@ -13,7 +13,8 @@ use gan_gpu::gan::graph::TrainGraph;
 use gan_gpu::gan::presets;
 use gan_gpu::gan::real_data::{HostData, RealData, SampleShape};
 use gan_gpu::gan::{
-    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Silent, TrainConfig, train,
+    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Silent, TrainConfig,
+    WassersteinConfig, train,
 };
 use gan_gpu::gpu::{AdapterChoice, GpuContext, Recorder};
 use gan_gpu::kernels::Activation;
@@ -44,6 +45,7 @@ fn toy_config(steps: u64) -> TrainConfig {
         generator: MlpSpec::from_sizes(&[2, 32, 32, 2], hidden, Activation::Identity),
         discriminator: MlpSpec::from_sizes(&[2, 32, 32, 1], hidden, Activation::Identity),
         loss: GanLoss::Nsgan,
+        wasserstein: Default::default(),
         generator_optimizer: optimizer,
         discriminator_optimizer: optimizer,
         batch_size: 64,
@@ -119,11 +121,16 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn resuming_reproduces_an_uninterrupted_run_bit_for_bit() {
-    let whole = scratch("whole");
-    train(gpu(), &toy_config(40), &whole, None, &mut Silent).unwrap();
+    check_resume_is_bit_exact("nsgan", &toy_config);
+}
 
-    let split = scratch("split");
-    train(gpu(), &toy_config(20), &split, None, &mut Silent).unwrap();
+/// Run `config(40)` whole, and as 20 + 20 with a resume between: same losses, same generator.
+fn check_resume_is_bit_exact(name: &str, config: &dyn Fn(u64) -> TrainConfig) {
+    let whole = scratch(&format!("{name}-whole"));
+    train(gpu(), &config(40), &whole, None, &mut Silent).unwrap();
+
+    let split = scratch(&format!("{name}-split"));
+    train(gpu(), &config(20), &split, None, &mut Silent).unwrap();
     let checkpoint = Checkpoint::load(&Checkpoint::find_latest(&split).unwrap()).unwrap();
     assert_eq!(checkpoint.step, 20);
     let mut config = checkpoint.config.clone();
@@ -131,8 +138,11 @@ fn resuming_reproduces_an_uninterrupted_run_bit_for_bit() {
     train(gpu(), &config, &split, Some(&checkpoint), &mut Silent).unwrap();
 
     let (a, b) = (loss_columns(&whole), loss_columns(&split));
-    assert_eq!(a.len(), 4);
-    assert_eq!(a, b, "resumed losses differ from the uninterrupted run");
+    assert_eq!(a.len(), 4, "{name}");
+    assert_eq!(
+        a, b,
+        "{name}: resumed losses differ from the uninterrupted run"
+    );
     let weights = |run: &Path| {
         gan_gpu::checkpoint_io::load_tensors(run.join("generator.safetensors"))
             .unwrap()
@@ -140,7 +150,7 @@ fn resuming_reproduces_an_uninterrupted_run_bit_for_bit() {
     };
     assert!(
         weights(&whole) == weights(&split),
-        "final generator differs"
+        "{name}: final generator differs"
     );
     std::fs::remove_dir_all(&whole).ok();
     std::fs::remove_dir_all(&split).ok();
@@ -163,13 +173,24 @@ fn a_training_iteration_makes_no_host_write_or_read() {
         description: "synthetic".into(),
     };
     let goodfellow = tiny_goodfellow(DataSource::Folder("synthetic".into()), 40, 0, 10);
+    let ring8 = || HostData::load(&DataSource::Toy("ring8".into())).unwrap();
     for (config, host) in [
+        (toy_config(10), ring8()),
         (
-            toy_config(10),
-            HostData::load(&DataSource::Toy("ring8".into())).unwrap(),
+            wasserstein_config(10, GanLoss::WganGp, Penalty::TwoSided),
+            ring8(),
+        ),
+        (
+            wasserstein_config(10, GanLoss::WganGp, Penalty::LipschitzFd),
+            ring8(),
+        ),
+        (
+            wasserstein_config(10, GanLoss::Wgan, Penalty::TwoSided),
+            ring8(),
         ),
         (goodfellow, images),
     ] {
+        let what = format!("{:?} {:?}", config.loss, config.wasserstein.penalty);
         let real = RealData::upload(ctx, host, config.batch_size).unwrap();
         let graph = TrainGraph::new(ctx, &config, real).unwrap();
         ctx.wait_idle().unwrap();
@@ -184,16 +205,17 @@ fn a_training_iteration_makes_no_host_write_or_read() {
         assert_eq!(
             ctx.transfers.writes(),
             writes,
-            "training iterations wrote from the host"
+            "{what}: training iterations wrote from the host"
         );
         assert_eq!(
             ctx.transfers.reads(),
             reads,
-            "training iterations read back to the host"
+            "{what}: training iterations read back to the host"
         );
         // And the iterations did train: the optimizers counted their updates on the GPU.
-        assert!(ctx.read_u32(&graph.d_optimizer.step).unwrap()[0] == 5);
-        assert!(ctx.read_u32(&graph.g_optimizer.step).unwrap()[0] == 5);
+        let d_steps = ctx.read_u32(&graph.d_optimizer.step).unwrap()[0] as usize;
+        let g_steps = ctx.read_u32(&graph.g_optimizer.step).unwrap()[0] as usize;
+        assert_eq!((d_steps, g_steps), (5 * config.k, 5), "{what}");
     }
 }
 
@@ -282,6 +304,7 @@ fn tiny_goodfellow(data: DataSource, examples: usize, holdout: usize, steps: u64
         generator: presets::goodfellow2014_generator(8, 16, SIDE * SIDE),
         discriminator: presets::goodfellow2014_discriminator(SIDE * SIDE, 8, 3),
         loss: preset.loss,
+        wasserstein: Default::default(),
         generator_optimizer: ramp(preset.generator_optimizer, g_ramp),
         discriminator_optimizer: ramp(preset.discriminator_optimizer, d_ramp),
         batch_size: batch,
@@ -473,4 +496,153 @@ fn held_out_examples_are_never_drawn() {
         error.contains("--holdout 50") && error.contains("(50 in synthetic)"),
         "{error}"
     );
+}
+
+/// A small wgan-gp (or wgan) run: 2 critic steps per G step, the paper's Adam settings.
+fn wasserstein_config(steps: u64, loss: GanLoss, penalty: Penalty) -> TrainConfig {
+    let mut optimizer = OptimizerConfig::default_for(OptimizerKind::Adam);
+    optimizer.lr = 1e-4;
+    optimizer.beta2 = 0.9;
+    if loss == GanLoss::Wgan {
+        optimizer = OptimizerConfig::default_for(OptimizerKind::Rmsprop);
+    }
+    TrainConfig {
+        loss,
+        wasserstein: WassersteinConfig {
+            penalty,
+            ..Default::default()
+        },
+        generator_optimizer: optimizer,
+        discriminator_optimizer: optimizer,
+        k: 2,
+        ..toy_config(steps)
+    }
+}
+
+/// Column `name` of metrics.csv, one value per row.
+fn csv_column(run: &Path, name: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let i = header
+        .iter()
+        .position(|&c| c == name)
+        .unwrap_or_else(|| panic!("no column {name} in {header:?}"));
+    lines
+        .map(|line| line.split(',').nth(i).unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn ring8_wgan_gp_training_logs_finite_wasserstein_metrics_and_writes_files() {
+    for penalty in [Penalty::TwoSided, Penalty::LipschitzFd] {
+        let run = scratch(&format!("wgan-gp-{penalty:?}"));
+        let outcome = train(
+            gpu(),
+            &wasserstein_config(40, GanLoss::WganGp, penalty),
+            &run,
+            None,
+            &mut Silent,
+        )
+        .unwrap();
+        assert_eq!(
+            outcome.extra_columns,
+            [
+                "wasserstein",
+                "penalty",
+                "grad_norm",
+                "modes",
+                "high_quality"
+            ]
+        );
+        assert_eq!(outcome.rows.len(), 4);
+        for (row, extras) in outcome.rows.iter().zip(&outcome.extras) {
+            let [wasserstein, penalty_value, slope, ..] = extras[..] else {
+                unreachable!()
+            };
+            assert!(row.d_loss.is_finite() && row.g_loss.is_finite(), "{row:?}");
+            assert_eq!(wasserstein, row.d_real - row.d_fake);
+            assert!(wasserstein.is_finite(), "{penalty:?}: {extras:?}");
+            // The penalty is part of the critic loss, and a slope is a norm.
+            assert!(
+                penalty_value >= 0.0 && slope > 0.0,
+                "{penalty:?}: {extras:?}"
+            );
+            assert!(
+                (row.d_loss - (row.d_fake - row.d_real + penalty_value)).abs()
+                    <= 1e-4 * (1.0 + row.d_loss.abs()),
+                "{penalty:?}: D loss {} vs its parts {extras:?}",
+                row.d_loss
+            );
+        }
+        assert_ne!(
+            outcome.extras[0][1], outcome.extras[3][1],
+            "penalty never moved"
+        );
+        // Mode coverage at the sample steps (20, 40) only.
+        let modes = csv_column(&run, "modes");
+        let high_quality = csv_column(&run, "high_quality");
+        assert!(modes[0].is_nan() && modes[2].is_nan(), "{modes:?}");
+        assert!((0.0..=8.0).contains(&modes[1]) && (0.0..=8.0).contains(&modes[3]));
+        assert!((0.0..=1.0).contains(&high_quality[3]), "{high_quality:?}");
+        assert_eq!(csv_column(&run, "penalty").len(), 4);
+        for file in [
+            "config.json",
+            "loss_curves.png",
+            "generator.safetensors",
+            "samples/step_000040.png",
+            "checkpoints/step_000040.safetensors",
+        ] {
+            assert!(run.join(file).is_file(), "{penalty:?}: {file} missing");
+        }
+        let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+        assert!(
+            config.contains("\"wgan-gp\"") && config.contains("\"lambda\": 10.0"),
+            "{config}"
+        );
+        std::fs::remove_dir_all(&run).ok();
+    }
+}
+
+#[test]
+fn resuming_a_wgan_gp_run_reproduces_it_bit_for_bit() {
+    check_resume_is_bit_exact("wgan-gp", &|steps| {
+        wasserstein_config(steps, GanLoss::WganGp, Penalty::TwoSided)
+    });
+}
+
+#[test]
+fn wgan_clips_every_critic_parameter() {
+    let run = scratch("wgan");
+    let config = wasserstein_config(20, GanLoss::Wgan, Penalty::TwoSided);
+    let outcome = train(gpu(), &config, &run, None, &mut Silent).unwrap();
+    assert_eq!(
+        outcome.extra_columns,
+        ["wasserstein", "modes", "high_quality"]
+    );
+    assert!(outcome.extras.iter().all(|e| e[0].is_finite()));
+    let checkpoint = Checkpoint::load(&Checkpoint::find_latest(&run).unwrap()).unwrap();
+    let c = config.wasserstein.clip;
+    let mut count = 0;
+    for (name, _, values) in &checkpoint.tensors {
+        if name.starts_with("discriminator.") {
+            count += values.len();
+            assert!(
+                values.iter().all(|v| v.abs() <= c),
+                "{name} has values outside [−{c}, {c}]"
+            );
+        }
+    }
+    assert_eq!(count, config.discriminator.parameter_count());
+    // Clipping bites: the initial weights (up to 1/√2 for 2 inputs) are far larger than c.
+    let first = checkpoint
+        .tensors
+        .iter()
+        .find(|(name, ..)| name == "discriminator.0.weight")
+        .unwrap();
+    assert!(
+        first.2.iter().any(|v| v.abs() == c),
+        "no weight at the clip value"
+    );
+    std::fs::remove_dir_all(&run).ok();
 }

@@ -29,6 +29,7 @@ pub fn reference_config(batch: usize) -> TrainConfig {
         generator: MlpSpec::reference_generator(100, 784),
         discriminator: MlpSpec::reference_discriminator(784),
         loss: GanLoss::Nsgan,
+        wasserstein: Default::default(),
         generator_optimizer: adam,
         discriminator_optimizer: adam,
         batch_size: batch,

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::gan::checkpoint::Checkpoint;
 use crate::gan::presets;
 use crate::gan::{
-    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Progress, Schedule, TrainConfig, train,
+    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Progress, Schedule, TrainConfig,
+    WassersteinConfig, train,
 };
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
@@ -40,7 +41,8 @@ pub struct TrainArgs {
     ///   tanh), D 784 → 512 → 256 → 1 (LeakyReLU 0.2); Adam lr 2e-4, β (0.5, 0.999); batch
     ///   64, k 1; data scaled to [−1, 1].
     ///
-    ///   wgan-gp: reserved for WGAN-GP (Gulrajani et al. 2017); not in this build yet.
+    ///   wgan-gp: WGAN-GP (Gulrajani et al. 2017) on the reference MLP: critic with a linear
+    ///   output, two-sided gradient penalty λ 10, k 5, Adam lr 1e-4, β (0.5, 0.9); batch 64.
     #[arg(long, value_name = "NAME", verbatim_doc_comment)]
     pub preset: Option<String>,
     /// Run folder (default: runs/<data>-<timestamp>).
@@ -63,16 +65,29 @@ pub struct TrainArgs {
     /// Examples per batch (each of real and generated) [default: 64, or the preset's].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// D steps per G step (Algorithm 1's k) [default: 1, or the preset's].
+    /// D (critic) steps per G step (Algorithm 1's k) [default: the preset's, else 1; 5 for
+    /// wgan-gp and wgan].
     #[arg(long)]
     pub k: Option<usize>,
-    /// The adversarial loss [default: nsgan, or the preset's].
+    /// The adversarial loss: nsgan, minimax, wgan-gp (critic with a Lipschitz penalty) or wgan
+    /// (critic with weight clipping) [default: nsgan, or the preset's].
     #[arg(long, value_enum)]
     pub loss: Option<GanLoss>,
-    /// Optimizer for both networks [default: adam, or the preset's].
+    /// wgan-gp's penalty: two-sided (‖∇D(x̂)‖ − 1)², one-sided max(0, ‖∇D(x̂)‖ − 1)², or the
+    /// finite-difference forms lipschitz-fd and lipschitz-fd-one-sided [default: two-sided].
+    #[arg(long, value_enum)]
+    pub penalty: Option<Penalty>,
+    /// wgan-gp's penalty weight λ [default: 10].
+    #[arg(long)]
+    pub lambda: Option<f32>,
+    /// wgan's clip value c: critic parameters are clipped to [−c, c] after each step [default: 0.01].
+    #[arg(long)]
+    pub clip: Option<f32>,
+    /// Optimizer for both networks [default: the preset's, else adam; rmsprop for wgan].
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
-    /// Generator learning rate [default: the preset's; else 2e-4 for Adam, 0.1 for SGD, 5e-5 for RMSProp; 1e-3 with Adam on toys].
+    /// Generator learning rate [default: the preset's; else 2e-4 for Adam, 0.1 for SGD, 5e-5 for
+    /// RMSProp; 1e-3 with Adam on toys; 1e-4 for wgan-gp].
     #[arg(long)]
     pub lr_g: Option<f32>,
     /// Discriminator learning rate [same defaults as --lr-g].
@@ -82,7 +97,7 @@ pub struct TrainArgs {
     /// preset's, else per optimizer: 0.5, 0.5, 0.99].
     #[arg(long)]
     pub momentum: Option<f32>,
-    /// Adam β₂ [default: 0.999].
+    /// Adam β₂ [default: 0.999; 0.9 for wgan-gp].
     #[arg(long)]
     pub beta2: Option<f32>,
     /// Divide both learning rates by this after every update (1 = constant) [default: the preset's].
@@ -100,6 +115,12 @@ pub struct TrainArgs {
     /// Noise dimensions [default: 100 for images, 2 for toys].
     #[arg(long)]
     pub noise_dim: Option<usize>,
+    /// The generator's hidden layer sizes, e.g. 256,512 (keeps the preset's activations).
+    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    pub g_hidden: Option<Vec<usize>>,
+    /// The discriminator's (critic's) hidden layer sizes, e.g. 128,64 (keeps the preset's activations).
+    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    pub d_hidden: Option<Vec<usize>>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Iterations between metric readbacks (progress bar and metrics.csv rows).
@@ -148,16 +169,25 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         (None, false) => Some(presets::pytorch_gan()),
         (None, true) => None,
     };
-    let batch_size = args
-        .batch_size
-        .unwrap_or(preset.as_ref().map_or(64, |p| p.batch_size));
-    let k = args.k.unwrap_or(preset.as_ref().map_or(1, |p| p.k));
-    let holdout = args
-        .holdout
-        .unwrap_or(preset.as_ref().map_or(0, |p| p.holdout));
     let loss = args
         .loss
         .unwrap_or(preset.as_ref().map_or(GanLoss::Nsgan, |p| p.loss));
+    // A Wasserstein loss chosen by flag (no named preset) takes its papers' defaults for k and
+    // the optimizers instead of the default preset's; a named preset, and any flag, still win.
+    let loss_defaults = loss.is_wasserstein() && args.preset.is_none();
+    let preset_training = if loss_defaults { None } else { preset.as_ref() };
+    let wasserstein = wasserstein_config(args, loss)?;
+    let batch_size = args
+        .batch_size
+        .unwrap_or(preset.as_ref().map_or(64, |p| p.batch_size));
+    let k = args.k.unwrap_or(match preset_training {
+        Some(p) => p.k,
+        None if loss.is_wasserstein() => 5,
+        None => 1,
+    });
+    let holdout = args
+        .holdout
+        .unwrap_or(preset.as_ref().map_or(0, |p| p.holdout));
 
     // Image data is read once here for its size and count (the trainer reads it again to
     // upload); the held-out tail is checked and left out of the count now.
@@ -169,20 +199,36 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     let dim = host.as_ref().map_or(2, |h| h.shape.dim());
     let training_examples = host.as_ref().map_or(0, |h| h.count);
 
-    let (mut g_optimizer, mut d_optimizer) = match (args.optimizer, &preset) {
+    let (mut g_optimizer, mut d_optimizer) = match (args.optimizer, preset_training) {
         (None, Some(p)) => (p.generator_optimizer, p.discriminator_optimizer),
         (Some(kind), Some(p)) if kind == p.generator_optimizer.kind => {
             (p.generator_optimizer, p.discriminator_optimizer)
         }
         (kind, _) => {
-            let kind = kind.unwrap_or(OptimizerKind::Adam);
+            let kind = kind.unwrap_or(match loss {
+                GanLoss::Wgan => OptimizerKind::Rmsprop, // Arjovsky et al.: momentum destabilises the critic
+                _ => OptimizerKind::Adam,
+            });
             let mut optimizer = OptimizerConfig::default_for(kind);
-            if toy && kind == OptimizerKind::Adam {
-                optimizer.lr = 1e-3; // small 2-D problems tolerate (and need) a faster rate
+            if kind == OptimizerKind::Adam {
+                if loss == GanLoss::WganGp {
+                    // Gulrajani et al.: Adam lr 1e-4, β = (0.5, 0.9).
+                    optimizer.lr = 1e-4;
+                    optimizer.beta2 = 0.9;
+                } else if toy {
+                    optimizer.lr = 1e-3; // small 2-D problems tolerate (and need) a faster rate
+                }
             }
             (optimizer, optimizer)
         }
     };
+    if let (Some(_), kind @ (OptimizerKind::Sgd | OptimizerKind::Rmsprop)) =
+        (args.beta2, g_optimizer.kind)
+    {
+        return Err(Error::Input(format!(
+            "--beta2: only Adam has a β₂, but the optimizer is {kind:?}"
+        )));
+    }
     for (optimizer, lr) in [(&mut g_optimizer, args.lr_g), (&mut d_optimizer, args.lr_d)] {
         if let Some(lr) = lr {
             optimizer.lr = lr;
@@ -256,6 +302,8 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
             )
         }
     };
+    let generator = resize_hidden(generator, args.g_hidden.as_deref(), "--g-hidden")?;
+    let discriminator = resize_hidden(discriminator, args.d_hidden.as_deref(), "--d-hidden")?;
     let steps = match args.epochs {
         Some(epochs) => {
             if toy {
@@ -285,6 +333,7 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         generator,
         discriminator,
         loss,
+        wasserstein,
         generator_optimizer: g_optimizer,
         discriminator_optimizer: d_optimizer,
         batch_size,
@@ -298,6 +347,68 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         pixel_range,
     };
     config.validate()?;
+    Ok(config)
+}
+
+/// --penalty, --lambda and --clip, each refused with a loss that does not use it.
+/// `spec` with new hidden sizes, keeping its hidden and output activations (plain layers only).
+fn resize_hidden(spec: MlpSpec, hidden: Option<&[usize]>, flag: &str) -> Result<MlpSpec> {
+    let Some(hidden) = hidden else {
+        return Ok(spec);
+    };
+    if hidden.contains(&0) {
+        return Err(Error::Input(format!(
+            "{flag}: layer sizes must be at least 1, found {hidden:?}"
+        )));
+    }
+    if spec
+        .layers
+        .iter()
+        .any(|l| l.pieces > 1 || l.input_keep < 1.0)
+    {
+        return Err(Error::Input(format!(
+            "{flag}: only plain MLPs can be resized; this preset's network has maxout or dropout layers"
+        )));
+    }
+    let first = spec.layers.first().map(|l| l.activation);
+    let last = spec.layers.last().map(|l| l.activation);
+    let hidden_activation = if spec.layers.len() > 1 { first } else { None };
+    let mut sizes = vec![spec.inputs()];
+    sizes.extend_from_slice(hidden);
+    sizes.push(spec.outputs());
+    Ok(MlpSpec::from_sizes(
+        &sizes,
+        hidden_activation.unwrap_or(Activation::LeakyRelu(0.2)),
+        last.unwrap_or(Activation::Identity),
+    ))
+}
+
+fn wasserstein_config(args: &TrainArgs, loss: GanLoss) -> Result<WassersteinConfig> {
+    let mut config = WassersteinConfig::default();
+    let refuse = |flag: &str, used_by: &str| {
+        Error::Input(format!(
+            "{flag}: only applies to --loss {used_by}, but the loss is {}",
+            loss.flag_name()
+        ))
+    };
+    if let Some(penalty) = args.penalty {
+        if loss != GanLoss::WganGp {
+            return Err(refuse("--penalty", "wgan-gp"));
+        }
+        config.penalty = penalty;
+    }
+    if let Some(lambda) = args.lambda {
+        if loss != GanLoss::WganGp {
+            return Err(refuse("--lambda", "wgan-gp"));
+        }
+        config.lambda = lambda;
+    }
+    if let Some(clip) = args.clip {
+        if loss != GanLoss::Wgan {
+            return Err(refuse("--clip", "wgan"));
+        }
+        config.clip = clip;
+    }
     Ok(config)
 }
 
@@ -340,6 +451,8 @@ fn utc_timestamp() -> String {
 struct Bar {
     bar: ProgressBar,
     quiet: bool,
+    /// The extra metrics of the row being shown, ready to print.
+    extras: String,
 }
 
 impl Progress for Bar {
@@ -347,10 +460,30 @@ impl Progress for Bar {
         self.bar.set_length(total);
         self.bar.set_position(first_step);
     }
+    fn extras(&mut self, columns: &[&'static str], values: &[f64]) {
+        self.extras = columns
+            .iter()
+            .zip(values)
+            .filter(|(_, v)| v.is_finite()) // mode counts only at sample steps
+            .map(|(&column, v)| match column {
+                "wasserstein" => format!("  W {v:.3}"),
+                "penalty" => format!("  GP {v:.3}"),
+                "grad_norm" => format!("  ‖∇D‖ {v:.3}"),
+                "modes" => format!("  modes {v}"),
+                "high_quality" => format!("  HQ {:.1}%", 100.0 * v),
+                other => format!("  {other} {v:.3}"),
+            })
+            .collect();
+    }
     fn update(&mut self, row: &MetricsRow) {
         let text = format!(
-            "D {:.3}  G {:.3}  D(x) {:.3}  D(G(z)) {:.3}  {:.1} it/s",
-            row.d_loss, row.g_loss, row.d_real, row.d_fake, row.it_per_s
+            "D {:.3}  G {:.3}  D(x) {:.3}  D(G(z)) {:.3}{}  {:.1} it/s",
+            row.d_loss,
+            row.g_loss,
+            row.d_real,
+            row.d_fake,
+            std::mem::take(&mut self.extras),
+            row.it_per_s
         );
         self.bar.set_position(row.step);
         if self.quiet {
@@ -425,7 +558,11 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
         )
         .expect("a valid template"),
     );
-    let mut progress = Bar { bar, quiet };
+    let mut progress = Bar {
+        bar,
+        quiet,
+        extras: String::new(),
+    };
     let outcome = train(&ctx, &config, &run_dir, checkpoint.as_ref(), &mut progress)?;
     eprintln!(
         "done: {} steps at {:.1} it/s; samples, metrics.csv, loss_curves.png and checkpoints in {}",

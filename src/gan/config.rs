@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
 use crate::kernels::optim::CountSchedule;
 use crate::nn::MlpSpec;
@@ -16,6 +17,80 @@ pub enum GanLoss {
     Nsgan,
     /// G minimises log(1 − D(G(z))): the minimax game as written; saturates when D wins.
     Minimax,
+    /// Wasserstein GAN with a Lipschitz penalty (Gulrajani et al. 2017): the critic (no sigmoid)
+    /// minimises mean D(G(z)) − mean D(x) + λ·penalty, G minimises −mean D(G(z)).
+    WganGp,
+    /// The original Wasserstein GAN (Arjovsky et al. 2017): the same losses, the critic's
+    /// weights clipped to [−c, c] after every step instead of a penalty.
+    Wgan,
+}
+
+impl GanLoss {
+    /// The name `--loss` takes.
+    pub fn flag_name(self) -> &'static str {
+        match self {
+            GanLoss::Nsgan => "nsgan",
+            GanLoss::Minimax => "minimax",
+            GanLoss::WganGp => "wgan-gp",
+            GanLoss::Wgan => "wgan",
+        }
+    }
+
+    /// The Wasserstein losses (a critic with an unbounded output).
+    pub fn is_wasserstein(self) -> bool {
+        matches!(self, GanLoss::WganGp | GanLoss::Wgan)
+    }
+}
+
+/// The Lipschitz penalty of `--loss wgan-gp`, on a slope r: two-sided (r − 1)² or one-sided
+/// max(0, r − 1)²; r is ‖∇ₓD(x̂)‖ at a random interpolate x̂ (exact double backprop), or for the
+/// lipschitz-fd forms |D(y₁) − D(y₂)| / ‖y₁ − y₂‖ between two interpolates of one pair (first
+/// derivatives only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Penalty {
+    /// (‖∇ₓD(x̂)‖ − 1)², WGAN-GP.
+    #[default]
+    TwoSided,
+    /// max(0, ‖∇ₓD(x̂)‖ − 1)² (Petzka et al.'s WGAN-LP).
+    OneSided,
+    /// (|D(y₁) − D(y₂)| / ‖y₁ − y₂‖ − 1)².
+    LipschitzFd,
+    /// max(0, |D(y₁) − D(y₂)| / ‖y₁ − y₂‖ − 1)².
+    LipschitzFdOneSided,
+}
+
+impl Penalty {
+    pub fn one_sided(self) -> bool {
+        matches!(self, Penalty::OneSided | Penalty::LipschitzFdOneSided)
+    }
+
+    /// The finite-difference forms.
+    pub fn finite_difference(self) -> bool {
+        matches!(self, Penalty::LipschitzFd | Penalty::LipschitzFdOneSided)
+    }
+}
+
+/// Settings of the Wasserstein losses (absent from configs written before them: defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WassersteinConfig {
+    /// wgan-gp's penalty.
+    pub penalty: Penalty,
+    /// wgan-gp's penalty weight λ (10 in Gulrajani et al.).
+    pub lambda: f32,
+    /// wgan's clip value c (0.01 in Arjovsky et al.).
+    pub clip: f32,
+}
+
+impl Default for WassersteinConfig {
+    fn default() -> Self {
+        WassersteinConfig {
+            penalty: Penalty::TwoSided,
+            lambda: 10.0,
+            clip: 0.01,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -187,6 +262,9 @@ pub struct TrainConfig {
     pub generator: MlpSpec,
     pub discriminator: MlpSpec,
     pub loss: GanLoss,
+    /// Penalty, λ and clip value of the Wasserstein losses (unused by the others).
+    #[serde(default)]
+    pub wasserstein: WassersteinConfig,
     pub generator_optimizer: OptimizerConfig,
     pub discriminator_optimizer: OptimizerConfig,
     pub batch_size: usize,
@@ -280,6 +358,40 @@ impl TrainConfig {
                 self.pixel_range
             )));
         }
+        if self.loss.is_wasserstein()
+            && self
+                .discriminator
+                .layers
+                .iter()
+                .any(|l| l.pieces > 1 || l.input_keep < 1.0)
+        {
+            return Err(Error::Input(format!(
+                "--loss {}: the critic must be a plain MLP (its penalty's double backprop is \
+                 written for linear layers with elementwise activations); this one has maxout or \
+                 dropout layers",
+                self.loss.flag_name()
+            )));
+        }
+        if self.loss.is_wasserstein() {
+            let last = self.discriminator.layers.last().map(|l| l.activation);
+            if last != Some(Activation::Identity) {
+                return Err(Error::Input(format!(
+                    "--loss {}: the critic's last layer must be linear (no activation), found {last:?}",
+                    self.loss.flag_name()
+                )));
+            }
+        }
+        let WassersteinConfig { lambda, clip, .. } = self.wasserstein;
+        if !(lambda.is_finite() && lambda >= 0.0) {
+            return Err(Error::Input(format!(
+                "--lambda: the penalty weight must be a finite number ≥ 0, found {lambda}"
+            )));
+        }
+        if !(clip.is_finite() && clip > 0.0) {
+            return Err(Error::Input(format!(
+                "--clip: the weight clip value must be a positive finite number, found {clip}"
+            )));
+        }
         Ok(())
     }
 
@@ -323,6 +435,7 @@ mod tests {
             loss: GanLoss::Nsgan,
             generator_optimizer: sgd,
             discriminator_optimizer: sgd,
+            wasserstein: WassersteinConfig::default(),
             batch_size: 4,
             k: 1,
             steps: 1,
@@ -433,5 +546,62 @@ mod tests {
         toy.holdout = 5;
         let error = toy.validate().unwrap_err().to_string();
         assert!(error.contains("--holdout 5"), "{error}");
+    }
+
+    fn small_config() -> TrainConfig {
+        TrainConfig {
+            data: DataSource::Toy("ring8".into()),
+            noise_dim: 2,
+            generator: MlpSpec::from_sizes(&[2, 4, 2], Activation::Relu, Activation::Identity),
+            discriminator: MlpSpec::from_sizes(&[2, 4, 1], Activation::Relu, Activation::Identity),
+            loss: GanLoss::Nsgan,
+            wasserstein: WassersteinConfig {
+                penalty: Penalty::OneSided,
+                lambda: 3.0,
+                clip: 0.5,
+            },
+            generator_optimizer: OptimizerConfig::default_for(OptimizerKind::Adam),
+            discriminator_optimizer: OptimizerConfig::default_for(OptimizerKind::Adam),
+            batch_size: 4,
+            k: 1,
+            steps: 1,
+            seed: 0,
+            log_every: 1,
+            sample_every: 1,
+            checkpoint_every: 1,
+            holdout: 0,
+            pixel_range: PixelRange::MinusOneToOne,
+        }
+    }
+
+    /// A config.json written before the Wasserstein losses existed still loads, with defaults.
+    #[test]
+    fn configs_without_wasserstein_settings_load_with_defaults() {
+        let config = small_config();
+        let round_trip: TrainConfig = serde_json::from_str(&config.to_json()).unwrap();
+        assert_eq!(round_trip, config);
+        let mut old: serde_json::Value = serde_json::from_str(&config.to_json()).unwrap();
+        old.as_object_mut().unwrap().remove("wasserstein");
+        let loaded: TrainConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(loaded.wasserstein, WassersteinConfig::default());
+        assert_eq!(
+            serde_json::to_value(Penalty::LipschitzFdOneSided).unwrap(),
+            "lipschitz-fd-one-sided"
+        );
+        assert_eq!(serde_json::to_value(GanLoss::WganGp).unwrap(), "wgan-gp");
+    }
+
+    #[test]
+    fn a_wasserstein_critic_must_end_linear() {
+        let mut config = small_config();
+        config.discriminator =
+            MlpSpec::from_sizes(&[2, 4, 1], Activation::Relu, Activation::Sigmoid);
+        config.validate().unwrap();
+        config.loss = GanLoss::WganGp;
+        let error = config.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("--loss wgan-gp") && error.contains("linear"),
+            "{error}"
+        );
     }
 }

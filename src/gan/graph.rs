@@ -3,11 +3,12 @@
 //! batch indices and step counters are made on the GPU, so an iteration needs no host write or read.
 
 use super::config::{GanLoss, TrainConfig};
+use super::critic;
 use super::optimizer::Optimizer;
 use super::real_data::RealData;
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
-use crate::kernels::{loss, random};
+use crate::kernels::{loss, optim, random};
 use crate::nn::{DropoutRng, Mlp, ParamGrads, init::initial_parameters};
 
 /// Slots of the metrics tensor (summed over the iterations since the last readback).
@@ -16,13 +17,20 @@ pub mod slot {
     pub const G_LOSS: u32 = 1;
     pub const D_REAL: u32 = 2;
     pub const D_FAKE: u32 = 3;
-    pub const COUNT: usize = 4;
+    /// wgan-gp: λ/B Σ ψ(slope), also included in D_LOSS.
+    pub const PENALTY: u32 = 4;
+    /// wgan-gp: mean ‖∇ₓD(x̂)‖ (lipschitz-fd: mean difference quotient).
+    pub const GRAD_NORM: u32 = 5;
+    pub const COUNT: usize = 6;
 }
 
 /// Philox streams: independent random numbers for each use under one seed.
 pub mod stream {
     pub const NOISE: u32 = 1;
     pub const BATCH: u32 = 2;
+    /// wgan-gp's interpolation weights ε (the second for lipschitz-fd's second point).
+    pub const EPSILON: u32 = 3;
+    pub const EPSILON_2: u32 = 4;
     /// Dropout masks: layer i of a pass draws from its base + i.
     pub const DROPOUT_G: u32 = 0x100;
     pub const DROPOUT_D_REAL: u32 = 0x200;
@@ -119,9 +127,16 @@ impl TrainGraph {
         d_step.extend(g_pass.forward.iter().cloned());
         d_step.extend(d_real.forward.iter().cloned());
         d_step.extend(d_fake.forward.iter().cloned());
-        for (pass, target, probability) in
-            [(&d_real, 1.0, slot::D_REAL), (&d_fake, 0.0, slot::D_FAKE)]
-        {
+        // The Wasserstein losses' critic replaces BCE (src/gan/critic.rs).
+        let wasserstein = config.loss.is_wasserstein();
+        let bce_halves = match wasserstein {
+            false => vec![(&d_real, 1.0, slot::D_REAL), (&d_fake, 0.0, slot::D_FAKE)],
+            true => vec![],
+        };
+        if wasserstein {
+            d_step.extend(critic::critic_loss(ctx, (&d_real, &d_fake), &metrics)?);
+        }
+        for (pass, target, probability) in bce_halves {
             let logits = pass.output();
             d_step.push(loss::bce_with_logits(
                 ctx,
@@ -143,34 +158,57 @@ impl TrainGraph {
         }
         d_step.extend(discriminator.backward(ctx, &d_real, ParamGrads::Overwrite, None)?);
         d_step.extend(discriminator.backward(ctx, &d_fake, ParamGrads::Accumulate, None)?);
+        // wgan-gp's penalty adds its exact gradient to the critic's (nothing for other losses).
+        d_step.extend(critic::penalty(
+            ctx,
+            config,
+            &discriminator,
+            (&d_real, &d_fake),
+            &metrics,
+            &rng_counter,
+        )?);
         d_step.extend(d_optimizer.dispatches.iter().cloned());
+        if config.loss == GanLoss::Wgan {
+            // The original WGAN keeps the critic Lipschitz by clipping every parameter.
+            d_step.push(optim::clip_weights(
+                ctx,
+                &discriminator.params.whole,
+                config.wasserstein.clip,
+            )?);
+        }
 
         // G step: the gradient flows through D (its parameters untouched) into G.
         let (target, scale) = match config.loss {
             GanLoss::Nsgan => (1.0, 1.0),    // minimise −log D(G(z))
             GanLoss::Minimax => (0.0, -1.0), // minimise log(1 − D(G(z))) = −BCE(z, 0)
+            // unused: the critic's G loss −mean D(G(z)) replaces BCE below
+            GanLoss::WganGp | GanLoss::Wgan => (0.0, 0.0),
         };
         let mut g_step = draw_noise(ctx)?;
         g_step.extend(g_pass.forward.iter().cloned());
         g_step.extend(d_fake.forward.iter().cloned());
         let logits = d_fake.output();
-        g_step.push(loss::bce_with_logits(
-            ctx,
-            logits,
-            target,
-            &metrics,
-            slot::G_LOSS,
-            None,
-            scale,
-            true,
-        )?);
-        g_step.push(loss::bce_with_logits_backward(
-            ctx,
-            logits,
-            target,
-            d_fake.output_grad(),
-            scale,
-        )?);
+        if wasserstein {
+            g_step.extend(critic::generator_loss(ctx, &d_fake, &metrics)?);
+        } else {
+            g_step.push(loss::bce_with_logits(
+                ctx,
+                logits,
+                target,
+                &metrics,
+                slot::G_LOSS,
+                None,
+                scale,
+                true,
+            )?);
+            g_step.push(loss::bce_with_logits_backward(
+                ctx,
+                logits,
+                target,
+                d_fake.output_grad(),
+                scale,
+            )?);
+        }
         g_step.extend(discriminator.backward(
             ctx,
             &d_fake,

@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod critic;
 pub mod graph;
 pub mod optimizer;
 pub mod presets;
@@ -10,5 +11,8 @@ pub mod real_data;
 pub mod samples;
 pub mod train;
 
-pub use config::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, Schedule, TrainConfig};
+pub use config::{
+    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Schedule, TrainConfig,
+    WassersteinConfig,
+};
 pub use train::{Progress, Silent, TrainOutcome, train};

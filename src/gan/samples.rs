@@ -6,15 +6,17 @@ use std::path::Path;
 use super::graph::TrainGraph;
 use super::real_data::SampleShape;
 use crate::data::SplitMix64;
+use crate::data::toy::{ModeStats, mode_stats};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
 use crate::kernels::data::PixelRange;
 use crate::report::grid::write_image_grid;
 use crate::report::scatter::write_scatter;
 
-/// Images in a grid; points in a scatter (enough to see every mode).
+/// Images in a grid; points in a scatter: the 2,500 that VEEGAN and PacGAN score mode coverage
+/// on, so the scatter shows exactly the samples behind metrics.csv's modes and high_quality.
 const GRID_SAMPLES: usize = 64;
-const SCATTER_SAMPLES: usize = 1000;
+const SCATTER_SAMPLES: usize = 2500;
 
 /// Standard-normal noise [n, dim] from a host generator (setup only, reproducible by seed).
 pub fn fixed_noise(n: usize, dim: usize, seed: u64) -> Vec<f32> {
@@ -51,8 +53,9 @@ impl SampleWriter {
         })
     }
 
-    /// Run G on the fixed noise and write samples/step_NNNNNN.png.
-    pub fn write(&self, ctx: &GpuContext, folder: &Path, step: u64) -> Result<()> {
+    /// Run G on the fixed noise and write samples/step_NNNNNN.png; for a 2-D toy set, also
+    /// score the samples' mode coverage.
+    pub fn write(&self, ctx: &GpuContext, folder: &Path, step: u64) -> Result<Option<ModeStats>> {
         let mut recorder = Recorder::new(ctx);
         recorder.record_all(&self.forward);
         recorder.submit()?;
@@ -65,7 +68,14 @@ impl SampleWriter {
             &self.shape,
             self.range,
             self.seed,
-        )
+        )?;
+        Ok(match self.shape {
+            SampleShape::Point2d(set) => {
+                let points: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+                Some(mode_stats(&points, set))
+            }
+            SampleShape::Image { .. } => None,
+        })
     }
 }
 

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::checkpoint::{self, Checkpoint};
-use super::config::{DataSource, TrainConfig};
+use super::config::{DataSource, GanLoss, TrainConfig};
 use super::graph::{TrainGraph, slot};
 use super::real_data::{HostData, RealData};
 use super::samples::SampleWriter;
+use crate::data::ModeStats;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PendingRead, Recorder};
 use crate::report::curves::{Series, write_loss_curves};
@@ -18,6 +19,10 @@ pub struct TrainOutcome {
     pub run_dir: PathBuf,
     pub final_step: u64,
     pub rows: Vec<MetricsRow>,
+    /// The loss's and data's extra metrics.csv columns (see [`extra_columns`]) and their values,
+    /// one Vec per row.
+    pub extra_columns: Vec<&'static str>,
+    pub extras: Vec<Vec<f64>>,
     /// Iterations per second over the whole run (setup excluded).
     pub it_per_s: f64,
 }
@@ -26,6 +31,8 @@ pub struct TrainOutcome {
 pub trait Progress {
     fn start(&mut self, first_step: u64, total: u64);
     fn update(&mut self, row: &MetricsRow);
+    /// The row's extra columns, given just before `update` when the run has any.
+    fn extras(&mut self, _columns: &[&'static str], _values: &[f64]) {}
     fn message(&mut self, text: &str);
     fn finish(&mut self);
 }
@@ -37,6 +44,45 @@ impl Progress for Silent {
     fn update(&mut self, _: &MetricsRow) {}
     fn message(&mut self, _: &str) {}
     fn finish(&mut self) {}
+}
+
+/// metrics.csv columns beyond the base ones: the Wasserstein estimate mean D(x) − mean D(G(z))
+/// for wgan and wgan-gp, the penalty and the mean slope it penalises (‖∇ₓD(x̂)‖, or for
+/// lipschitz-fd the difference quotient) for wgan-gp, and for 2-D toy sets the modes captured and
+/// the fraction of high-quality samples among 2,500 (written at sample steps, NaN between).
+pub fn extra_columns(config: &TrainConfig) -> Vec<&'static str> {
+    let mut columns = Vec::new();
+    match config.loss {
+        GanLoss::WganGp => columns.extend(["wasserstein", "penalty", "grad_norm"]),
+        GanLoss::Wgan => columns.push("wasserstein"),
+        GanLoss::Nsgan | GanLoss::Minimax => {}
+    }
+    if matches!(config.data, DataSource::Toy(_)) {
+        columns.extend(["modes", "high_quality"]);
+    }
+    columns
+}
+
+/// The values of `extra_columns` for one row, from the chunk's metric sums.
+fn extra_values(
+    columns: &[&'static str],
+    row: &MetricsRow,
+    sums: &[f32],
+    d_steps: f64,
+    modes: Option<&ModeStats>,
+) -> Vec<f64> {
+    columns
+        .iter()
+        .map(|&column| match column {
+            // The per-step means of D(x) and D(G(z)) are already in the row.
+            "wasserstein" => row.d_real - row.d_fake,
+            "penalty" => sums[slot::PENALTY as usize] as f64 / d_steps,
+            "grad_norm" => sums[slot::GRAD_NORM as usize] as f64 / d_steps,
+            "modes" => modes.map_or(f64::NAN, |m| m.modes_captured as f64),
+            "high_quality" => modes.map_or(f64::NAN, |m| m.high_quality_fraction as f64),
+            other => unreachable!("no value for metrics column {other}"),
+        })
+        .collect()
 }
 
 /// A chunk of iterations whose metric sums are on their way back.
@@ -76,10 +122,11 @@ pub fn train(
         let text = serde_json::to_string_pretty(&holdout).expect("JSON values serialise");
         write_atomic(run.root().join("holdout.json"), text.as_bytes())?;
     }
+    let columns = extra_columns(config);
     let mut csv = if resume.is_some() {
-        MetricsCsv::open_for_resume(run.metrics_path(), &[], step)?
+        MetricsCsv::open_for_resume(run.metrics_path(), &columns, step)?
     } else {
-        MetricsCsv::open(run.metrics_path(), &[])?
+        MetricsCsv::open(run.metrics_path(), &columns)?
     };
     let samples = SampleWriter::new(ctx, &graph, config.seed)?;
     if resume.is_none() {
@@ -88,6 +135,7 @@ pub fn train(
 
     progress.start(step, config.steps);
     let mut rows = Vec::new();
+    let mut extras = Vec::new();
     let mut in_flight: Option<InFlight> = None;
     let started = Instant::now();
     let first_step = step;
@@ -96,8 +144,9 @@ pub fn train(
 
     // Turn a chunk's metric sums into a row (means per step), check for divergence, log it.
     let mut finish = |flight: InFlight,
+                      modes: Option<&ModeStats>,
                       last_done: &mut Instant,
-                      rows: &mut Vec<MetricsRow>,
+                      (rows, extras): (&mut Vec<MetricsRow>, &mut Vec<Vec<f64>>),
                       progress: &mut dyn Progress|
      -> Result<()> {
         let sums = flight.read.wait(ctx)?;
@@ -120,9 +169,14 @@ pub fn train(
                 row.step, row.d_loss, row.g_loss
             )));
         }
-        csv.append(&row, &[])?;
+        let values = extra_values(&columns, &row, &sums, d_steps, modes);
+        csv.append(&row, &values)?;
+        if !columns.is_empty() {
+            progress.extras(&columns, &values);
+        }
         progress.update(&row);
         rows.push(row);
+        extras.push(values);
         Ok(())
     };
 
@@ -142,7 +196,13 @@ pub fn train(
         let read = ctx.begin_map::<f32>(staging, slot::COUNT, Some(submission));
         // The previous chunk's metrics are read while this one runs.
         if let Some(previous) = in_flight.take() {
-            finish(previous, &mut last_done, &mut rows, progress)?;
+            finish(
+                previous,
+                None,
+                &mut last_done,
+                (&mut rows, &mut extras),
+                progress,
+            )?;
         }
         in_flight = Some(InFlight {
             read,
@@ -153,14 +213,25 @@ pub fn train(
 
         let sample_now = step % config.sample_every == 0 || step == config.steps;
         let checkpoint_now = step % config.checkpoint_every == 0 || step == config.steps;
+        // Samples first: a toy set's mode coverage goes into this chunk's row.
+        let modes = if sample_now {
+            samples.write(ctx, &run.samples_dir(), step)?
+        } else {
+            None
+        };
         if (sample_now || checkpoint_now)
             && let Some(flight) = in_flight.take()
         {
-            finish(flight, &mut last_done, &mut rows, progress)?;
+            finish(
+                flight,
+                modes.as_ref(),
+                &mut last_done,
+                (&mut rows, &mut extras),
+                progress,
+            )?;
         }
         if sample_now {
-            samples.write(ctx, &run.samples_dir(), step)?;
-            write_curves(&run, &rows)?;
+            write_curves(&run, &rows, &columns, &extras)?;
         }
         if checkpoint_now {
             let path = run
@@ -177,7 +248,13 @@ pub fn train(
         }
     }
     if let Some(flight) = in_flight.take() {
-        finish(flight, &mut last_done, &mut rows, progress)?;
+        finish(
+            flight,
+            None,
+            &mut last_done,
+            (&mut rows, &mut extras),
+            progress,
+        )?;
     }
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
@@ -185,11 +262,18 @@ pub fn train(
         run_dir: run.root().to_path_buf(),
         final_step: step,
         rows,
+        extra_columns: columns,
+        extras,
         it_per_s: (step - first_step) as f64 / seconds.max(1e-9),
     })
 }
 
-fn write_curves(run: &RunDir, rows: &[MetricsRow]) -> Result<()> {
+fn write_curves(
+    run: &RunDir,
+    rows: &[MetricsRow],
+    columns: &[&'static str],
+    extras: &[Vec<f64>],
+) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -200,11 +284,33 @@ fn write_curves(run: &RunDir, rows: &[MetricsRow]) -> Result<()> {
     let g_loss = points(|r| r.g_loss);
     let d_real = points(|r| r.d_real);
     let d_fake = points(|r| r.d_fake);
-    let series: Vec<Series<'_>> = vec![
+    let mut series: Vec<Series<'_>> = vec![
         ("D loss", d_loss.as_slice()),
         ("G loss", g_loss.as_slice()),
         ("D(x)", d_real.as_slice()),
         ("D(G(z))", d_fake.as_slice()),
     ];
+    // The Wasserstein metrics share the losses' scale; mode counts do not, so they stay in the CSV.
+    let plotted: Vec<(&str, Vec<(f64, f64)>)> = [
+        ("wasserstein", "W estimate"),
+        ("penalty", "penalty"),
+        ("grad_norm", "grad norm"),
+    ]
+    .iter()
+    .filter_map(|&(column, label)| {
+        let i = columns.iter().position(|&c| c == column)?;
+        let points = rows
+            .iter()
+            .zip(extras)
+            .map(|(r, values)| (r.step as f64, values[i]))
+            .collect();
+        Some((label, points))
+    })
+    .collect();
+    series.extend(
+        plotted
+            .iter()
+            .map(|(label, points)| (*label, points.as_slice())),
+    );
     write_loss_curves(run.root().join("loss_curves.png"), &series)
 }

@@ -6,6 +6,7 @@ pub mod data;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
+pub mod penalty;
 pub mod random;
 pub mod reduce;
 

@@ -7,5 +7,6 @@ pub mod loss;
 pub mod matmul;
 pub mod mlp;
 pub mod optim;
+pub mod penalty;
 pub mod random;
 pub mod reduce;

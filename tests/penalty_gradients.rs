@@ -1,0 +1,426 @@
+//! The Lipschitz penalties' exact parameter gradients: (a) the f64 reference double backprop
+//! against central finite differences of the reference penalty, for every critic parameter;
+//! (b) the GPU penalty (src/gan/critic.rs) against the f64 reference. LeakyReLU, ReLU, tanh and
+//! sigmoid critics of two shapes, batch 1 and 4 or 5, two-sided, one-sided and lipschitz-fd.
+//!
+//! Piecewise-linear critics are not differentiable at a kink, where a finite difference is
+//! wrong: a probe whose ±h points see another activation pattern (or, one-sided, another set of
+//! penalised rows) than the base point is skipped, and the tests assert that few are.
+
+use std::sync::OnceLock;
+
+use gan_gpu::data::SplitMix64;
+use gan_gpu::gan::critic::{GradientPenalty, LipschitzPenalty};
+use gan_gpu::gpu::{AdapterChoice, GpuContext, Recorder};
+use gan_gpu::kernels::Activation;
+use gan_gpu::kernels::penalty::{PenaltyShape, PenaltySlots};
+use gan_gpu::nn::init::linear_init;
+use gan_gpu::nn::{Mlp, MlpSpec};
+use gan_gpu::reference::{mlp, penalty as reference};
+
+const LAMBDA: f64 = 10.0;
+const SHAPES: [&[usize]; 2] = [&[7, 65, 33, 1], &[3, 5, 1]];
+const ACTIVATIONS: [Activation; 4] = [
+    Activation::LeakyRelu(0.2),
+    Activation::Relu,
+    Activation::Tanh,
+    Activation::Sigmoid,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Gradient { one_sided: bool },
+    FiniteDifference { one_sided: bool },
+}
+
+const KINDS: [Kind; 4] = [
+    Kind::Gradient { one_sided: false },
+    Kind::Gradient { one_sided: true },
+    Kind::FiniteDifference { one_sided: false },
+    Kind::FiniteDifference { one_sided: true },
+];
+
+impl Kind {
+    fn one_sided(self) -> bool {
+        match self {
+            Kind::Gradient { one_sided } | Kind::FiniteDifference { one_sided } => one_sided,
+        }
+    }
+}
+
+fn gpu() -> &'static GpuContext {
+    static CONTEXT: OnceLock<GpuContext> = OnceLock::new();
+    CONTEXT.get_or_init(|| {
+        GpuContext::new(&AdapterChoice::from_flag_or_env(None))
+            .expect("a GPU adapter (lavapipe will do)")
+    })
+}
+
+/// A fresh seed per run, printed; GAN_GPU_TEST_SEED replays one.
+fn fresh_rng(test: &str) -> SplitMix64 {
+    let seed = std::env::var("GAN_GPU_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    eprintln!("{test}: GAN_GPU_TEST_SEED={seed}");
+    SplitMix64::new(seed)
+}
+
+/// A problem: critic, its parameters (f32 values, as the GPU holds them), and the points.
+struct Problem {
+    spec: MlpSpec,
+    params: Vec<Vec<f32>>,
+    batch: usize,
+    /// x̂ for the gradient penalty; y₁ for lipschitz-fd.
+    y1: Vec<f32>,
+    /// lipschitz-fd's second point (unused by the gradient penalty).
+    y2: Vec<f32>,
+}
+
+fn to_f64(values: &[f32]) -> Vec<f64> {
+    values.iter().map(|&v| v as f64).collect()
+}
+
+impl Problem {
+    fn params64(&self) -> Vec<Vec<f64>> {
+        self.params.iter().map(|p| to_f64(p)).collect()
+    }
+
+    fn penalty(&self, kind: Kind, params: &[Vec<f64>]) -> reference::PenaltyRows {
+        let (y1, y2) = (to_f64(&self.y1), to_f64(&self.y2));
+        match kind {
+            Kind::Gradient { one_sided } => reference::critic_gradient_penalty(
+                &self.spec, params, &y1, self.batch, LAMBDA, one_sided,
+            ),
+            Kind::FiniteDifference { one_sided } => reference::critic_lipschitz_penalty(
+                &self.spec,
+                params,
+                (&y1, &y2),
+                self.batch,
+                LAMBDA,
+                one_sided,
+            ),
+        }
+    }
+
+    fn backward(&self, kind: Kind) -> (reference::PenaltyRows, Vec<Vec<f64>>) {
+        let (y1, y2) = (to_f64(&self.y1), to_f64(&self.y2));
+        let params = self.params64();
+        match kind {
+            Kind::Gradient { one_sided } => reference::critic_gradient_penalty_backward(
+                &self.spec, &params, &y1, self.batch, LAMBDA, one_sided,
+            ),
+            Kind::FiniteDifference { one_sided } => reference::critic_lipschitz_penalty_backward(
+                &self.spec,
+                &params,
+                (&y1, &y2),
+                self.batch,
+                LAMBDA,
+                one_sided,
+            ),
+        }
+    }
+
+    /// Which side of every kink the problem sits on: the sign of each piecewise-linear
+    /// pre-activation at the points, and for one-sided penalties which rows are penalised.
+    fn pattern(&self, kind: Kind, params: &[Vec<f64>]) -> Vec<bool> {
+        let mut pattern = Vec::new();
+        for points in [&self.y1, &self.y2] {
+            let trace = mlp::forward(&self.spec, params, &to_f64(points), self.batch);
+            for (layer, pre) in self.spec.layers.iter().zip(&trace.pre) {
+                if matches!(
+                    layer.activation,
+                    Activation::Relu | Activation::LeakyRelu(_)
+                ) {
+                    pattern.extend(pre.iter().map(|&a| a > 0.0));
+                }
+            }
+        }
+        if kind.one_sided() {
+            pattern.extend(slopes(self, kind, params).iter().map(|&r| r > 1.0));
+        }
+        if let Kind::FiniteDifference { .. } = kind {
+            // |D₁ − D₂| has a kink where the outputs cross.
+            let d1 = mlp::forward(&self.spec, params, &to_f64(&self.y1), self.batch).outputs;
+            let d2 = mlp::forward(&self.spec, params, &to_f64(&self.y2), self.batch).outputs;
+            let (d1, d2) = (d1.last().unwrap(), d2.last().unwrap());
+            pattern.extend(d1.iter().zip(d2).map(|(a, b)| a > b));
+        }
+        pattern
+    }
+
+    /// The smallest distance of any piecewise-linear pre-activation from its kink, of any
+    /// one-sided slope from 1 and of any difference quotient from 0, relative to their scale:
+    /// how safely f32 and f64 agree on sides.
+    fn margin(&self, kind: Kind) -> f64 {
+        let params = self.params64();
+        let mut margin = f64::INFINITY;
+        for points in [&self.y1, &self.y2] {
+            let trace = mlp::forward(&self.spec, &params, &to_f64(points), self.batch);
+            for (layer, pre) in self.spec.layers.iter().zip(&trace.pre) {
+                if matches!(
+                    layer.activation,
+                    Activation::Relu | Activation::LeakyRelu(_)
+                ) {
+                    let scale = pre.iter().fold(0.0f64, |m, a| m.max(a.abs()));
+                    margin = pre.iter().fold(margin, |m, a| m.min(a.abs() / scale));
+                }
+            }
+        }
+        for r in slopes(self, kind, &params) {
+            if kind.one_sided() {
+                margin = margin.min((r - 1.0).abs());
+            }
+            if let Kind::FiniteDifference { .. } = kind {
+                margin = margin.min(r); // D₁ and D₂ close: sign(D₁ − D₂) is unstable
+            }
+        }
+        margin
+    }
+}
+
+/// Each row's slope: ‖∂D/∂x̂‖, or |D(y₁) − D(y₂)| / ‖y₁ − y₂‖.
+fn slopes(problem: &Problem, kind: Kind, params: &[Vec<f64>]) -> Vec<f64> {
+    let dim = problem.spec.inputs();
+    let (y1, y2) = (to_f64(&problem.y1), to_f64(&problem.y2));
+    match kind {
+        Kind::Gradient { .. } => {
+            reference::critic_input_gradient(&problem.spec, params, &y1, problem.batch)
+                .chunks(dim)
+                .map(|row| row.iter().map(|v| v * v).sum::<f64>().sqrt())
+                .collect()
+        }
+        Kind::FiniteDifference { .. } => {
+            let d1 = mlp::forward(&problem.spec, params, &y1, problem.batch).outputs;
+            let d2 = mlp::forward(&problem.spec, params, &y2, problem.batch).outputs;
+            let (d1, d2) = (d1.last().unwrap(), d2.last().unwrap());
+            (0..problem.batch)
+                .map(|b| {
+                    let distance = (0..dim)
+                        .map(|j| (y1[b * dim + j] - y2[b * dim + j]).powi(2))
+                        .sum::<f64>()
+                        .sqrt();
+                    (d1[b] - d2[b]).abs() / distance
+                })
+                .collect()
+        }
+    }
+}
+
+/// A random critic whose slopes straddle 1, so every penalty form has active rows: the last
+/// layer is rescaled to put the median slope at 1.25 (slopes are linear in its weights).
+fn problem(
+    rng: &mut SplitMix64,
+    sizes: &[usize],
+    hidden: Activation,
+    batch: usize,
+    kind: Kind,
+) -> Problem {
+    let spec = MlpSpec::from_sizes(sizes, hidden, Activation::Identity);
+    let dim = spec.inputs();
+    let mut params = linear_init(&spec, rng.next_u64());
+    let normal = |rng: &mut SplitMix64, n: usize| -> Vec<f32> {
+        (0..n).map(|_| rng.next_normal() as f32).collect()
+    };
+    // Biases drawn too (they start at 0), so every layer's term is exercised.
+    for l in 0..spec.layers.len() {
+        let len = params[2 * l + 1].len();
+        params[2 * l + 1] = normal(rng, len).iter().map(|v| 0.1 * v).collect();
+    }
+    let y1 = normal(rng, batch * dim);
+    let y2 = normal(rng, batch * dim);
+    let mut problem = Problem {
+        spec,
+        params,
+        batch,
+        y1,
+        y2,
+    };
+    let mut r = slopes(&problem, kind, &problem.params64());
+    r.sort_by(f64::total_cmp);
+    let median = r[r.len() / 2].max(1e-3);
+    let last = 2 * (problem.spec.layers.len() - 1);
+    for w in &mut problem.params[last] {
+        *w *= (1.25 / median) as f32;
+    }
+    problem
+}
+
+#[test]
+fn reference_penalty_gradients_match_finite_differences() {
+    let mut rng = fresh_rng("reference_penalty_gradients_match_finite_differences");
+    let h = 1e-5;
+    for kind in KINDS {
+        for hidden in ACTIVATIONS {
+            for sizes in SHAPES {
+                for batch in [1, 4] {
+                    let what = format!("{kind:?} {hidden:?} {sizes:?} batch {batch}");
+                    let problem = problem(&mut rng, sizes, hidden, batch, kind);
+                    let params = problem.params64();
+                    let (value, grads) = problem.backward(kind);
+                    let base = problem.penalty(kind, &params);
+                    assert!(
+                        (value.value - base.value).abs() <= 1e-12 * base.value.abs().max(1.0),
+                        "{what}: penalty value"
+                    );
+                    let pattern = problem.pattern(kind, &params);
+                    let (mut probes, mut skipped) = (0, 0);
+                    for (p, tensor) in params.iter().enumerate() {
+                        for index in 0..tensor.len() {
+                            let mut plus = params.clone();
+                            plus[p][index] += h;
+                            let mut minus = params.clone();
+                            minus[p][index] -= h;
+                            probes += 1;
+                            if problem.pattern(kind, &plus) != pattern
+                                || problem.pattern(kind, &minus) != pattern
+                            {
+                                skipped += 1; // a kink between the probes
+                                continue;
+                            }
+                            let numeric = (problem.penalty(kind, &plus).value
+                                - problem.penalty(kind, &minus).value)
+                                / (2.0 * h);
+                            let analytic = grads[p][index];
+                            assert!(
+                                (numeric - analytic).abs() <= 1e-5 * analytic.abs().max(1e-2),
+                                "{what}: parameter {p}[{index}]: finite difference {numeric} vs double backprop {analytic}"
+                            );
+                        }
+                    }
+                    assert!(
+                        skipped * 20 <= probes,
+                        "{what}: {skipped} of {probes} probes straddled a kink"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A problem whose kinks and one-sided thresholds are far enough that f32 and f64 agree on
+/// every side (redrawn otherwise; the margin is relative to each layer's scale).
+fn safe_problem(
+    rng: &mut SplitMix64,
+    sizes: &[usize],
+    hidden: Activation,
+    batch: usize,
+    kind: Kind,
+) -> Problem {
+    loop {
+        let candidate = problem(rng, sizes, hidden, batch, kind);
+        if candidate.margin(kind) > 1e-3 {
+            return candidate;
+        }
+    }
+}
+
+#[test]
+fn gpu_penalty_gradients_match_reference() {
+    let ctx = gpu();
+    let mut rng = fresh_rng("gpu_penalty_gradients_match_reference");
+    let slots = PenaltySlots {
+        penalty: 0,
+        norm: 1,
+        loss: 2,
+    };
+    for kind in KINDS {
+        for hidden in ACTIVATIONS {
+            for sizes in SHAPES {
+                for batch in [1, 5] {
+                    let what = format!("{kind:?} {hidden:?} {sizes:?} batch {batch}");
+                    let problem = safe_problem(&mut rng, sizes, hidden, batch, kind);
+                    let spec = problem.spec.clone();
+                    let dim = spec.inputs();
+                    let critic = Mlp::new(ctx, "critic", spec.clone(), &problem.params).unwrap();
+                    // Gradients start poisoned-free at 0 (the penalty adds to them); metrics hold
+                    // earlier sums, which the kernels must add to.
+                    let metrics = ctx.upload("metrics", &[3], &[0.5f32, 0.25, -1.0]).unwrap();
+                    let shape = PenaltyShape {
+                        lambda: LAMBDA as f32,
+                        one_sided: kind.one_sided(),
+                    };
+                    let y1 = ctx.upload("y1", &[batch, dim], &problem.y1).unwrap();
+                    let y2 = ctx.upload("y2", &[batch, dim], &problem.y2).unwrap();
+                    let (dispatches, input_gradient) = match kind {
+                        Kind::Gradient { .. } => {
+                            let gp = GradientPenalty::new(
+                                ctx, &critic, &y1, batch, shape, &metrics, slots,
+                            )
+                            .unwrap();
+                            (gp.dispatches, Some(gp.input_gradient))
+                        }
+                        Kind::FiniteDifference { .. } => {
+                            let lp = LipschitzPenalty::new(
+                                ctx,
+                                &critic,
+                                (&y1, &y2),
+                                batch,
+                                shape,
+                                &metrics,
+                                slots,
+                            )
+                            .unwrap();
+                            (lp.dispatches, None)
+                        }
+                    };
+                    let mut recorder = Recorder::new(ctx);
+                    recorder.record_all(&dispatches);
+                    recorder.submit().unwrap();
+
+                    let (expected, grads) = problem.backward(kind);
+                    let got = ctx.read_f32(&metrics).unwrap();
+                    let close = |name: &str, gpu: f32, reference: f64, floor: f64| {
+                        assert!(
+                            ((gpu as f64) - reference).abs() <= 1e-4 * reference.abs().max(floor),
+                            "{what}: {name}: gpu {gpu} vs reference {reference}"
+                        );
+                    };
+                    close("penalty", got[0] - 0.5, expected.value, LAMBDA);
+                    close("mean slope", got[1] - 0.25, expected.mean_slope, 1.0);
+                    close("loss slot", got[2] + 1.0, expected.value, LAMBDA);
+                    if let Some(g) = input_gradient {
+                        let reference = reference::critic_input_gradient(
+                            &spec,
+                            &problem.params64(),
+                            &to_f64(&problem.y1),
+                            batch,
+                        );
+                        compare(
+                            &format!("{what}: input gradient"),
+                            &ctx.read_f32(&g).unwrap(),
+                            &reference,
+                        );
+                    }
+                    for (p, view) in critic.grads.views.iter().enumerate() {
+                        compare(
+                            &format!("{what}: parameter {p} gradient"),
+                            &ctx.read_f32(view).unwrap(),
+                            &grads[p],
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Judged against the tensor's largest entry: f32 sums over a batch and a layer cancel, so
+/// small entries carry the absolute error of the large ones.
+fn compare(what: &str, gpu: &[f32], reference: &[f64]) {
+    assert_eq!(gpu.len(), reference.len(), "{what}: length");
+    let scale = reference
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .max(1e-6);
+    for (i, (&g, &r)) in gpu.iter().zip(reference).enumerate() {
+        assert!(
+            ((g as f64) - r).abs() <= 2e-4 * scale,
+            "{what}[{i}]: gpu {g} vs reference {r} (scale {scale})"
+        );
+    }
+}
