@@ -250,53 +250,73 @@ fn problem(
     problem
 }
 
+// One test per penalty kind, so the harness checks them in parallel.
 #[test]
-fn reference_penalty_gradients_match_finite_differences() {
-    let mut rng = fresh_rng("reference_penalty_gradients_match_finite_differences");
+fn reference_gradient_penalty_matches_finite_differences() {
+    check_reference(Kind::Gradient { one_sided: false });
+}
+
+#[test]
+fn reference_one_sided_gradient_penalty_matches_finite_differences() {
+    check_reference(Kind::Gradient { one_sided: true });
+}
+
+#[test]
+fn reference_lipschitz_fd_penalty_matches_finite_differences() {
+    check_reference(Kind::FiniteDifference { one_sided: false });
+}
+
+#[test]
+fn reference_one_sided_lipschitz_fd_penalty_matches_finite_differences() {
+    check_reference(Kind::FiniteDifference { one_sided: true });
+}
+
+/// Every parameter of every critic: central differences of the reference penalty value against
+/// the reference double backprop.
+fn check_reference(kind: Kind) {
+    let mut rng = fresh_rng(&format!("reference {kind:?}"));
     let h = 1e-5;
-    for kind in KINDS {
-        for hidden in ACTIVATIONS {
-            for sizes in SHAPES {
-                for batch in [1, 4] {
-                    let what = format!("{kind:?} {hidden:?} {sizes:?} batch {batch}");
-                    let problem = problem(&mut rng, sizes, hidden, batch, kind);
-                    let params = problem.params64();
-                    let (value, grads) = problem.backward(kind);
-                    let base = problem.penalty(kind, &params);
-                    assert!(
-                        (value.value - base.value).abs() <= 1e-12 * base.value.abs().max(1.0),
-                        "{what}: penalty value"
-                    );
-                    let pattern = problem.pattern(kind, &params);
-                    let (mut probes, mut skipped) = (0, 0);
-                    for (p, tensor) in params.iter().enumerate() {
-                        for index in 0..tensor.len() {
-                            let mut plus = params.clone();
-                            plus[p][index] += h;
-                            let mut minus = params.clone();
-                            minus[p][index] -= h;
-                            probes += 1;
-                            if problem.pattern(kind, &plus) != pattern
-                                || problem.pattern(kind, &minus) != pattern
-                            {
-                                skipped += 1; // a kink between the probes
-                                continue;
-                            }
-                            let numeric = (problem.penalty(kind, &plus).value
-                                - problem.penalty(kind, &minus).value)
-                                / (2.0 * h);
-                            let analytic = grads[p][index];
-                            assert!(
-                                (numeric - analytic).abs() <= 1e-5 * analytic.abs().max(1e-2),
-                                "{what}: parameter {p}[{index}]: finite difference {numeric} vs double backprop {analytic}"
-                            );
+    for hidden in ACTIVATIONS {
+        for sizes in SHAPES {
+            for batch in [1, 4] {
+                let what = format!("{kind:?} {hidden:?} {sizes:?} batch {batch}");
+                let problem = problem(&mut rng, sizes, hidden, batch, kind);
+                let params = problem.params64();
+                let (value, grads) = problem.backward(kind);
+                let base = problem.penalty(kind, &params);
+                assert!(
+                    (value.value - base.value).abs() <= 1e-12 * base.value.abs().max(1.0),
+                    "{what}: penalty value"
+                );
+                let pattern = problem.pattern(kind, &params);
+                let (mut probes, mut skipped) = (0, 0);
+                for (p, tensor) in params.iter().enumerate() {
+                    for index in 0..tensor.len() {
+                        let mut plus = params.clone();
+                        plus[p][index] += h;
+                        let mut minus = params.clone();
+                        minus[p][index] -= h;
+                        probes += 1;
+                        if problem.pattern(kind, &plus) != pattern
+                            || problem.pattern(kind, &minus) != pattern
+                        {
+                            skipped += 1; // a kink between the probes
+                            continue;
                         }
+                        let numeric = (problem.penalty(kind, &plus).value
+                            - problem.penalty(kind, &minus).value)
+                            / (2.0 * h);
+                        let analytic = grads[p][index];
+                        assert!(
+                            (numeric - analytic).abs() <= 1e-5 * analytic.abs().max(1e-2),
+                            "{what}: parameter {p}[{index}]: finite difference {numeric} vs double backprop {analytic}"
+                        );
                     }
-                    assert!(
-                        skipped * 20 <= probes,
-                        "{what}: {skipped} of {probes} probes straddled a kink"
-                    );
                 }
+                assert!(
+                    skipped * 20 <= probes,
+                    "{what}: {skipped} of {probes} probes straddled a kink"
+                );
             }
         }
     }
