@@ -15,6 +15,8 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("optim", include_str!("../shaders/optim.wgsl")),
     ("random", include_str!("../shaders/random.wgsl")),
     ("data", include_str!("../shaders/data.wgsl")),
+    ("parzen", include_str!("../shaders/parzen.wgsl")),
+    ("augment", include_str!("../shaders/augment.wgsl")),
 ];
 
 /// The full source of a kernel file, ready to compile.

@@ -25,3 +25,9 @@ mod random;
 
 #[path = "kernels/data.rs"]
 mod data;
+
+#[path = "kernels/parzen.rs"]
+mod parzen;
+
+#[path = "kernels/augment.rs"]
+mod augment;

@@ -2,10 +2,12 @@
 //! tested against, and the base of the finite-difference gradient checks.
 
 pub mod activation;
+pub mod augment;
 pub mod data;
 pub mod loss;
 pub mod matmul;
 pub mod mlp;
 pub mod optim;
+pub mod parzen;
 pub mod random;
 pub mod reduce;
