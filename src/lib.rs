@@ -6,6 +6,7 @@ pub mod checkpoint_io;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod gan;
 pub mod gpu;
 pub mod kernels;

@@ -20,6 +20,8 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("random", include_str!("../shaders/random.wgsl")),
     ("data", include_str!("../shaders/data.wgsl")),
     ("penalty", include_str!("../shaders/penalty.wgsl")),
+    ("parzen", include_str!("../shaders/parzen.wgsl")),
+    ("augment", include_str!("../shaders/augment.wgsl")),
 ];
 
 /// The full source of a kernel file, ready to compile.

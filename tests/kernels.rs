@@ -28,3 +28,9 @@ mod data;
 
 #[path = "kernels/penalty.rs"]
 mod penalty;
+
+#[path = "kernels/parzen.rs"]
+mod parzen;
+
+#[path = "kernels/augment.rs"]
+mod augment;

@@ -1,6 +1,8 @@
 //! The command line: `gan-gpu info | bench | ...`, parsed by clap.
 
 mod bench;
+mod classifier;
+mod eval;
 mod info;
 mod sample;
 mod train;
@@ -36,6 +38,11 @@ pub enum Command {
     Info,
     /// Measure kernel and training speed on the chosen adapter.
     Bench(bench::BenchArgs),
+    /// Score a trained generator: Parzen log-likelihood, FID / Inception Score / class
+    /// histogram with the gan-gpu classifier, or mode coverage on toy sets.
+    Eval(eval::EvalArgs),
+    /// The evaluation classifier: `gan-gpu classifier train DATA`.
+    Classifier(classifier::ClassifierArgs),
 }
 
 impl Cli {
@@ -55,5 +62,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(args) => sample::run(&cli, args),
         Command::Info => info::run(&cli),
         Command::Bench(args) => bench::run(&cli, args),
+        Command::Eval(args) => eval::run(&cli, args),
+        Command::Classifier(args) => classifier::run(&cli, args),
     }
 }

@@ -1,16 +1,15 @@
 //! `gan-gpu sample CHECKPOINT`: run a trained generator and write an image grid or raw samples.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use super::Cli;
-use crate::checkpoint_io::load_tensors;
 use crate::error::{Error, Result};
-use crate::gan::checkpoint::{Checkpoint, parameters_from_torch};
+use crate::gan::DataSource;
+use crate::gan::checkpoint::{GeneratorFile, load_generator};
 use crate::gan::real_data::{HostData, SampleShape};
 use crate::gan::samples::{fixed_noise, write_samples_png};
-use crate::gan::{DataSource, TrainConfig};
 use crate::gpu::Recorder;
 use crate::nn::Mlp;
 use crate::report::npy::{read_npy_2d, write_npy_f32};
@@ -44,22 +43,10 @@ pub struct SampleArgs {
     pub seed: u64,
 }
 
-/// The generator's config and parameters from any of the accepted files.
-fn load_generator(path: &Path) -> Result<(TrainConfig, Vec<Vec<f32>>)> {
-    let file = Checkpoint::find_latest(path)?;
-    let (tensors, metadata) = load_tensors(&file)?;
-    let config = TrainConfig::from_metadata(&file, &metadata)?;
-    let prefix = if tensors.iter().any(|t| t.0.starts_with("generator.")) {
-        "generator."
-    } else {
-        ""
-    };
-    let parameters = parameters_from_torch(&tensors, &config.generator, prefix, &file)?;
-    Ok((config, parameters))
-}
-
 pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
-    let (config, parameters) = load_generator(&args.checkpoint)?;
+    let GeneratorFile {
+        config, parameters, ..
+    } = load_generator(&args.checkpoint)?;
     let noise_dim = config.noise_dim;
     let (noise, count) = match &args.noise {
         Some(path) => {

@@ -273,6 +273,35 @@ impl Checkpoint {
     }
 }
 
+/// A trained generator read from a run folder (its newest checkpoint), a checkpoint file or a
+/// `generator.safetensors`.
+pub struct GeneratorFile {
+    /// The file actually read.
+    pub path: PathBuf,
+    pub config: TrainConfig,
+    pub parameters: Vec<Vec<f32>>,
+    pub metadata: HashMap<String, String>,
+}
+
+/// Load the generator's config and parameters from any of the files `gan-gpu sample` accepts.
+pub fn load_generator(path: &Path) -> Result<GeneratorFile> {
+    let file = Checkpoint::find_latest(path)?;
+    let (tensors, metadata) = load_tensors(&file)?;
+    let config = TrainConfig::from_metadata(&file, &metadata)?;
+    let prefix = if tensors.iter().any(|t| t.0.starts_with("generator.")) {
+        "generator."
+    } else {
+        ""
+    };
+    let parameters = parameters_from_torch(&tensors, &config.generator, prefix, &file)?;
+    Ok(GeneratorFile {
+        path: file,
+        config,
+        parameters,
+        metadata,
+    })
+}
+
 /// Write `generator.safetensors`: G alone, loadable by `torch.nn.Sequential.load_state_dict`.
 pub fn save_generator(
     ctx: &GpuContext,

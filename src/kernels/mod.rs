@@ -2,10 +2,12 @@
 //! checking shapes on the host so a mistake is an error here rather than garbage on the GPU.
 
 pub mod activation;
+pub mod augment;
 pub mod data;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
+pub mod parzen;
 pub mod penalty;
 pub mod random;
 pub mod reduce;

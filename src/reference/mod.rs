@@ -2,11 +2,13 @@
 //! tested against, and the base of the finite-difference gradient checks.
 
 pub mod activation;
+pub mod augment;
 pub mod data;
 pub mod loss;
 pub mod matmul;
 pub mod mlp;
 pub mod optim;
+pub mod parzen;
 pub mod penalty;
 pub mod random;
 pub mod reduce;

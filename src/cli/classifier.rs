@@ -1,0 +1,127 @@
+//! `gan-gpu classifier train DATA`: the evaluation classifier (an MLP trained with the same
+//! kernels as the GANs), written where `gan-gpu eval` looks for it.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+
+use super::Cli;
+use crate::data::load_mnist_folder;
+use crate::error::{Error, Result};
+use crate::eval::classifier::{ClassifierTraining, default_path, train_classifier};
+
+#[derive(Args, Debug)]
+pub struct ClassifierArgs {
+    #[command(subcommand)]
+    pub command: ClassifierCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClassifierCommand {
+    /// Train the classifier on an MNIST-format folder's training split and report its accuracy
+    /// on the test split (t10k) after every epoch.
+    Train(TrainClassifierArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainClassifierArgs {
+    /// An MNIST-format folder with train-* and t10k-* IDX files (raw or .gz).
+    pub data: PathBuf,
+    /// Output file [default: runs/classifier-<data folder name>/classifier.safetensors].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Adam's initial learning rate (decays geometrically to --final-lr).
+    #[arg(long)]
+    pub lr: Option<f32>,
+    #[arg(long)]
+    pub final_lr: Option<f32>,
+    /// Hidden layer sizes, comma-separated; the last is the feature space of FID.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Translate each training image by a random offset of up to this many pixels (0: off).
+    #[arg(long)]
+    pub max_shift: Option<u32>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub fn run(cli: &Cli, args: &ClassifierArgs) -> Result<()> {
+    match &args.command {
+        ClassifierCommand::Train(args) => train(cli, args),
+    }
+}
+
+fn train(cli: &Cli, args: &TrainClassifierArgs) -> Result<()> {
+    let defaults = ClassifierTraining::default();
+    let training = ClassifierTraining {
+        hidden: args.hidden.clone().unwrap_or(defaults.hidden),
+        epochs: args.epochs.unwrap_or(defaults.epochs),
+        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
+        lr: args.lr.unwrap_or(defaults.lr),
+        final_lr: args.final_lr.unwrap_or(defaults.final_lr),
+        max_shift: args.max_shift.unwrap_or(defaults.max_shift),
+        seed: args.seed,
+    };
+    training.validate()?;
+    let folder = load_mnist_folder(&args.data)?;
+    let test = folder.test.as_ref().ok_or_else(|| {
+        Error::Input(format!(
+            "{}: no test split (t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]); \
+             the classifier's accuracy is measured on it",
+            args.data.display()
+        ))
+    })?;
+    let out = args.out.clone().unwrap_or_else(|| default_path(&args.data));
+    let ctx = cli.open_gpu()?;
+    let description = format!(
+        "{} training images from {}",
+        folder.train.images.count,
+        folder.train.images_path.display()
+    );
+    eprintln!(
+        "training the classifier {} on {} ({}): {description}, {} epochs, batch {}",
+        crate::eval::classifier::Classifier::spec(
+            &training,
+            folder.train.images.rows * folder.train.images.cols,
+            10
+        )
+        .sizes_text(),
+        ctx.adapter_name(),
+        ctx.adapter_info.backend,
+        training.epochs,
+        training.batch_size
+    );
+    let started = Instant::now();
+    let (classifier, reports) = train_classifier(
+        &ctx,
+        &folder.train,
+        test,
+        &training,
+        &description,
+        &mut |r| {
+            eprintln!(
+                "epoch {:>3}  loss {:.4}  train accuracy {:.2} %  test accuracy {:.2} %  ({:.1} s)",
+                r.epoch,
+                r.loss,
+                100.0 * r.train_accuracy,
+                100.0 * r.test_accuracy,
+                r.seconds
+            )
+        },
+    )?;
+    let accuracy = reports.last().map_or(0.0, |r| r.test_accuracy);
+    classifier.save(&ctx, &out, accuracy)?;
+    println!(
+        "test accuracy {:.2} % on {} images after {:.0} s; wrote {}",
+        100.0 * accuracy,
+        test.images.count,
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    Ok(())
+}

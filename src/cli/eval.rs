@@ -1,0 +1,91 @@
+//! `gan-gpu eval RUN_DIR|CHECKPOINT`: score a trained generator (Parzen-window log-likelihood,
+//! FID / Inception Score / class histogram with the gan-gpu classifier, or mode coverage on toy
+//! sets), print a table and write eval.json into the run folder.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Cli;
+use crate::error::{Error, Result};
+use crate::eval::{EvalOptions, Evaluator, holdout_of, run_folder};
+use crate::gan::checkpoint::{GeneratorFile, load_generator};
+use crate::nn::Mlp;
+use crate::report::run_dir::write_atomic;
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A run folder (its newest checkpoint), a checkpoint file, or a generator.safetensors.
+    pub checkpoint: PathBuf,
+    /// The MNIST-format data folder (train and t10k files), instead of the run's own.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The classifier [default: runs/classifier-<data folder name>/classifier.safetensors].
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// Skip FID, Inception Score and the class histogram.
+    #[arg(long)]
+    pub no_classifier: bool,
+    /// Generator samples (the Parzen window's centres and the classifier scores' sample).
+    #[arg(long, default_value_t = 10_000)]
+    pub samples: usize,
+    /// Test images the Parzen estimate averages over (0: skip the Parzen estimate).
+    #[arg(long, default_value_t = 10_000)]
+    pub parzen_test: usize,
+    /// Held-out training images that choose the Parzen σ.
+    #[arg(long, default_value_t = 1_000)]
+    pub parzen_validation: usize,
+    /// Generator samples for the toy sets' mode statistics.
+    #[arg(long, default_value_t = 2_500)]
+    pub toy_samples: usize,
+    /// Seed of the generator's noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
+    if args.samples == 0 || args.toy_samples == 0 {
+        return Err(Error::Input(
+            "--samples / --toy-samples: must be at least 1".into(),
+        ));
+    }
+    let GeneratorFile {
+        path,
+        config,
+        parameters,
+        metadata,
+    } = load_generator(&args.checkpoint)?;
+    let run = run_folder(&path);
+    // The held-out count: the run's config.json, else the config stored in the file itself.
+    let config_json: serde_json::Value = std::fs::read_to_string(run.join("config.json"))
+        .ok()
+        .or_else(|| metadata.get("config").cloned())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let holdout = holdout_of(&config_json);
+    let options = EvalOptions {
+        data: args.data.clone(),
+        classifier: args.classifier.clone(),
+        skip_classifier: args.no_classifier,
+        samples: args.samples,
+        parzen_test: args.parzen_test,
+        parzen_validation: args.parzen_validation,
+        toy_samples: args.toy_samples,
+        seed: args.seed,
+        ..EvalOptions::default()
+    };
+    let ctx = cli.open_gpu()?;
+    let started = std::time::Instant::now();
+    let mut log = |text: &str| eprintln!("[{:>6.1} s] {text}", started.elapsed().as_secs_f64());
+    let evaluator = Evaluator::new(&ctx, &config, holdout, &options, &mut log)?;
+    let generator = Mlp::new(&ctx, "G", config.generator.clone(), &parameters)?;
+    let mut report = evaluator.evaluate(&ctx, &generator, &mut log)?;
+    report.generator = path.display().to_string();
+    report.step = metadata.get("step").and_then(|s| s.parse().ok());
+    report.seconds = started.elapsed().as_secs_f64();
+    print!("{}", report.table());
+    let out = run.join("eval.json");
+    write_atomic(&out, report.to_json().as_bytes())?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}

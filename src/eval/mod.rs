@@ -1,0 +1,583 @@
+//! Evaluation of trained generators: Parzen-window log-likelihood on the GPU, a classifier
+//! trained by gan-gpu whose features give FID, Inception Score and the class histogram, and
+//! mode coverage on the 2-D toy sets.
+//!
+//! `Evaluator::new` loads what does not change between evaluations of one run (test and held-out
+//! images on the GPU, the classifier, the test set's feature statistics and the real-data floor);
+//! `Evaluator::evaluate` scores one generator. `gan-gpu eval` does both once; a training loop can
+//! keep the evaluator and call `evaluate` every N steps (`EvalReport::metrics` gives the columns).
+
+pub mod classifier;
+pub mod fid;
+pub mod generate;
+pub mod parzen;
+pub mod scores;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::data::{ToySet, load_mnist_folder, mode_stats};
+use crate::error::{Error, Result};
+use crate::gan::{DataSource, TrainConfig};
+use crate::gpu::{GpuContext, Recorder, Tensor};
+use crate::kernels::parzen::affine;
+use crate::nn::Mlp;
+use classifier::{Classifier, ClassifierOutputs, pixels_to_inputs};
+use fid::{GaussianStats, frechet_distance};
+use parzen::{ParzenReport, ParzenWindow, Tiling, paper_sigmas, parzen_estimate};
+use scores::{class_histogram, histogram_kl, inception_score, softmax_rows};
+
+/// What to compute, and how much of it (defaults: the paper's sizes).
+#[derive(Clone, Debug)]
+pub struct EvalOptions {
+    /// The data folder, instead of the one in the run's config.
+    pub data: Option<PathBuf>,
+    /// The classifier file [default: `classifier::default_path(data)`].
+    pub classifier: Option<PathBuf>,
+    /// Skip FID, IS and the class histogram (no classifier needed).
+    pub skip_classifier: bool,
+    /// Generator samples: the Parzen window's centres and the classifier scores' sample.
+    pub samples: usize,
+    /// Test images the Parzen estimate averages over (0: no Parzen estimate).
+    pub parzen_test: usize,
+    /// Held-out training images that choose σ.
+    pub parzen_validation: usize,
+    pub sigmas: Vec<f64>,
+    pub tiling: Tiling,
+    /// Generator samples for the toy sets' mode statistics.
+    pub toy_samples: usize,
+    pub seed: u64,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            data: None,
+            classifier: None,
+            skip_classifier: false,
+            samples: 10_000,
+            parzen_test: 10_000,
+            parzen_validation: 1_000,
+            sigmas: paper_sigmas(),
+            tiling: Tiling::default(),
+            toy_samples: 2_500,
+            seed: 0,
+        }
+    }
+}
+
+/// FID, Inception Score and class histogram of one sample set against a reference set.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClassifierScores {
+    /// Size of the scored set and of the reference set it is compared with.
+    pub samples: usize,
+    pub reference: usize,
+    /// Fréchet distance in the classifier's penultimate feature space.
+    pub fid: f64,
+    /// exp(E KL(p(y|x) ‖ p(y))) with the evaluation classifier.
+    pub inception_score: f64,
+    /// Predicted classes of the scored set.
+    pub class_histogram: Vec<usize>,
+    /// KL(reference histogram ‖ scored histogram), both with one pseudo-count per class.
+    pub class_kl: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClassifierInfo {
+    pub file: String,
+    pub test_accuracy: Option<f64>,
+    pub feature_dim: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ToyReport {
+    pub set: String,
+    pub samples: usize,
+    pub modes_captured: usize,
+    pub modes: usize,
+    /// Percentage of samples within 3 standard deviations of their nearest mode.
+    pub high_quality_percent: f64,
+    pub high_quality_per_mode: Vec<usize>,
+}
+
+/// Everything one evaluation found; serialised as eval.json.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub generator: String,
+    pub step: Option<u64>,
+    pub data: String,
+    pub parzen: Option<ParzenReport>,
+    pub classifier: Option<ClassifierInfo>,
+    /// The generator's samples against the test set.
+    pub generated: Option<ClassifierScores>,
+    /// The same scores for real images: the test set's first half against its second half.
+    pub real_floor: Option<ClassifierScores>,
+    pub toy: Option<ToyReport>,
+    pub warnings: Vec<String>,
+    pub seconds: f64,
+}
+
+impl EvalReport {
+    /// (column, value) pairs for metrics.csv: whatever this evaluation computed.
+    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
+        let mut columns = Vec::new();
+        if let Some(p) = &self.parzen {
+            columns.push(("parzen_ll", p.mean));
+            columns.push(("parzen_se", p.standard_error));
+        }
+        if let Some(g) = &self.generated {
+            columns.push(("fid", g.fid));
+            columns.push(("inception_score", g.inception_score));
+            columns.push(("class_kl", g.class_kl));
+        }
+        if let Some(t) = &self.toy {
+            columns.push(("modes_captured", t.modes_captured as f64));
+            columns.push(("high_quality_percent", t.high_quality_percent));
+        }
+        columns
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serialises")
+    }
+
+    /// The report as a plain-text table.
+    pub fn table(&self) -> String {
+        let mut out = format!("evaluation of {}", self.generator);
+        if let Some(step) = self.step {
+            out += &format!(" (step {step})");
+        }
+        out += &format!(" on {}\n", self.data);
+        if let Some(t) = &self.toy {
+            out += &format!(
+                "  modes captured          {} of {} ({} samples; ≥ {} high-quality samples each)\n",
+                t.modes_captured,
+                t.modes,
+                t.samples,
+                crate::data::ModeCriteria::scaled_for(t.samples).min_high_quality
+            );
+            out += &format!(
+                "  high-quality samples    {:.1} % (within 3 σ of a mode)\n",
+                t.high_quality_percent
+            );
+        }
+        if let Some(p) = &self.parzen {
+            out += &format!(
+                "  Parzen log-likelihood   {:.1} ± {:.1} nats (σ = {:.3} chosen on {} held-out images; \
+                 {} samples, {} test images)\n",
+                p.mean, p.standard_error, p.sigma, p.validation_points, p.samples, p.test_points
+            );
+        }
+        if let (Some(g), Some(r)) = (&self.generated, &self.real_floor) {
+            out += &format!("  {:<24}{:>14}{:>16}\n", "", "generated", "real (floor)");
+            let sizes = |s: &ClassifierScores| format!("{} vs {}", s.samples, s.reference);
+            out += &format!(
+                "  {:<24}{:>14}{:>16}\n",
+                "images compared",
+                sizes(g),
+                sizes(r)
+            );
+            out += &format!(
+                "  {:<24}{:>14.3}{:>16.3}\n",
+                "FID (classifier)", g.fid, r.fid
+            );
+            out += &format!(
+                "  {:<24}{:>14.3}{:>16.3}\n",
+                "Inception score", g.inception_score, r.inception_score
+            );
+            out += &format!(
+                "  {:<24}{:>14.4}{:>16.4}\n",
+                "class KL(real ‖ gen)", g.class_kl, r.class_kl
+            );
+            out += &format!("  class histogram (gen)   {:?}\n", g.class_histogram);
+            out += &format!("  class histogram (real)  {:?}\n", r.class_histogram);
+        }
+        if let Some(c) = &self.classifier {
+            out += &format!(
+                "  classifier              {} ({} features, test accuracy {})\n",
+                c.file,
+                c.feature_dim,
+                c.test_accuracy
+                    .map_or("unknown".to_string(), |a| format!("{:.2} %", 100.0 * a))
+            );
+        }
+        for warning in &self.warnings {
+            out += &format!("  warning: {warning}\n");
+        }
+        out += &format!("  ({:.1} s)\n", self.seconds);
+        out
+    }
+}
+
+/// The run's held-out count from its config.json (or a checkpoint's config metadata): the last
+/// `holdout` training examples were never trained on. Absent or 0: none.
+pub fn holdout_of(config_json: &serde_json::Value) -> usize {
+    config_json
+        .get("holdout")
+        .and_then(|h| h.as_u64())
+        .unwrap_or(0) as usize
+}
+
+/// A classifier with the test set's statistics, loaded once.
+struct ClassifierSetup {
+    classifier: Classifier,
+    file: PathBuf,
+    test_stats: GaussianStats,
+    test_histogram: Vec<usize>,
+    test_count: usize,
+    real_floor: ClassifierScores,
+}
+
+struct ImageSetup {
+    description: String,
+    dim: usize,
+    validation: Tensor,
+    test: Tensor,
+    classifier: Option<ClassifierSetup>,
+}
+
+enum Setup {
+    Images(Box<ImageSetup>),
+    Toy(ToySet),
+}
+
+/// What one run's evaluations share.
+pub struct Evaluator {
+    setup: Setup,
+    options: EvalOptions,
+    warnings: Vec<String>,
+}
+
+fn scores_against(
+    outputs: &ClassifierOutputs,
+    classes: usize,
+    feature_dim: usize,
+    reference_stats: &GaussianStats,
+    reference_histogram: &[usize],
+) -> Result<ClassifierScores> {
+    let stats = GaussianStats::from_features(&outputs.features, feature_dim)?;
+    let histogram = class_histogram(&outputs.predictions(classes), classes);
+    Ok(ClassifierScores {
+        samples: outputs.count,
+        reference: reference_stats.count,
+        fid: frechet_distance(&stats, reference_stats)?,
+        inception_score: inception_score(&softmax_rows(&outputs.logits, classes)),
+        class_kl: histogram_kl(reference_histogram, &histogram),
+        class_histogram: histogram,
+    })
+}
+
+/// The first `rows` rows of a [count, dim] set of outputs.
+fn first_rows(
+    outputs: &ClassifierOutputs,
+    rows: usize,
+    classes: usize,
+    dim: usize,
+) -> ClassifierOutputs {
+    ClassifierOutputs {
+        count: rows,
+        logits: outputs.logits[..rows * classes].to_vec(),
+        features: outputs.features[..rows * dim].to_vec(),
+    }
+}
+
+fn last_rows(
+    outputs: &ClassifierOutputs,
+    rows: usize,
+    classes: usize,
+    dim: usize,
+) -> ClassifierOutputs {
+    let skip = outputs.count - rows;
+    ClassifierOutputs {
+        count: rows,
+        logits: outputs.logits[skip * classes..].to_vec(),
+        features: outputs.features[skip * dim..].to_vec(),
+    }
+}
+
+impl Evaluator {
+    /// Load the test and held-out data (and the classifier) for evaluating generators of
+    /// `config`; `holdout` is the run's held-out count (see `holdout_of`). `log` hears progress.
+    pub fn new(
+        ctx: &GpuContext,
+        config: &TrainConfig,
+        holdout: usize,
+        options: &EvalOptions,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<Evaluator> {
+        let folder = match (&options.data, &config.data) {
+            (Some(folder), _) => folder.clone(),
+            (None, DataSource::Toy(name)) => {
+                return Ok(Evaluator {
+                    setup: Setup::Toy(ToySet::parse(name)?),
+                    options: options.clone(),
+                    warnings: Vec::new(),
+                });
+            }
+            (None, DataSource::Folder(folder)) => {
+                let folder = PathBuf::from(folder);
+                if !folder.is_dir() {
+                    return Err(Error::Input(format!(
+                        "the run was trained on {}, which is not a folder from here; pass \
+                         --data DATA with that MNIST-format folder",
+                        folder.display()
+                    )));
+                }
+                folder
+            }
+        };
+        let mut warnings = Vec::new();
+        let mnist = load_mnist_folder(&folder)?;
+        let test = mnist.test.as_ref().ok_or_else(|| {
+            Error::Input(format!(
+                "{}: no test split (t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]); \
+                 evaluation scores the generator against it",
+                folder.display()
+            ))
+        })?;
+        let train = &mnist.train.images;
+        let dim = train.rows * train.cols;
+        if config.generator.outputs() != dim {
+            return Err(Error::Input(format!(
+                "the generator makes {} values per sample but the images in {} have {dim} pixels",
+                config.generator.outputs(),
+                folder.display()
+            )));
+        }
+        let n = train.count;
+        let validation_count = options.parzen_validation.min(n).max(1);
+        let validation_start = if holdout > 0 && holdout <= n {
+            if holdout < validation_count {
+                warnings.push(format!(
+                    "the run holds out only {holdout} training images; σ is chosen on those"
+                ));
+            }
+            n - holdout
+        } else {
+            warnings.push(format!(
+                "the run has no held-out images (train --holdout N): σ is chosen on the last \
+                 {validation_count} training images, which the generator may have been trained on"
+            ));
+            n - validation_count
+        };
+        let validation_end = (validation_start + validation_count).min(n);
+        let validation_pixels = &train.pixels[validation_start * dim..validation_end * dim];
+        let test_count = options.parzen_test.min(test.images.count);
+        let validation = ctx.upload(
+            "eval validation images",
+            &[validation_end - validation_start, dim],
+            &pixels_to_inputs(validation_pixels),
+        )?;
+        let test_tensor = ctx.upload(
+            "eval test images",
+            &[test_count.max(1), dim],
+            &pixels_to_inputs(&test.images.pixels[..test_count.max(1) * dim]),
+        )?;
+
+        let classifier = if options.skip_classifier {
+            None
+        } else {
+            let file = options
+                .classifier
+                .clone()
+                .unwrap_or_else(|| classifier::default_path(&folder));
+            if !file.is_file() {
+                return Err(Error::Input(format!(
+                    "no classifier at {}: train one with `gan-gpu classifier train {}`{} \
+                     (a few minutes on a CPU adapter), pass --classifier FILE, or \
+                     --no-classifier to skip FID, Inception Score and the class histogram",
+                    file.display(),
+                    folder.display(),
+                    if options.classifier.is_some() {
+                        format!(" --out {}", file.display())
+                    } else {
+                        String::new()
+                    }
+                )));
+            }
+            let classifier = Classifier::load(ctx, &file)?;
+            if classifier.inputs() != dim {
+                return Err(Error::InvalidData {
+                    file: file.clone(),
+                    field: "classifier inputs".into(),
+                    expected: format!("{dim} (the images of {})", folder.display()),
+                    found: classifier.inputs().to_string(),
+                });
+            }
+            log(&format!(
+                "classifying the {} test images",
+                test.images.count
+            ));
+            let outputs = classifier.classify_pixels(ctx, &test.images.pixels)?;
+            let (classes, feature_dim) = (classifier.classes, classifier.feature_dim());
+            let test_stats = GaussianStats::from_features(&outputs.features, feature_dim)?;
+            let test_histogram = class_histogram(&outputs.predictions(classes), classes);
+            // The floor: the test set's first half scored against its second half.
+            let half = outputs.count / 2;
+            let (a, b) = (
+                first_rows(&outputs, half, classes, feature_dim),
+                last_rows(&outputs, outputs.count - half, classes, feature_dim),
+            );
+            let b_stats = GaussianStats::from_features(&b.features, feature_dim)?;
+            let b_histogram = class_histogram(&b.predictions(classes), classes);
+            let real_floor = scores_against(&a, classes, feature_dim, &b_stats, &b_histogram)?;
+            Some(ClassifierSetup {
+                classifier,
+                file,
+                test_stats,
+                test_histogram,
+                test_count: outputs.count,
+                real_floor,
+            })
+        };
+        Ok(Evaluator {
+            setup: Setup::Images(Box::new(ImageSetup {
+                description: folder.display().to_string(),
+                dim,
+                validation,
+                test: test_tensor,
+                classifier,
+            })),
+            options: options.clone(),
+            warnings,
+        })
+    }
+
+    /// Score `generator` (whose last layer's activation says its output range).
+    pub fn evaluate(
+        &self,
+        ctx: &GpuContext,
+        generator: &Mlp,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<EvalReport> {
+        let started = Instant::now();
+        let options = &self.options;
+        let mut report = EvalReport {
+            generator: String::new(),
+            step: None,
+            data: String::new(),
+            parzen: None,
+            classifier: None,
+            generated: None,
+            real_floor: None,
+            toy: None,
+            warnings: self.warnings.clone(),
+            seconds: 0.0,
+        };
+        match &self.setup {
+            Setup::Toy(set) => {
+                report.data = format!("toy set {}", set.name());
+                if generator.spec.outputs() != 2 {
+                    return Err(Error::Input(format!(
+                        "toy set {}: the generator makes {} values per sample, not 2",
+                        set.name(),
+                        generator.spec.outputs()
+                    )));
+                }
+                let samples =
+                    generate::generate(ctx, generator, options.toy_samples, options.seed)?;
+                let values = ctx.read_f32(&samples)?;
+                let points: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+                let criteria = crate::data::ModeCriteria::scaled_for(points.len());
+                let stats = if points.len() == 2500 {
+                    mode_stats(&points, *set)
+                } else {
+                    crate::data::mode_stats_with(&points, *set, criteria)
+                };
+                report.toy = Some(ToyReport {
+                    set: set.name().to_string(),
+                    samples: points.len(),
+                    modes_captured: stats.modes_captured,
+                    modes: stats.num_modes,
+                    // From the counts, in f64 (the fraction is an f32).
+                    high_quality_percent: 100.0
+                        * stats.high_quality_per_mode.iter().sum::<usize>() as f64
+                        / points.len() as f64,
+                    high_quality_per_mode: stats.high_quality_per_mode,
+                });
+            }
+            Setup::Images(setup) => {
+                report.data = setup.description.clone();
+                log(&format!("generating {} samples", options.samples));
+                let raw = generate::generate(ctx, generator, options.samples, options.seed)?;
+                let output = generator.spec.layers.last().map(|l| l.activation);
+                let (scale, shift) =
+                    generate::pixel_map(output.unwrap_or(crate::kernels::Activation::Tanh));
+                let pixels = ctx.zeros("eval sample pixels", &[options.samples, setup.dim])?;
+                let mut recorder = Recorder::new(ctx);
+                recorder.record(&affine(ctx, &raw, &pixels, scale, shift)?);
+                recorder.submit()?;
+                if options.parzen_test > 0 {
+                    log(&format!(
+                        "Parzen window: σ search on {} held-out images, then {} test images",
+                        setup.validation.shape()[0],
+                        setup.test.shape()[0]
+                    ));
+                    let window = ParzenWindow::new(ctx, &pixels)?;
+                    report.parzen = Some(parzen_estimate(
+                        ctx,
+                        &window,
+                        &setup.validation,
+                        &setup.test,
+                        &options.sigmas,
+                        options.tiling,
+                    )?);
+                }
+                if let Some(c) = &setup.classifier {
+                    log("classifier features of the samples");
+                    // The classifier reads pixels in [0, 1], like the Parzen window.
+                    let outputs = c.classifier.classify(ctx, &pixels)?;
+                    let (classes, feature_dim) = (c.classifier.classes, c.classifier.feature_dim());
+                    let mut generated = scores_against(
+                        &outputs,
+                        classes,
+                        feature_dim,
+                        &c.test_stats,
+                        &c.test_histogram,
+                    )?;
+                    generated.reference = c.test_count;
+                    report.generated = Some(generated);
+                    report.real_floor = Some(c.real_floor.clone());
+                    report.classifier = Some(ClassifierInfo {
+                        file: c.file.display().to_string(),
+                        test_accuracy: c.classifier.test_accuracy,
+                        feature_dim,
+                    });
+                }
+            }
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+}
+
+/// Evaluate `generator` of a run with `config` in one call (loads the data each time; keep an
+/// `Evaluator` to evaluate repeatedly).
+pub fn evaluate(
+    ctx: &GpuContext,
+    generator: &Mlp,
+    config: &TrainConfig,
+    holdout: usize,
+    options: &EvalOptions,
+) -> Result<EvalReport> {
+    let mut quiet = |_: &str| {};
+    let evaluator = Evaluator::new(ctx, config, holdout, options, &mut quiet)?;
+    evaluator.evaluate(ctx, generator, &mut quiet)
+}
+
+/// The run folder of a run folder, checkpoint or generator file: where config.json and
+/// eval.json live (the file's own folder when it is not inside a run).
+pub fn run_folder(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        return path.to_path_buf();
+    }
+    let parent = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    if parent.file_name().is_some_and(|n| n == "checkpoints")
+        && let Some(run) = parent.parent()
+    {
+        return run.to_path_buf();
+    }
+    parent
+}

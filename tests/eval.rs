@@ -1,0 +1,453 @@
+//! Evaluation: the Fréchet distance against closed forms, Inception Score and the class KL on
+//! hand-checkable distributions, the classifier's accuracy on real MNIST (where ../shared has
+//! it), and `gan-gpu eval` end to end on a toy run and on a small MNIST-format folder, with its
+//! errors for a missing classifier and a missing data folder.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use gan_gpu::data::{SplitMix64, load_mnist_folder};
+use gan_gpu::eval::classifier::{ClassifierTraining, train_classifier};
+use gan_gpu::eval::fid::{GaussianStats, frechet_distance, symmetric_sqrt};
+use gan_gpu::eval::scores::{histogram_kl, inception_score, kl_divergence, softmax_rows};
+use gan_gpu::gpu::{AdapterChoice, GpuContext};
+use nalgebra::{DMatrix, DVector};
+
+fn gpu() -> &'static GpuContext {
+    static CONTEXT: OnceLock<GpuContext> = OnceLock::new();
+    CONTEXT.get_or_init(|| {
+        GpuContext::new(&AdapterChoice::from_flag_or_env(None))
+            .expect("a GPU adapter (lavapipe will do)")
+    })
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gan-gpu-eval-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+// ---- Fréchet distance ----
+
+/// n points of N(mean, A·Aᵀ) in d = mean.len() dimensions (A lower-triangular, row-major).
+fn gaussian_points(n: usize, mean: &[f64], a: &[f64], seed: u64) -> Vec<f32> {
+    let d = mean.len();
+    let mut rng = SplitMix64::new(seed);
+    let mut out = Vec::with_capacity(n * d);
+    for _ in 0..n {
+        let z: Vec<f64> = (0..d).map(|_| rng.next_normal()).collect();
+        for i in 0..d {
+            let v: f64 = (0..d).map(|j| a[i * d + j] * z[j]).sum();
+            out.push((mean[i] + v) as f32);
+        }
+    }
+    out
+}
+
+/// For 2×2 positive definite Σ₁, Σ₂: tr((Σ₁^{1/2} Σ₂ Σ₁^{1/2})^{1/2}) = √(tr(Σ₁Σ₂) + 2√(det Σ₁ det Σ₂)),
+/// since a 2×2 PSD matrix M has tr √M = √(tr M + 2√det M) and M = Σ₁^{1/2} Σ₂ Σ₁^{1/2} has the
+/// trace of Σ₁Σ₂ and the determinant det Σ₁ · det Σ₂.
+fn closed_form_2d(
+    m1: &DVector<f64>,
+    s1: &DMatrix<f64>,
+    m2: &DVector<f64>,
+    s2: &DMatrix<f64>,
+) -> f64 {
+    let cross = ((s1 * s2).trace() + 2.0 * (s1.determinant() * s2.determinant()).sqrt()).sqrt();
+    (m1 - m2).norm_squared() + s1.trace() + s2.trace() - 2.0 * cross
+}
+
+#[test]
+fn fid_of_a_set_with_itself_is_zero() {
+    let points = gaussian_points(500, &[1.0, -2.0, 0.5, 3.0, 0.0], &lower(5, 7), 3);
+    let stats = GaussianStats::from_features(&points, 5).unwrap();
+    let fid = frechet_distance(&stats, &stats).unwrap();
+    // The terms that cancel are of the size of tr Σ; f64 eigensolvers leave ~1e-15 of it.
+    assert!(
+        fid.abs() <= 1e-9 * stats.covariance.trace(),
+        "FID(X, X) = {fid}"
+    );
+}
+
+/// A lower-triangular d×d factor with a positive diagonal, from a seed.
+fn lower(d: usize, seed: u64) -> Vec<f64> {
+    let mut rng = SplitMix64::new(seed);
+    let mut a = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..=i {
+            a[i * d + j] = if i == j {
+                0.5 + rng.next_f64()
+            } else {
+                rng.next_f64() - 0.5
+            };
+        }
+    }
+    a
+}
+
+#[test]
+fn fid_matches_the_closed_form_of_sample_moments() {
+    // Two correlated, non-commuting 2-D Gaussians: their sample moments, put through the 2×2
+    // closed form, against the eigendecomposition route.
+    let a = gaussian_points(3000, &[0.0, 1.0], &[1.0, 0.0, 0.8, 0.6], 11);
+    let b = gaussian_points(2000, &[0.5, -0.5], &[0.3, 0.0, -0.9, 1.4], 12);
+    let (sa, sb) = (
+        GaussianStats::from_features(&a, 2).unwrap(),
+        GaussianStats::from_features(&b, 2).unwrap(),
+    );
+    let fid = frechet_distance(&sa, &sb).unwrap();
+    let expected = closed_form_2d(&sa.mean, &sa.covariance, &sb.mean, &sb.covariance);
+    assert!(
+        (fid - expected).abs() <= 1e-10 * expected.abs().max(1.0),
+        "{fid} vs {expected}"
+    );
+
+    // Covariances with the same eigenvectors commute: FID = ‖Δμ‖² + Σ(√λ₁ − √λ₂)².
+    let rotation = DMatrix::from_row_slice(3, 3, &[0.6, -0.8, 0.0, 0.8, 0.6, 0.0, 0.0, 0.0, 1.0]);
+    let (l1, l2) = ([4.0, 1.0, 0.25], [1.0, 9.0, 0.01]);
+    let cov = |l: &[f64; 3]| {
+        &rotation * DMatrix::from_diagonal(&DVector::from_row_slice(l)) * rotation.transpose()
+    };
+    let s1 = GaussianStats {
+        count: 2,
+        mean: DVector::from_row_slice(&[1.0, 2.0, 3.0]),
+        covariance: cov(&l1),
+    };
+    let s2 = GaussianStats {
+        count: 2,
+        mean: DVector::from_row_slice(&[1.0, 0.0, 3.5]),
+        covariance: cov(&l2),
+    };
+    let expected = 4.25
+        + l1.iter()
+            .zip(&l2)
+            .map(|(a, b)| (a.sqrt() - b.sqrt()).powi(2))
+            .sum::<f64>();
+    let fid = frechet_distance(&s1, &s2).unwrap();
+    assert!(
+        (fid - expected).abs() <= 1e-10 * expected,
+        "{fid} vs {expected}"
+    );
+    // The matrix square root squares back.
+    let root = symmetric_sqrt(&s1.covariance);
+    assert!((&root * &root - &s1.covariance).norm() <= 1e-12 * s1.covariance.norm());
+}
+
+#[test]
+fn fid_of_samples_estimates_the_population_distance() {
+    // Population N((0, 1), A Aᵀ) vs N((0.5, −0.5), B Bᵀ): closed form. The estimate from 20,000
+    // points each has a bias of O(tr Σ / n) ≈ 2e-4 and a standard deviation of about
+    // 2·√(Δμᵀ(Σ₁ + Σ₂)Δμ / n) ≈ 0.03; the tolerance 0.25 is 8 of those (fixed seeds).
+    let (fa, fb) = ([1.0, 0.0, 0.8, 0.6], [0.3, 0.0, -0.9, 1.4]);
+    let cov = |f: &[f64; 4]| {
+        let m = DMatrix::from_row_slice(2, 2, f);
+        &m * m.transpose()
+    };
+    let (ma, mb) = (
+        DVector::from_row_slice(&[0.0, 1.0]),
+        DVector::from_row_slice(&[0.5, -0.5]),
+    );
+    let population = closed_form_2d(&ma, &cov(&fa), &mb, &cov(&fb));
+    let a = gaussian_points(20_000, &[0.0, 1.0], &fa, 21);
+    let b = gaussian_points(20_000, &[0.5, -0.5], &fb, 22);
+    let estimate = frechet_distance(
+        &GaussianStats::from_features(&a, 2).unwrap(),
+        &GaussianStats::from_features(&b, 2).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        (estimate - population).abs() < 0.25,
+        "{estimate} vs population {population}"
+    );
+    // And not the tolerance doing all the work: the distance is far from 0.
+    assert!(population > 2.0, "{population}");
+}
+
+// ---- Inception Score and class histograms ----
+
+#[test]
+fn inception_score_and_class_kl_by_hand() {
+    // Logits of ±1e4: softmax rows are exactly one-hot, spread over 5 classes → IS = 5.
+    let mut logits = Vec::new();
+    for i in 0..20 {
+        for c in 0..5 {
+            logits.push(if c == i % 5 { 1e4f32 } else { -1e4 });
+        }
+    }
+    let is = inception_score(&softmax_rows(&logits, 5));
+    assert!((is - 5.0).abs() < 1e-9, "{is}");
+    // All rows (0.5, 0.5): p(y|x) = p(y), IS = 1.
+    assert!((inception_score(&softmax_rows(&[0.3, 0.3, 7.0, 7.0], 2)) - 1.0).abs() < 1e-12);
+    // Rows (0.9, 0.1) and (0.1, 0.9): IS = exp(0.9 ln 1.8 + 0.1 ln 0.2).
+    let two = vec![vec![0.9, 0.1], vec![0.1, 0.9]];
+    let expected = (0.9 * 1.8f64.ln() + 0.1 * 0.2f64.ln()).exp();
+    assert!((inception_score(&two) - expected).abs() < 1e-12);
+
+    // KL((½, ½) ‖ (¼, ¾)) = ½ ln 2 + ½ ln ⅔; the same histogram gives 0.
+    let kl = kl_divergence(&[0.5, 0.5], &[0.25, 0.75]);
+    assert!((kl - (0.5 * 2f64.ln() + 0.5 * (2.0f64 / 3.0).ln())).abs() < 1e-15);
+    assert_eq!(histogram_kl(&[3, 4, 5], &[3, 4, 5]), 0.0);
+    // A generator that drops class 1 entirely: smoothed (11, 11)/22 vs (21, 1)/22.
+    let dropped = histogram_kl(&[10, 10], &[20, 0]);
+    let expected = 0.5 * (11.0f64 / 21.0).ln() + 0.5 * 11.0f64.ln();
+    assert!(
+        (dropped - expected).abs() < 1e-12,
+        "{dropped} vs {expected}"
+    );
+}
+
+// ---- The classifier on real MNIST ----
+
+fn shared_mnist() -> Option<PathBuf> {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+    if folder.join("t10k-images-idx3-ubyte.gz").is_file() {
+        Some(folder)
+    } else {
+        eprintln!(
+            "skipped: {} is absent (real MNIST lives there in the project's workplace)",
+            folder.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn classifier_reaches_97_percent_on_t10k() {
+    let Some(folder) = shared_mnist() else { return };
+    let mnist = load_mnist_folder(&folder).unwrap();
+    let test = mnist.test.as_ref().unwrap();
+    let started = std::time::Instant::now();
+    let (classifier, reports) = train_classifier(
+        gpu(),
+        &mnist.train,
+        test,
+        &ClassifierTraining::default(),
+        "shared MNIST",
+        &mut |r| eprintln!("{r:?}"),
+    )
+    .unwrap();
+    let accuracy = reports.last().unwrap().test_accuracy;
+    eprintln!(
+        "classifier: {:.2} % on t10k after {:.0} s",
+        100.0 * accuracy,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(accuracy >= 0.97, "test accuracy {accuracy}");
+    // The saved file classifies exactly as the trained network does.
+    let dir = scratch("classifier");
+    let file = dir.join("classifier.safetensors");
+    classifier.save(gpu(), &file, accuracy).unwrap();
+    let loaded = gan_gpu::eval::classifier::Classifier::load(gpu(), &file).unwrap();
+    let pixels = &test.images.pixels[..100 * 784];
+    assert_eq!(
+        loaded.classify_pixels(gpu(), pixels).unwrap().logits,
+        classifier.classify_pixels(gpu(), pixels).unwrap().logits
+    );
+}
+
+// ---- gan-gpu eval end to end ----
+
+fn gan_gpu(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
+        .args(args)
+        .env("GAN_GPU_QUIET", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked"),
+        "gan-gpu {args:?} panicked:\n{stderr}"
+    );
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr,
+    )
+}
+
+fn succeeds(args: &[&str]) -> String {
+    let (ok, stdout, stderr) = gan_gpu(args);
+    assert!(ok, "gan-gpu {args:?} failed:\n{stderr}");
+    stdout
+}
+
+fn fails(args: &[&str]) -> String {
+    let (ok, _, stderr) = gan_gpu(args);
+    assert!(!ok, "gan-gpu {args:?} should fail");
+    stderr
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn eval_of_a_toy_run_writes_eval_json() {
+    let dir = scratch("toy");
+    let run = dir.join("run");
+    let run_text = run.to_str().unwrap();
+    succeeds(&[
+        "train",
+        "--steps",
+        "2",
+        "--log-every",
+        "1",
+        "--quiet",
+        "--out",
+        run_text,
+    ]);
+    let table = succeeds(&["eval", run_text]);
+    assert!(table.contains("modes captured"), "{table}");
+    let report = read_json(&run.join("eval.json"));
+    let toy = &report["toy"];
+    assert_eq!(toy["set"], "ring8");
+    assert_eq!(toy["samples"], 2500);
+    assert_eq!(toy["modes"], 8);
+    let percent = toy["high_quality_percent"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&percent));
+    let per_mode: u64 = toy["high_quality_per_mode"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert!(
+        (per_mode as f64 / 25.0 - percent).abs() < 1e-9,
+        "{per_mode} vs {percent}"
+    );
+    assert_eq!(report["step"], 2);
+}
+
+/// A small MNIST-format folder: digit-like random images (a class-dependent bright block on
+/// noise) with labels 0..9, `train` training and `test` test images.
+fn fake_mnist(dir: &Path, train: u32, test: u32) {
+    let mut rng = SplitMix64::new(5);
+    let mut write = |prefix: &str, count: u32| {
+        let mut images = vec![0, 0, 8, 3];
+        for d in [count, 28, 28] {
+            images.extend_from_slice(&d.to_be_bytes());
+        }
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend_from_slice(&count.to_be_bytes());
+        for i in 0..count {
+            let class = (i % 10) as usize;
+            for p in 0..784 {
+                let (row, col) = (p / 28, p % 28);
+                let block = row / 7 == class % 4 && col / 7 == class / 4;
+                let noise = rng.below(60) as u8;
+                images.push(if block { 200 + noise / 2 } else { noise });
+            }
+            labels.push(class as u8);
+        }
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
+    };
+    write("train", train);
+    write("t10k", test);
+}
+
+#[test]
+fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
+    let dir = scratch("images");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    fake_mnist(&data, 300, 120);
+    let (data_text, run) = (data.to_str().unwrap(), dir.join("run"));
+    let run_text = run.to_str().unwrap();
+    succeeds(&[
+        "train",
+        data_text,
+        "--steps",
+        "2",
+        "--log-every",
+        "1",
+        "--quiet",
+        "--out",
+        run_text,
+    ]);
+
+    // No classifier yet: the error says what to run.
+    let missing = dir.join("none.safetensors");
+    let error = fails(&["eval", run_text, "--classifier", missing.to_str().unwrap()]);
+    assert!(
+        error.contains("none.safetensors") && error.contains("gan-gpu classifier train"),
+        "{error}"
+    );
+    // A data folder that is not there is named.
+    let error = fails(&[
+        "eval",
+        run_text,
+        "--data",
+        "/nonexistent/mnist",
+        "--no-classifier",
+    ]);
+    assert!(error.contains("/nonexistent/mnist"), "{error}");
+
+    let classifier = dir.join("classifier.safetensors");
+    let classifier_text = classifier.to_str().unwrap();
+    succeeds(&[
+        "classifier",
+        "train",
+        data_text,
+        "--epochs",
+        "2",
+        "--hidden",
+        "32,16",
+        "--out",
+        classifier_text,
+    ]);
+    let table = succeeds(&[
+        "eval",
+        run_text,
+        "--classifier",
+        classifier_text,
+        "--samples",
+        "200",
+        "--parzen-test",
+        "50",
+        "--parzen-validation",
+        "40",
+    ]);
+    assert!(table.contains("Parzen") && table.contains("FID"), "{table}");
+    let report = read_json(&run.join("eval.json"));
+    let parzen = &report["parzen"];
+    assert_eq!(parzen["samples"], 200);
+    assert_eq!(parzen["test_points"], 50);
+    assert_eq!(parzen["validation_points"], 40);
+    assert_eq!(parzen["sigma_search"].as_array().unwrap().len(), 10);
+    assert!(parzen["mean"].as_f64().unwrap().is_finite());
+    // The run has no holdout: the fallback is announced.
+    assert!(
+        report["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("no held-out"),
+        "{report}"
+    );
+    for key in ["generated", "real_floor"] {
+        let scores = &report[key];
+        assert!(scores["fid"].as_f64().unwrap() >= 0.0, "{key}: {scores}");
+        let is = scores["inception_score"].as_f64().unwrap();
+        assert!((1.0..=10.0 + 1e-9).contains(&is), "{key}: {scores}");
+        let total: u64 = scores["class_histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(total, scores["samples"].as_u64().unwrap(), "{key}");
+    }
+    assert_eq!(report["generated"]["samples"], 200);
+    assert_eq!(report["real_floor"]["samples"], 60);
+    assert_eq!(report["real_floor"]["reference"], 60);
+
+    // The run's data folder gone: eval says to pass --data.
+    std::fs::remove_dir_all(&data).unwrap();
+    let error = fails(&["eval", run_text, "--no-classifier"]);
+    assert!(
+        error.contains("--data") && error.contains(data_text),
+        "{error}"
+    );
+}
