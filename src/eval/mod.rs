@@ -307,16 +307,16 @@ impl Evaluator {
         options: &EvalOptions,
         log: &mut dyn FnMut(&str),
     ) -> Result<Evaluator> {
-        let folder = match (&options.data, &config.data) {
-            (Some(folder), _) => folder.clone(),
-            (None, DataSource::Toy(name)) => {
+        let folder = match (&config.data, &options.data) {
+            (DataSource::Toy(name), _) => {
                 return Ok(Evaluator {
                     setup: Setup::Toy(ToySet::parse(name)?),
                     options: options.clone(),
                     warnings: Vec::new(),
                 });
             }
-            (None, DataSource::Folder(folder)) => {
+            (DataSource::Folder(_), Some(folder)) => folder.clone(),
+            (DataSource::Folder(folder), None) => {
                 let folder = PathBuf::from(folder);
                 if !folder.is_dir() {
                     return Err(Error::Input(format!(
