@@ -380,7 +380,7 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
         error.contains("none.safetensors") && error.contains("gan-gpu classifier train"),
         "{error}"
     );
-    // A data folder that is not there is named.
+    // A data folder that is not there is named, by eval and by classifier train.
     let error = fails(&[
         "eval",
         run_text,
@@ -389,6 +389,11 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
         "--no-classifier",
     ]);
     assert!(error.contains("/nonexistent/mnist"), "{error}");
+    let error = fails(&["classifier", "train", "/nonexistent/mnist"]);
+    assert!(
+        error.contains("/nonexistent/mnist") && error.contains("t10k-images-idx3-ubyte"),
+        "{error}"
+    );
 
     let classifier = dir.join("classifier.safetensors");
     let classifier_text = classifier.to_str().unwrap();

@@ -226,7 +226,6 @@ struct ClassifierSetup {
     file: PathBuf,
     test_stats: GaussianStats,
     test_histogram: Vec<usize>,
-    test_count: usize,
     real_floor: ClassifierScores,
 }
 
@@ -428,7 +427,6 @@ impl Evaluator {
                 file,
                 test_stats,
                 test_histogram,
-                test_count: outputs.count,
                 real_floor,
             })
         };
@@ -530,15 +528,13 @@ impl Evaluator {
                     // The classifier reads pixels in [0, 1], like the Parzen window.
                     let outputs = c.classifier.classify(ctx, &pixels)?;
                     let (classes, feature_dim) = (c.classifier.classes, c.classifier.feature_dim());
-                    let mut generated = scores_against(
+                    report.generated = Some(scores_against(
                         &outputs,
                         classes,
                         feature_dim,
                         &c.test_stats,
                         &c.test_histogram,
-                    )?;
-                    generated.reference = c.test_count;
-                    report.generated = Some(generated);
+                    )?);
                     report.real_floor = Some(c.real_floor.clone());
                     report.classifier = Some(ClassifierInfo {
                         file: c.file.display().to_string(),
