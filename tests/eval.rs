@@ -453,6 +453,42 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
     assert_eq!(report["real_floor"]["samples"], 60);
     assert_eq!(report["real_floor"]["reference"], 60);
 
+    // A run that held out its last 50 training images (config.json "holdout", written by
+    // train --holdout): σ is chosen on them, with no warning.
+    let config_path = run.join("config.json");
+    let mut config = read_json(&config_path);
+    config["holdout"] = serde_json::json!(50);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let quick = [
+        "eval",
+        run_text,
+        "--no-classifier",
+        "--samples",
+        "100",
+        "--parzen-test",
+        "20",
+        "--parzen-validation",
+        "40",
+    ];
+    succeeds(&quick);
+    let report = read_json(&run.join("eval.json"));
+    assert_eq!(report["parzen"]["validation_points"], 40);
+    assert_eq!(report["warnings"].as_array().unwrap().len(), 0, "{report}");
+    assert!(
+        report["generated"].is_null(),
+        "--no-classifier computes no FID"
+    );
+    // Fewer held out than asked for: those few, and a warning.
+    config["holdout"] = serde_json::json!(25);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    succeeds(&quick);
+    let report = read_json(&run.join("eval.json"));
+    assert_eq!(report["parzen"]["validation_points"], 25);
+    assert!(
+        report["warnings"][0].as_str().unwrap().contains("only 25"),
+        "{report}"
+    );
+
     // The run's data folder gone: eval says to pass --data.
     std::fs::remove_dir_all(&data).unwrap();
     let error = fails(&["eval", run_text, "--no-classifier"]);
