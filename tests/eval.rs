@@ -219,16 +219,21 @@ fn classifier_reaches_97_percent_on_t10k() {
     let mnist = load_mnist_folder(&folder).unwrap();
     let test = mnist.test.as_ref().unwrap();
     let started = std::time::Instant::now();
+    // The default recipe, measured only at the end (the per-epoch test pass costs a third).
+    let training = ClassifierTraining {
+        report_every: usize::MAX,
+        ..ClassifierTraining::default()
+    };
     let (classifier, reports) = train_classifier(
         gpu(),
         &mnist.train,
         test,
-        &ClassifierTraining::default(),
+        &training,
         "shared MNIST",
         &mut |r| eprintln!("{r:?}"),
     )
     .unwrap();
-    let accuracy = reports.last().unwrap().test_accuracy;
+    let accuracy = reports.last().unwrap().test_accuracy.unwrap();
     eprintln!(
         "classifier: {:.2} % on t10k after {:.0} s",
         100.0 * accuracy,
@@ -375,7 +380,7 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
         error.contains("none.safetensors") && error.contains("gan-gpu classifier train"),
         "{error}"
     );
-    // A data folder that is not there is named.
+    // A data folder that is not there is named, by eval and by classifier train.
     let error = fails(&[
         "eval",
         run_text,
@@ -384,6 +389,11 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
         "--no-classifier",
     ]);
     assert!(error.contains("/nonexistent/mnist"), "{error}");
+    let error = fails(&["classifier", "train", "/nonexistent/mnist"]);
+    assert!(
+        error.contains("/nonexistent/mnist") && error.contains("t10k-images-idx3-ubyte"),
+        "{error}"
+    );
 
     let classifier = dir.join("classifier.safetensors");
     let classifier_text = classifier.to_str().unwrap();
@@ -442,6 +452,42 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
     assert_eq!(report["generated"]["samples"], 200);
     assert_eq!(report["real_floor"]["samples"], 60);
     assert_eq!(report["real_floor"]["reference"], 60);
+
+    // A run that held out its last 50 training images (config.json "holdout", written by
+    // train --holdout): σ is chosen on them, with no warning.
+    let config_path = run.join("config.json");
+    let mut config = read_json(&config_path);
+    config["holdout"] = serde_json::json!(50);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let quick = [
+        "eval",
+        run_text,
+        "--no-classifier",
+        "--samples",
+        "100",
+        "--parzen-test",
+        "20",
+        "--parzen-validation",
+        "40",
+    ];
+    succeeds(&quick);
+    let report = read_json(&run.join("eval.json"));
+    assert_eq!(report["parzen"]["validation_points"], 40);
+    assert_eq!(report["warnings"].as_array().unwrap().len(), 0, "{report}");
+    assert!(
+        report["generated"].is_null(),
+        "--no-classifier computes no FID"
+    );
+    // Fewer held out than asked for: those few, and a warning.
+    config["holdout"] = serde_json::json!(25);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    succeeds(&quick);
+    let report = read_json(&run.join("eval.json"));
+    assert_eq!(report["parzen"]["validation_points"], 25);
+    assert!(
+        report["warnings"][0].as_str().unwrap().contains("only 25"),
+        "{report}"
+    );
 
     // The run's data folder gone: eval says to pass --data.
     std::fs::remove_dir_all(&data).unwrap();

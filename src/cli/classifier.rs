@@ -40,6 +40,9 @@ pub struct TrainClassifierArgs {
     pub lr: Option<f32>,
     #[arg(long)]
     pub final_lr: Option<f32>,
+    /// Fraction of the epochs at the initial lr before the decay starts.
+    #[arg(long)]
+    pub hold: Option<f64>,
     /// Hidden layer sizes, comma-separated; the last is the feature space of FID.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -64,8 +67,10 @@ fn train(cli: &Cli, args: &TrainClassifierArgs) -> Result<()> {
         batch_size: args.batch_size.unwrap_or(defaults.batch_size),
         lr: args.lr.unwrap_or(defaults.lr),
         final_lr: args.final_lr.unwrap_or(defaults.final_lr),
+        hold_fraction: args.hold.unwrap_or(defaults.hold_fraction),
         max_shift: args.max_shift.unwrap_or(defaults.max_shift),
         seed: args.seed,
+        report_every: 1,
     };
     training.validate()?;
     let folder = load_mnist_folder(&args.data)?;
@@ -104,17 +109,18 @@ fn train(cli: &Cli, args: &TrainClassifierArgs) -> Result<()> {
         &training,
         &description,
         &mut |r| {
+            let percent = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2} %", 100.0 * a));
             eprintln!(
-                "epoch {:>3}  loss {:.4}  train accuracy {:.2} %  test accuracy {:.2} %  ({:.1} s)",
+                "epoch {:>3}  loss {:.4}  train accuracy {}  test accuracy {}  ({:.1} s)",
                 r.epoch,
                 r.loss,
-                100.0 * r.train_accuracy,
-                100.0 * r.test_accuracy,
+                percent(r.train_accuracy),
+                percent(r.test_accuracy),
                 r.seconds
             )
         },
     )?;
-    let accuracy = reports.last().map_or(0.0, |r| r.test_accuracy);
+    let accuracy = reports.last().and_then(|r| r.test_accuracy).unwrap_or(0.0);
     classifier.save(&ctx, &out, accuracy)?;
     println!(
         "test accuracy {:.2} % on {} images after {:.0} s; wrote {}",

@@ -33,13 +33,17 @@ pub struct ClassifierTraining {
     pub hidden: Vec<usize>,
     pub epochs: usize,
     pub batch_size: usize,
-    /// Adam's learning rate at the start; it decays geometrically to `final_lr` at the end.
+    /// Adam's learning rate: constant for the first `hold_fraction` of the epochs, then
+    /// decaying geometrically to `final_lr` at the end.
     pub lr: f32,
     pub final_lr: f32,
+    pub hold_fraction: f64,
     /// Each training image is translated by a random offset in [−max_shift, max_shift]² pixels
     /// (0: no augmentation).
     pub max_shift: u32,
     pub seed: u64,
+    /// Epochs between accuracy measurements (the last epoch is always measured).
+    pub report_every: usize,
 }
 
 impl Default for ClassifierTraining {
@@ -51,8 +55,10 @@ impl Default for ClassifierTraining {
             batch_size: 64,
             lr: 2e-3,
             final_lr: 2e-5,
+            hold_fraction: 0.5,
             max_shift: 1,
             seed: 0,
+            report_every: 1,
         }
     }
 }
@@ -73,6 +79,12 @@ impl ClassifierTraining {
                     "{flag}: expected a positive finite learning rate, found {lr}"
                 )));
             }
+        }
+        if !(0.0..=1.0).contains(&self.hold_fraction) {
+            return Err(Error::Input(format!(
+                "--hold: expected a fraction of the epochs in [0, 1], found {}",
+                self.hold_fraction
+            )));
         }
         if self.hidden.is_empty() || self.hidden.contains(&0) {
             return Err(Error::Input(format!(
@@ -303,9 +315,13 @@ impl Classifier {
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpochReport {
     pub epoch: usize,
+    /// Mean training loss over the epoch.
     pub loss: f64,
-    pub train_accuracy: f64,
-    pub test_accuracy: f64,
+    /// Accuracy on 2,000 training images and on the test set (measured every
+    /// `report_every` epochs and after the last).
+    pub train_accuracy: Option<f64>,
+    pub test_accuracy: Option<f64>,
+    /// Training and measuring time.
     pub seconds: f64,
 }
 
@@ -351,9 +367,12 @@ pub fn train_classifier(
     let pass = network.pass(ctx, "classifier", &inputs, batch)?;
 
     let steps_per_epoch = count.div_ceil(batch);
-    let total_steps = (steps_per_epoch * training.epochs) as f64;
-    // lr_t = max(lr / decay^t, final_lr): reaches final_lr at the last step.
-    let decay = ((training.lr as f64 / training.final_lr as f64).max(1.0)).powf(1.0 / total_steps);
+    // The lr holds for the first `hold_epochs`, then lr_t = max(lr / decay^t, final_lr) reaches
+    // final_lr at the last step (measured: decaying from the start stalls the loss early).
+    let hold_epochs = ((training.epochs as f64 * training.hold_fraction).round() as usize)
+        .min(training.epochs - 1);
+    let decay_steps = (steps_per_epoch * (training.epochs - hold_epochs)) as f64;
+    let decay = ((training.lr as f64 / training.final_lr as f64).max(1.0)).powf(1.0 / decay_steps);
     let params = &network.params.whole;
     let moments = [
         ctx.zeros("classifier adam m", params.shape())?,
@@ -430,6 +449,7 @@ pub fn train_classifier(
         &settings,
         &adam_step,
     )?);
+    let hold_step = step.clone();
     step.push(schedule_step(
         ctx,
         &settings,
@@ -469,21 +489,28 @@ pub fn train_classifier(
         let mut recorder = Recorder::new(ctx);
         recorder.clear(&metrics);
         for _ in 0..steps_per_epoch {
-            recorder.record_all(&step);
+            recorder.record_all(if epoch <= hold_epochs {
+                &hold_step
+            } else {
+                &step
+            });
         }
         recorder.submit()?;
         let loss_sum = ctx.read_f32(&metrics)?[0] as f64;
-        let test_accuracy = classifier
-            .classify(ctx, &test_inputs)?
-            .accuracy(classes, &test.labels);
-        let train_accuracy = classifier
-            .classify(ctx, &subset_inputs)?
-            .accuracy(classes, &subset_labels);
+        let measure = epoch % training.report_every.max(1) == 0 || epoch == training.epochs;
+        let accuracy = |inputs: &Tensor, labels: &[u8]| -> Result<Option<f64>> {
+            if !measure {
+                return Ok(None);
+            }
+            Ok(Some(
+                classifier.classify(ctx, inputs)?.accuracy(classes, labels),
+            ))
+        };
         let line = EpochReport {
             epoch,
             loss: loss_sum / steps_per_epoch as f64,
-            train_accuracy,
-            test_accuracy,
+            train_accuracy: accuracy(&subset_inputs, &subset_labels)?,
+            test_accuracy: accuracy(&test_inputs, &test.labels)?,
             seconds: started.elapsed().as_secs_f64(),
         };
         if !line.loss.is_finite() {
@@ -495,7 +522,7 @@ pub fn train_classifier(
         report(&line);
         reports.push(line);
     }
-    classifier.test_accuracy = reports.last().map(|r| r.test_accuracy);
+    classifier.test_accuracy = reports.last().and_then(|r| r.test_accuracy);
     Ok((classifier, reports))
 }
 

@@ -226,7 +226,6 @@ struct ClassifierSetup {
     file: PathBuf,
     test_stats: GaussianStats,
     test_histogram: Vec<usize>,
-    test_count: usize,
     real_floor: ClassifierScores,
 }
 
@@ -307,16 +306,16 @@ impl Evaluator {
         options: &EvalOptions,
         log: &mut dyn FnMut(&str),
     ) -> Result<Evaluator> {
-        let folder = match (&options.data, &config.data) {
-            (Some(folder), _) => folder.clone(),
-            (None, DataSource::Toy(name)) => {
+        let folder = match (&config.data, &options.data) {
+            (DataSource::Toy(name), _) => {
                 return Ok(Evaluator {
                     setup: Setup::Toy(ToySet::parse(name)?),
                     options: options.clone(),
                     warnings: Vec::new(),
                 });
             }
-            (None, DataSource::Folder(folder)) => {
+            (DataSource::Folder(_), Some(folder)) => folder.clone(),
+            (DataSource::Folder(folder), None) => {
                 let folder = PathBuf::from(folder);
                 if !folder.is_dir() {
                     return Err(Error::Input(format!(
@@ -428,7 +427,6 @@ impl Evaluator {
                 file,
                 test_stats,
                 test_histogram,
-                test_count: outputs.count,
                 real_floor,
             })
         };
@@ -530,15 +528,13 @@ impl Evaluator {
                     // The classifier reads pixels in [0, 1], like the Parzen window.
                     let outputs = c.classifier.classify(ctx, &pixels)?;
                     let (classes, feature_dim) = (c.classifier.classes, c.classifier.feature_dim());
-                    let mut generated = scores_against(
+                    report.generated = Some(scores_against(
                         &outputs,
                         classes,
                         feature_dim,
                         &c.test_stats,
                         &c.test_histogram,
-                    )?;
-                    generated.reference = c.test_count;
-                    report.generated = Some(generated);
+                    )?);
                     report.real_floor = Some(c.real_floor.clone());
                     report.classifier = Some(ClassifierInfo {
                         file: c.file.display().to_string(),
