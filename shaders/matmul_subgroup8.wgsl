@@ -1,7 +1,8 @@
 // (Subgroup builtins need wgpu::Features::SUBGROUP; naga does not take `enable subgroups;` yet.)
 // C = op(A) · op(B) (+ bias) (then activation), or C += op(A) · op(B), for any M, N, K, on
 // adapters whose subgroups are exactly 8 invocations wide (llvmpipe and other CPU adapters).
-// Same layouts, constants and bindings as matmul.wgsl; src/kernels/matmul.rs picks the kernel.
+// Same layouts, constants and bindings as matmul.wgsl (both get matmul_common.wgsl appended);
+// src/kernels/matmul.rs picks the kernel.
 //
 // Why a second kernel: llvmpipe runs 8 invocations as the lanes of one SIMD register, and a
 // storage load inside a loop becomes a loop over the lanes, one scalar load each, so loads and
@@ -16,38 +17,6 @@
 // Lane i owns columns i, i + 8, i + 16, i + 24 of the tile and all 16 rows. The body is
 // unrolled by hand (generated): subgroupBroadcast needs a constant lane index.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    slope: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-override ACCUMULATE: bool = false;
-override ACTIVATION: u32 = 0u;
-
-fn load_a(row: u32, kk: u32) -> f32 {
-    if (TRANS_A) {
-        return a[kk * params.m + row];
-    }
-    return a[row * params.k + kk];
-}
-
-fn load_b(kk: u32, col: u32) -> f32 {
-    if (TRANS_B) {
-        return b[col * params.k + kk];
-    }
-    return b[kk * params.n + col];
-}
 
 // A[row, k] for this lane's k, or 0 past the end of K (so the products vanish).
 fn lane_a(row: u32, kk: u32, k_in_range: bool) -> f32 {
@@ -301,40 +270,20 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
             acc15 += select(subgroupBroadcast(a15, 7u), subgroupBroadcast(a15, 7u), TRANS_A) * bv;
         }
     }
-    store_row(first_row + 0u, first_col, acc0);
-    store_row(first_row + 1u, first_col, acc1);
-    store_row(first_row + 2u, first_col, acc2);
-    store_row(first_row + 3u, first_col, acc3);
-    store_row(first_row + 4u, first_col, acc4);
-    store_row(first_row + 5u, first_col, acc5);
-    store_row(first_row + 6u, first_col, acc6);
-    store_row(first_row + 7u, first_col, acc7);
-    store_row(first_row + 8u, first_col, acc8);
-    store_row(first_row + 9u, first_col, acc9);
-    store_row(first_row + 10u, first_col, acc10);
-    store_row(first_row + 11u, first_col, acc11);
-    store_row(first_row + 12u, first_col, acc12);
-    store_row(first_row + 13u, first_col, acc13);
-    store_row(first_row + 14u, first_col, acc14);
-    store_row(first_row + 15u, first_col, acc15);
-}
-
-fn store_row(row: u32, first_col: u32, values: vec4<f32>) {
-    if (row >= params.m) {
-        return;
-    }
-    for (var j = 0u; j < 4u; j++) {
-        let col = first_col + j * 8u;
-        if (col < params.n) {
-            var v = values[j];
-            if (HAS_BIAS) {
-                v += bias[col];
-            }
-            let index = row * params.n + col;
-            if (ACCUMULATE) {
-                v += c[index];
-            }
-            c[index] = activate(v, ACTIVATION, params.slope);
-        }
-    }
+    store_row(first_row + 0u, first_col, 8u, acc0);
+    store_row(first_row + 1u, first_col, 8u, acc1);
+    store_row(first_row + 2u, first_col, 8u, acc2);
+    store_row(first_row + 3u, first_col, 8u, acc3);
+    store_row(first_row + 4u, first_col, 8u, acc4);
+    store_row(first_row + 5u, first_col, 8u, acc5);
+    store_row(first_row + 6u, first_col, 8u, acc6);
+    store_row(first_row + 7u, first_col, 8u, acc7);
+    store_row(first_row + 8u, first_col, 8u, acc8);
+    store_row(first_row + 9u, first_col, 8u, acc9);
+    store_row(first_row + 10u, first_col, 8u, acc10);
+    store_row(first_row + 11u, first_col, 8u, acc11);
+    store_row(first_row + 12u, first_col, 8u, acc12);
+    store_row(first_row + 13u, first_col, 8u, acc13);
+    store_row(first_row + 14u, first_col, 8u, acc14);
+    store_row(first_row + 15u, first_col, 8u, acc15);
 }

@@ -6,7 +6,12 @@
 
 const COMMON: &str = include_str!("../shaders/common.wgsl");
 
-/// (name, source) of every kernel file in shaders/, without the common part.
+/// Appended to both matmul kernels before COMMON: their parameters, bindings, operand loads and
+/// epilogue (the subgroup kernel needs a file of its own, since adapters without subgroups
+/// cannot compile it).
+const MATMUL_COMMON: &str = include_str!("../shaders/matmul_common.wgsl");
+
+/// (name, source) of every kernel file in shaders/, without the shared parts.
 pub const SHADER_FILES: &[(&str, &str)] = &[
     ("matmul", include_str!("../shaders/matmul.wgsl")),
     (
@@ -29,7 +34,14 @@ pub fn shader_source(name: &str) -> Option<String> {
     SHADER_FILES
         .iter()
         .find(|(file, _)| *file == name)
-        .map(|(_, source)| format!("{source}\n{COMMON}"))
+        .map(|(file, source)| {
+            let family = if file.starts_with("matmul") {
+                MATMUL_COMMON
+            } else {
+                ""
+            };
+            format!("{source}\n{family}\n{COMMON}")
+        })
 }
 
 #[cfg(test)]
@@ -78,7 +90,9 @@ mod tests {
             if path.extension().is_some_and(|e| e == "wgsl") {
                 let stem = path.file_stem().unwrap().to_str().unwrap();
                 assert!(
-                    stem == "common" || SHADER_FILES.iter().any(|(n, _)| *n == stem),
+                    stem == "common"
+                        || stem == "matmul_common"
+                        || SHADER_FILES.iter().any(|(n, _)| *n == stem),
                     "shaders/{stem}.wgsl is not listed in SHADER_FILES"
                 );
             }
