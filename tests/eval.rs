@@ -497,3 +497,157 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
         "{error}"
     );
 }
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// The columns of metrics.csv by name: (header, rows of values).
+fn metrics_csv(run: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines
+        .map(|line| line.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn train_eval_every_logs_the_scores_that_eval_computes() {
+    let dir = scratch("eval-every");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    fake_mnist(&data, 200, 60);
+    let data_text = data.to_str().unwrap();
+    let classifier = dir.join("classifier.safetensors");
+    let classifier_text = classifier.to_str().unwrap();
+    let run = dir.join("run");
+    let run_text = run.to_str().unwrap();
+    let sizes = [
+        "--eval-samples",
+        "100",
+        "--eval-parzen-test",
+        "30",
+        "--eval-parzen-validation",
+        "20",
+    ];
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            data_text,
+            "--steps",
+            "7",
+            "--log-every",
+            "2",
+            "--holdout",
+            "20",
+            "--eval-every",
+            "3",
+            "--quiet",
+            "--out",
+            run_text,
+        ];
+        args.extend_from_slice(&sizes);
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+
+    // No classifier: refused before anything is trained or written.
+    let error = fails(&as_strs(&train(&["--eval-classifier", classifier_text])));
+    assert!(
+        error.contains("classifier.safetensors") && error.contains("gan-gpu classifier train"),
+        "{error}"
+    );
+    assert!(!run.exists(), "a refused run leaves no folder");
+    // Toy sets log their mode coverage already.
+    let error = fails(&["train", "ring8", "--eval-every", "5", "--quiet"]);
+    assert!(
+        error.contains("--eval-every 5") && error.contains("toy"),
+        "{error}"
+    );
+
+    succeeds(&[
+        "classifier",
+        "train",
+        data_text,
+        "--epochs",
+        "1",
+        "--hidden",
+        "32,16",
+        "--out",
+        classifier_text,
+    ]);
+    succeeds(&as_strs(&train(&["--eval-classifier", classifier_text])));
+
+    // Rows at steps 2, 3 (eval), 4, 6 (eval), 7 (eval: the last step): scores at 3, 6 and 7
+    // only, NaN between.
+    let (header, rows) = metrics_csv(&run);
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("no {name} in {header:?}"))
+    };
+    let steps: Vec<f64> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(steps, [2.0, 3.0, 4.0, 6.0, 7.0]);
+    for name in [
+        "parzen_ll",
+        "parzen_se",
+        "fid",
+        "inception_score",
+        "class_kl",
+    ] {
+        let values: Vec<f64> = rows.iter().map(|r| r[column(name)]).collect();
+        for (row, value) in values.iter().enumerate() {
+            let eval_step = [3.0, 6.0, 7.0].contains(&steps[row]);
+            assert_eq!(
+                value.is_finite(),
+                eval_step,
+                "{name} at step {}",
+                steps[row]
+            );
+        }
+    }
+    // The last evaluation is the run's eval.json.
+    let report = read_json(&run.join("eval.json"));
+    assert_eq!(report["step"], 7);
+    assert_eq!(report["parzen"]["validation_points"], 20);
+    let last = rows.last().unwrap();
+    assert_eq!(
+        report["parzen"]["mean"].as_f64().unwrap(),
+        last[column("parzen_ll")]
+    );
+    assert_eq!(
+        report["generated"]["fid"].as_f64().unwrap(),
+        last[column("fid")]
+    );
+
+    // And `gan-gpu eval` of the saved generator with the same sizes computes the same scores.
+    succeeds(&[
+        "eval",
+        run_text,
+        "--classifier",
+        classifier_text,
+        "--samples",
+        "100",
+        "--parzen-test",
+        "30",
+        "--parzen-validation",
+        "20",
+    ]);
+    let again = read_json(&run.join("eval.json"));
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(1.0);
+    for (key, column_name) in [
+        (&again["parzen"]["mean"], "parzen_ll"),
+        (&again["generated"]["fid"], "fid"),
+        (&again["generated"]["inception_score"], "inception_score"),
+    ] {
+        let value = key.as_f64().unwrap();
+        assert!(
+            close(value, last[column(column_name)]),
+            "{column_name}: eval {value}, during training {}",
+            last[column(column_name)]
+        );
+    }
+}

@@ -57,6 +57,7 @@ fn toy_config(steps: u64) -> TrainConfig {
         checkpoint_every: 20,
         holdout: 0,
         pixel_range: PixelRange::MinusOneToOne,
+        eval: Default::default(),
     }
 }
 
@@ -316,6 +317,7 @@ fn tiny_goodfellow(data: DataSource, examples: usize, holdout: usize, steps: u64
         checkpoint_every: 10,
         holdout,
         pixel_range: PixelRange::ZeroToOne,
+        eval: Default::default(),
     }
 }
 

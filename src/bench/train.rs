@@ -41,6 +41,7 @@ pub fn reference_config(batch: usize) -> TrainConfig {
         checkpoint_every: 1,
         holdout: 0,
         pixel_range: PixelRange::MinusOneToOne,
+        eval: Default::default(),
     }
 }
 

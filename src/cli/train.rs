@@ -7,11 +7,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Cli;
 use crate::error::{Error, Result};
+use crate::eval::during_training::TrainingEvaluation;
 use crate::gan::checkpoint::Checkpoint;
 use crate::gan::presets;
 use crate::gan::{
-    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Progress, Schedule, TrainConfig,
-    WassersteinConfig, train,
+    DataSource, EvalSchedule, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Progress, Schedule,
+    TrainConfig, WassersteinConfig, train_with_evaluation,
 };
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
@@ -132,6 +133,26 @@ pub struct TrainArgs {
     /// Iterations between checkpoints.
     #[arg(long, default_value_t = 1000)]
     pub checkpoint_every: u64,
+    /// Score the generator every N iterations (and at the last) as `gan-gpu eval` does: Parzen
+    /// log-likelihood, FID, Inception Score and class KL become metrics.csv columns, the latest
+    /// report eval.json (image data; needs a classifier unless --eval-no-classifier).
+    #[arg(long, value_name = "N")]
+    pub eval_every: Option<u64>,
+    /// Generator samples per evaluation.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub eval_samples: usize,
+    /// Test images the Parzen estimate averages over per evaluation (0: no Parzen estimate).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub eval_parzen_test: usize,
+    /// Held-out training images that choose the Parzen σ (at most --holdout are used).
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub eval_parzen_validation: usize,
+    /// The classifier for the evaluations [default: runs/classifier-<data folder name>/classifier.safetensors].
+    #[arg(long, value_name = "FILE")]
+    pub eval_classifier: Option<PathBuf>,
+    /// Evaluate the Parzen log-likelihood only (no classifier scores).
+    #[arg(long)]
+    pub eval_no_classifier: bool,
     /// No progress bar (a line per log instead).
     #[arg(long)]
     pub quiet: bool,
@@ -345,12 +366,27 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         checkpoint_every: args.checkpoint_every,
         holdout,
         pixel_range,
+        eval: eval_schedule(args),
     };
     config.validate()?;
     Ok(config)
 }
 
-/// --penalty, --lambda and --clip, each refused with a loss that does not use it.
+/// The --eval-* flags (every 0: no evaluations during training).
+fn eval_schedule(args: &TrainArgs) -> EvalSchedule {
+    EvalSchedule {
+        every: args.eval_every.unwrap_or(0),
+        samples: args.eval_samples,
+        parzen_test: args.eval_parzen_test,
+        parzen_validation: args.eval_parzen_validation,
+        classifier: args
+            .eval_classifier
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        use_classifier: !args.eval_no_classifier,
+    }
+}
+
 /// `spec` with new hidden sizes, keeping its hidden and output activations (plain layers only).
 fn resize_hidden(spec: MlpSpec, hidden: Option<&[usize]>, flag: &str) -> Result<MlpSpec> {
     let Some(hidden) = hidden else {
@@ -383,6 +419,7 @@ fn resize_hidden(spec: MlpSpec, hidden: Option<&[usize]>, flag: &str) -> Result<
     ))
 }
 
+/// --penalty, --lambda and --clip, each refused with a loss that does not use it.
 fn wasserstein_config(args: &TrainArgs, loss: GanLoss) -> Result<WassersteinConfig> {
     let mut config = WassersteinConfig::default();
     let refuse = |flag: &str, used_by: &str| {
@@ -471,6 +508,11 @@ impl Progress for Bar {
                 "grad_norm" => format!("  ‖∇D‖ {v:.3}"),
                 "modes" => format!("  modes {v}"),
                 "high_quality" => format!("  HQ {:.1}%", 100.0 * v),
+                "parzen_ll" => format!("  Parzen {v:.1}"),
+                "parzen_se" => String::new(), // in metrics.csv; the bar shows the mean
+                "fid" => format!("  FID {v:.2}"),
+                "inception_score" => format!("  IS {v:.2}"),
+                "class_kl" => format!("  KL {v:.3}"),
                 other => format!("  {other} {v:.3}"),
             })
             .collect();
@@ -563,7 +605,33 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
         quiet,
         extras: String::new(),
     };
-    let outcome = train(&ctx, &config, &run_dir, checkpoint.as_ref(), &mut progress)?;
+    let mut evaluation = if config.eval.every > 0 {
+        eprintln!(
+            "evaluating every {} steps ({} samples, {} Parzen test images{})",
+            config.eval.every,
+            config.eval.samples,
+            config.eval.parzen_test,
+            if config.eval.use_classifier {
+                ", FID/IS/KL with the classifier"
+            } else {
+                ""
+            }
+        );
+        let mut log = |text: &str| eprintln!("{text}");
+        Some(TrainingEvaluation::new(&ctx, &config, &run_dir, &mut log)?)
+    } else {
+        None
+    };
+    let outcome = train_with_evaluation(
+        &ctx,
+        &config,
+        &run_dir,
+        checkpoint.as_ref(),
+        &mut progress,
+        evaluation
+            .as_mut()
+            .map(|e| e as &mut dyn crate::gan::Evaluation),
+    )?;
     eprintln!(
         "done: {} steps at {:.1} it/s; samples, metrics.csv, loss_curves.png and checkpoints in {}",
         outcome.final_step,

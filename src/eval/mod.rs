@@ -8,6 +8,7 @@
 //! keep the evaluator and call `evaluate` every N steps (`EvalReport::metrics` gives the columns).
 
 pub mod classifier;
+pub mod during_training;
 pub mod fid;
 pub mod generate;
 pub mod parzen;
@@ -441,6 +442,28 @@ impl Evaluator {
             options: options.clone(),
             warnings,
         })
+    }
+
+    /// The metrics.csv columns of `EvalReport::metrics` for this evaluator's reports, in order.
+    pub fn columns(&self) -> Vec<&'static str> {
+        match &self.setup {
+            Setup::Toy(_) => vec!["modes_captured", "high_quality_percent"],
+            Setup::Images(setup) => {
+                let mut columns = Vec::new();
+                if self.options.parzen_test > 0 {
+                    columns.extend(["parzen_ll", "parzen_se"]);
+                }
+                if setup.classifier.is_some() {
+                    columns.extend(["fid", "inception_score", "class_kl"]);
+                }
+                columns
+            }
+        }
+    }
+
+    /// Warnings about the data this evaluator scores against (e.g. no held-out images).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Score `generator` (whose last layer's activation says its output range).

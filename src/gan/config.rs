@@ -93,6 +93,39 @@ impl Default for WassersteinConfig {
     }
 }
 
+/// `train --eval-every`: how often the generator is scored during training, and on how much
+/// (`every` 0: never). Saved in config.json so a resumed run logs the same metrics.csv columns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvalSchedule {
+    /// Iterations between evaluations (and one at the last step); 0: none.
+    pub every: u64,
+    /// Generator samples: the Parzen window's centres and the classifier scores' sample.
+    pub samples: usize,
+    /// Test images the Parzen estimate averages over (0: no Parzen estimate).
+    pub parzen_test: usize,
+    /// Held-out training images that choose the Parzen σ.
+    pub parzen_validation: usize,
+    /// The classifier for FID, Inception Score and the class histogram (None: the data
+    /// folder's default, `runs/classifier-<name>/classifier.safetensors`).
+    pub classifier: Option<String>,
+    /// false: skip the classifier scores (Parzen only).
+    pub use_classifier: bool,
+}
+
+impl Default for EvalSchedule {
+    fn default() -> Self {
+        EvalSchedule {
+            every: 0,
+            samples: 10_000,
+            parzen_test: 10_000,
+            parzen_validation: 1_000,
+            classifier: None,
+            use_classifier: true,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
@@ -285,6 +318,9 @@ pub struct TrainConfig {
     /// (`PixelRange::for_output`): [0, 1] for sigmoid, [−1, 1] otherwise.
     #[serde(default)]
     pub pixel_range: PixelRange,
+    /// Evaluations during training (absent from older configs: none).
+    #[serde(default)]
+    pub eval: EvalSchedule,
 }
 
 impl TrainConfig {
@@ -348,6 +384,7 @@ impl TrainConfig {
                 self.holdout
             )));
         }
+        self.validate_eval()?;
         let output = self.generator.layers.last().map(|l| l.activation);
         let expected = output.map_or(PixelRange::default(), PixelRange::for_output);
         if self.pixel_range != expected {
@@ -391,6 +428,37 @@ impl TrainConfig {
             return Err(Error::Input(format!(
                 "--clip: the weight clip value must be a positive finite number, found {clip}"
             )));
+        }
+        Ok(())
+    }
+
+    fn validate_eval(&self) -> Result<()> {
+        let eval = &self.eval;
+        if eval.every == 0 {
+            return Ok(());
+        }
+        if let DataSource::Toy(name) = &self.data {
+            return Err(Error::Input(format!(
+                "--eval-every {}: {name} is a 2-D toy set, whose mode coverage is already logged \
+                 at every sample step (modes, high_quality in metrics.csv); evaluations during \
+                 training are for image data",
+                eval.every
+            )));
+        }
+        for (flag, value) in [
+            ("--eval-samples", eval.samples),
+            ("--eval-parzen-validation", eval.parzen_validation),
+        ] {
+            if value == 0 {
+                return Err(Error::Input(format!("{flag}: must be at least 1, found 0")));
+            }
+        }
+        if eval.parzen_test == 0 && !eval.use_classifier {
+            return Err(Error::Input(
+                "--eval-every: --eval-parzen-test 0 with --eval-no-classifier leaves nothing to \
+                 evaluate"
+                    .into(),
+            ));
         }
         Ok(())
     }
@@ -445,6 +513,7 @@ mod tests {
             checkpoint_every: 1,
             holdout: 0,
             pixel_range: PixelRange::ZeroToOne,
+            eval: EvalSchedule::default(),
         }
     }
 
@@ -571,6 +640,7 @@ mod tests {
             checkpoint_every: 1,
             holdout: 0,
             pixel_range: PixelRange::MinusOneToOne,
+            eval: EvalSchedule::default(),
         }
     }
 

@@ -12,7 +12,7 @@ pub mod samples;
 pub mod train;
 
 pub use config::{
-    DataSource, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Schedule, TrainConfig,
-    WassersteinConfig,
+    DataSource, EvalSchedule, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Schedule,
+    TrainConfig, WassersteinConfig,
 };
-pub use train::{Progress, Silent, TrainOutcome, train};
+pub use train::{Evaluation, Progress, Silent, TrainOutcome, train, train_with_evaluation};

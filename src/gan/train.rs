@@ -12,6 +12,7 @@ use super::samples::SampleWriter;
 use crate::data::ModeStats;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PendingRead, Recorder};
+use crate::nn::Mlp;
 use crate::report::curves::{Series, write_loss_curves};
 use crate::report::run_dir::{MetricsCsv, MetricsRow, RunDir, write_atomic};
 
@@ -44,6 +45,15 @@ impl Progress for Silent {
     fn update(&mut self, _: &MetricsRow) {}
     fn message(&mut self, _: &str) {}
     fn finish(&mut self) {}
+}
+
+/// Scores of the generator computed during training (`train --eval-every`), logged as extra
+/// metrics.csv columns at the evaluation steps (NaN in the rows between).
+pub trait Evaluation {
+    /// The metrics.csv columns `evaluate` fills, in order.
+    fn columns(&self) -> Vec<&'static str>;
+    /// Score the generator as it is after `step` iterations: one value per column.
+    fn evaluate(&mut self, ctx: &GpuContext, generator: &Mlp, step: u64) -> Result<Vec<f64>>;
 }
 
 /// metrics.csv columns beyond the base ones: the Wasserstein estimate mean D(x) − mean D(G(z))
@@ -92,7 +102,8 @@ struct InFlight {
     end_step: u64,
 }
 
-/// Train `config` into `run_dir`, from scratch or from `resume`.
+/// Train `config` into `run_dir`, from scratch or from `resume` (a config with `eval.every` > 0
+/// needs [`train_with_evaluation`]).
 pub fn train(
     ctx: &GpuContext,
     config: &TrainConfig,
@@ -100,7 +111,30 @@ pub fn train(
     resume: Option<&Checkpoint>,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
+    train_with_evaluation(ctx, config, run_dir, resume, progress, None)
+}
+
+/// [`train`], scoring the generator with `evaluation` every `config.eval.every` iterations and
+/// at the last one.
+pub fn train_with_evaluation(
+    ctx: &GpuContext,
+    config: &TrainConfig,
+    run_dir: &Path,
+    resume: Option<&Checkpoint>,
+    progress: &mut dyn Progress,
+    evaluation: Option<&mut dyn Evaluation>,
+) -> Result<TrainOutcome> {
     config.validate()?;
+    let eval_every = config.eval.every;
+    let mut evaluation = match (eval_every, evaluation) {
+        (0, _) => None,
+        (_, Some(evaluation)) => Some(evaluation),
+        (every, None) => {
+            return Err(Error::Input(format!(
+                "--eval-every {every}: this caller gave the training loop no evaluator"
+            )));
+        }
+    };
     let host = HostData::load(&config.data)?;
     let examples = host.count;
     let real = RealData::upload(ctx, host.hold_out(config.holdout)?, config.batch_size)?;
@@ -122,7 +156,12 @@ pub fn train(
         let text = serde_json::to_string_pretty(&holdout).expect("JSON values serialise");
         write_atomic(run.root().join("holdout.json"), text.as_bytes())?;
     }
-    let columns = extra_columns(config);
+    let mut columns = extra_columns(config);
+    // The loss's and data's own columns come first; the evaluation's follow.
+    let own_columns = columns.len();
+    if let Some(evaluation) = &evaluation {
+        columns.extend(evaluation.columns());
+    }
     let mut csv = if resume.is_some() {
         MetricsCsv::open_for_resume(run.metrics_path(), &columns, step)?
     } else {
@@ -144,7 +183,7 @@ pub fn train(
 
     // Turn a chunk's metric sums into a row (means per step), check for divergence, log it.
     let mut finish = |flight: InFlight,
-                      modes: Option<&ModeStats>,
+                      (modes, scores): (Option<&ModeStats>, Option<&[f64]>),
                       last_done: &mut Instant,
                       (rows, extras): (&mut Vec<MetricsRow>, &mut Vec<Vec<f64>>),
                       progress: &mut dyn Progress|
@@ -169,7 +208,11 @@ pub fn train(
                 row.step, row.d_loss, row.g_loss
             )));
         }
-        let values = extra_values(&columns, &row, &sums, d_steps, modes);
+        let mut values = extra_values(&columns[..own_columns], &row, &sums, d_steps, modes);
+        match scores {
+            Some(scores) => values.extend_from_slice(scores),
+            None => values.resize(columns.len(), f64::NAN),
+        }
         csv.append(&row, &values)?;
         if !columns.is_empty() {
             progress.extras(&columns, &values);
@@ -185,7 +228,11 @@ pub fn train(
             .steps
             .min(next_multiple(step, config.log_every))
             .min(next_multiple(step, config.sample_every))
-            .min(next_multiple(step, config.checkpoint_every));
+            .min(next_multiple(step, config.checkpoint_every))
+            .min(match eval_every {
+                0 => u64::MAX,
+                every => next_multiple(step, every),
+            });
         let mut recorder = Recorder::new(ctx);
         for _ in step..end {
             graph.record_iteration(&mut recorder);
@@ -198,7 +245,7 @@ pub fn train(
         if let Some(previous) = in_flight.take() {
             finish(
                 previous,
-                None,
+                (None, None),
                 &mut last_done,
                 (&mut rows, &mut extras),
                 progress,
@@ -213,18 +260,26 @@ pub fn train(
 
         let sample_now = step % config.sample_every == 0 || step == config.steps;
         let checkpoint_now = step % config.checkpoint_every == 0 || step == config.steps;
+        let eval_now = eval_every > 0 && (step % eval_every == 0 || step == config.steps);
         // Samples first: a toy set's mode coverage goes into this chunk's row.
         let modes = if sample_now {
             samples.write(ctx, &run.samples_dir(), step)?
         } else {
             None
         };
-        if (sample_now || checkpoint_now)
+        let scores = match (&mut evaluation, eval_now) {
+            (Some(evaluation), true) => {
+                progress.message(&format!("evaluating the generator at step {step}"));
+                Some(evaluation.evaluate(ctx, &graph.generator, step)?)
+            }
+            _ => None,
+        };
+        if (sample_now || checkpoint_now || eval_now)
             && let Some(flight) = in_flight.take()
         {
             finish(
                 flight,
-                modes.as_ref(),
+                (modes.as_ref(), scores.as_deref()),
                 &mut last_done,
                 (&mut rows, &mut extras),
                 progress,
@@ -250,7 +305,7 @@ pub fn train(
     if let Some(flight) = in_flight.take() {
         finish(
             flight,
-            None,
+            (None, None),
             &mut last_done,
             (&mut rows, &mut extras),
             progress,
