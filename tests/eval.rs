@@ -609,6 +609,7 @@ fn train_eval_every_logs_the_scores_that_eval_computes() {
             );
         }
     }
+    assert!(run.join("eval_curves.png").is_file(), "the scores' curves");
     // The last evaluation is the run's eval.json.
     let report = read_json(&run.join("eval.json"));
     assert_eq!(report["step"], 7);

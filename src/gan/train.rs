@@ -13,7 +13,7 @@ use crate::data::ModeStats;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PendingRead, Recorder};
 use crate::nn::Mlp;
-use crate::report::curves::{Series, write_loss_curves};
+use crate::report::curves::{Series, write_loss_curves, write_stacked_curves};
 use crate::report::run_dir::{MetricsCsv, MetricsRow, RunDir, write_atomic};
 
 pub struct TrainOutcome {
@@ -285,7 +285,7 @@ pub fn train_with_evaluation(
                 progress,
             )?;
         }
-        if sample_now {
+        if sample_now || eval_now {
             write_curves(&run, &rows, &columns, &extras)?;
         }
         if checkpoint_now {
@@ -345,6 +345,16 @@ fn write_curves(
         ("D(x)", d_real.as_slice()),
         ("D(G(z))", d_fake.as_slice()),
     ];
+    // (step, value) of an extra column, NaN where a row has none (the plot skips those).
+    let column_points = |column: &str| -> Option<Vec<(f64, f64)>> {
+        let i = columns.iter().position(|&c| c == column)?;
+        let points = rows
+            .iter()
+            .zip(extras)
+            .map(|(r, values)| (r.step as f64, values[i]))
+            .collect();
+        Some(points)
+    };
     // The Wasserstein metrics share the losses' scale; mode counts do not, so they stay in the CSV.
     let plotted: Vec<(&str, Vec<(f64, f64)>)> = [
         ("wasserstein", "W estimate"),
@@ -352,20 +362,31 @@ fn write_curves(
         ("grad_norm", "grad norm"),
     ]
     .iter()
-    .filter_map(|&(column, label)| {
-        let i = columns.iter().position(|&c| c == column)?;
-        let points = rows
-            .iter()
-            .zip(extras)
-            .map(|(r, values)| (r.step as f64, values[i]))
-            .collect();
-        Some((label, points))
-    })
+    .filter_map(|&(column, label)| Some((label, column_points(column)?)))
     .collect();
     series.extend(
         plotted
             .iter()
             .map(|(label, points)| (*label, points.as_slice())),
     );
-    write_loss_curves(run.root().join("loss_curves.png"), &series)
+    write_loss_curves(run.root().join("loss_curves.png"), &series)?;
+
+    // Evaluation scores (train --eval-every) have scales of their own: a panel each.
+    let panels: Vec<(&str, Vec<(f64, f64)>)> = [
+        ("parzen_ll", "Parzen log-likelihood (nats)"),
+        ("fid", "FID (classifier features)"),
+        ("inception_score", "Inception score"),
+        ("class_kl", "class KL (real vs generated)"),
+    ]
+    .iter()
+    .filter_map(|&(column, label)| Some((label, column_points(column)?)))
+    .collect();
+    if panels.is_empty() {
+        return Ok(());
+    }
+    let panels: Vec<Series<'_>> = panels
+        .iter()
+        .map(|(label, points)| (*label, points.as_slice()))
+        .collect();
+    write_stacked_curves(run.root().join("eval_curves.png"), &panels)
 }

@@ -209,6 +209,21 @@ pub fn write_loss_curves(path: impl AsRef<Path>, series: &[Series<'_>]) -> Resul
     save_png(path, &loss_curves_rgb(series, CURVES_WIDTH, CURVES_HEIGHT)?)
 }
 
+/// Height of one panel of [`write_stacked_curves`].
+pub const PANEL_HEIGHT: u32 = 220;
+
+/// One panel per series, stacked top to bottom (800 × 220 each), written atomically: for
+/// metrics on unrelated scales, such as a Parzen log-likelihood and an FID.
+pub fn write_stacked_curves(path: impl AsRef<Path>, panels: &[Series<'_>]) -> Result<()> {
+    let height = PANEL_HEIGHT * panels.len().max(1) as u32;
+    let mut img = RgbImage::from_pixel(CURVES_WIDTH, height, CURVES_BACKGROUND);
+    for (i, panel) in panels.iter().enumerate() {
+        let rgb = loss_curves_rgb(std::slice::from_ref(panel), CURVES_WIDTH, PANEL_HEIGHT)?;
+        image::imageops::replace(&mut img, &rgb, 0, i as i64 * PANEL_HEIGHT as i64);
+    }
+    save_png(path, &img)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +274,28 @@ mod tests {
         write_loss_curves(&p, &[("x", &nan)]).unwrap();
         decode_png(&p, CURVES_WIDTH, CURVES_HEIGHT);
         assert!(loss_curves_rgb(&[], 10, 10).is_err());
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn stacked_curves_draw_one_panel_per_series() {
+        let dir = temp_dir("stacked");
+        let rising: Vec<(f64, f64)> = (0..50).map(|i| (i as f64, i as f64)).collect();
+        // Values only every 10th step, NaN between (as metrics.csv logs evaluations).
+        let sparse: Vec<(f64, f64)> = (0..50)
+            .map(|i| (i as f64, if i % 10 == 0 { -(i as f64) } else { f64::NAN }))
+            .collect();
+        let p = dir.join("eval.png");
+        write_stacked_curves(&p, &[("FID", &rising), ("Parzen", &sparse)]).unwrap();
+        let img = decode_png(&p, CURVES_WIDTH, 2 * PANEL_HEIGHT);
+        let blue_rows = |rows: std::ops::Range<u32>| {
+            rows.flat_map(|y| (0..CURVES_WIDTH).map(move |x| (x, y)))
+                .filter(|&(x, y)| img.get_pixel(x, y) == &SERIES_COLORS[0])
+                .count()
+        };
+        // Each panel has its own line (and legend swatch) in the first colour.
+        assert!(blue_rows(0..PANEL_HEIGHT) > 300);
+        assert!(blue_rows(PANEL_HEIGHT..2 * PANEL_HEIGHT) > 300);
         std::fs::remove_dir_all(dir).ok();
     }
 }
