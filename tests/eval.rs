@@ -651,4 +651,14 @@ fn train_eval_every_logs_the_scores_that_eval_computes() {
             last[column(column_name)]
         );
     }
+
+    // A resumed run keeps evaluating into the same columns (the schedule is in config.json).
+    succeeds(&["train", "--resume", run_text, "--steps", "9", "--quiet"]);
+    let (resumed_header, resumed_rows) = metrics_csv(&run);
+    assert_eq!(resumed_header, header);
+    let tail: Vec<(f64, bool)> = resumed_rows[rows.len()..]
+        .iter()
+        .map(|r| (r[0], r[column("fid")].is_finite()))
+        .collect();
+    assert_eq!(tail, [(8.0, false), (9.0, true)]);
 }
