@@ -474,6 +474,25 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
     let report = read_json(&run.join("eval.json"));
     assert_eq!(report["parzen"]["validation_points"], 40);
     assert_eq!(report["warnings"].as_array().unwrap().len(), 0, "{report}");
+    assert!(report["parzen_real"].is_null(), "only with --parzen-real");
+    // --parzen-real: real training images as the window score far above a generator trained
+    // for two steps, against the same test and held-out images.
+    let mut with_real = quick.to_vec();
+    with_real.push("--parzen-real");
+    let table = succeeds(&with_real);
+    assert!(table.contains("Parzen, real images"), "{table}");
+    let report = read_json(&run.join("eval.json"));
+    let real = &report["parzen_real"];
+    assert_eq!(real["samples"], 100);
+    assert_eq!(real["test_points"], 20);
+    let (real_ll, generated_ll) = (
+        real["mean"].as_f64().unwrap(),
+        report["parzen"]["mean"].as_f64().unwrap(),
+    );
+    assert!(
+        real_ll > generated_ll + 50.0,
+        "real {real_ll} vs generated {generated_ll}"
+    );
     assert!(
         report["generated"].is_null(),
         "--no-classifier computes no FID"

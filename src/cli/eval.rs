@@ -35,6 +35,11 @@ pub struct EvalArgs {
     /// Held-out training images that choose the Parzen σ.
     #[arg(long, default_value_t = 1_000)]
     pub parzen_validation: usize,
+    /// Also score real training images (as many as --samples, none held out) with the same
+    /// Parzen estimate: the data's own log-likelihood at this size, to read the generator's
+    /// against (doubles the Parzen time).
+    #[arg(long)]
+    pub parzen_real: bool,
     /// Generator samples for the toy sets' mode statistics.
     #[arg(long, default_value_t = 2_500)]
     pub toy_samples: usize,
@@ -70,6 +75,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         samples: args.samples,
         parzen_test: args.parzen_test,
         parzen_validation: args.parzen_validation,
+        parzen_real: args.parzen_real,
         toy_samples: args.toy_samples,
         seed: args.seed,
         ..EvalOptions::default()

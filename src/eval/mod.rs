@@ -47,6 +47,9 @@ pub struct EvalOptions {
     pub parzen_validation: usize,
     pub sigmas: Vec<f64>,
     pub tiling: Tiling,
+    /// Also estimate the Parzen log-likelihood with `samples` real training images (never the
+    /// held-out ones) as the window: what the metric gives the data itself at this size.
+    pub parzen_real: bool,
     /// Generator samples for the toy sets' mode statistics.
     pub toy_samples: usize,
     pub seed: u64,
@@ -63,6 +66,7 @@ impl Default for EvalOptions {
             parzen_validation: 1_000,
             sigmas: paper_sigmas(),
             tiling: Tiling::default(),
+            parzen_real: false,
             toy_samples: 2_500,
             seed: 0,
         }
@@ -110,6 +114,8 @@ pub struct EvalReport {
     pub step: Option<u64>,
     pub data: String,
     pub parzen: Option<ParzenReport>,
+    /// The same estimate with real training images as the window (`--parzen-real`).
+    pub parzen_real: Option<ParzenReport>,
     pub classifier: Option<ClassifierInfo>,
     /// The generator's samples against the test set.
     pub generated: Option<ClassifierScores>,
@@ -169,6 +175,13 @@ impl EvalReport {
                 "  Parzen log-likelihood   {:.1} ± {:.1} nats (σ = {:.3} chosen on {} held-out images; \
                  {} samples, {} test images)\n",
                 p.mean, p.standard_error, p.sigma, p.validation_points, p.samples, p.test_points
+            );
+        }
+        if let Some(p) = &self.parzen_real {
+            out += &format!(
+                "  Parzen, real images     {:.1} ± {:.1} nats (σ = {:.3}; {} training images as the \
+                 window: the data's own score at this size)\n",
+                p.mean, p.standard_error, p.sigma, p.samples
             );
         }
         if let (Some(g), Some(r)) = (&self.generated, &self.real_floor) {
@@ -235,6 +248,8 @@ struct ImageSetup {
     dim: usize,
     validation: Tensor,
     test: Tensor,
+    /// The Parzen estimate with real training images as the window, when asked for.
+    parzen_real: Option<ParzenReport>,
     classifier: Option<ClassifierSetup>,
 }
 
@@ -376,6 +391,35 @@ impl Evaluator {
             &pixels_to_inputs(&test.images.pixels[..test_count.max(1) * dim]),
         )?;
 
+        let parzen_real = if options.parzen_real && options.parzen_test > 0 {
+            // Training images the generator learnt from: the first n − holdout.
+            let trained = if holdout > 0 && holdout <= n {
+                n - holdout
+            } else {
+                n
+            };
+            let count = options.samples.min(trained);
+            log(&format!(
+                "Parzen window of {count} real training images (the data's own score)"
+            ));
+            let real = ctx.upload(
+                "eval real window images",
+                &[count, dim],
+                &pixels_to_inputs(&train.pixels[..count * dim]),
+            )?;
+            let window = ParzenWindow::new(ctx, &real)?;
+            Some(parzen_estimate(
+                ctx,
+                &window,
+                &validation,
+                &test_tensor,
+                &options.sigmas,
+                options.tiling,
+            )?)
+        } else {
+            None
+        };
+
         let classifier = if options.skip_classifier {
             None
         } else {
@@ -437,6 +481,7 @@ impl Evaluator {
                 dim,
                 validation,
                 test: test_tensor,
+                parzen_real,
                 classifier,
             })),
             options: options.clone(),
@@ -480,6 +525,7 @@ impl Evaluator {
             step: None,
             data: String::new(),
             parzen: None,
+            parzen_real: None,
             classifier: None,
             generated: None,
             real_floor: None,
@@ -521,6 +567,7 @@ impl Evaluator {
             }
             Setup::Images(setup) => {
                 report.data = setup.description.clone();
+                report.parzen_real = setup.parzen_real.clone();
                 log(&format!("generating {} samples", options.samples));
                 let raw = generate::generate(ctx, generator, options.samples, options.seed)?;
                 let output = generator.spec.layers.last().map(|l| l.activation);
