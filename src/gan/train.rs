@@ -24,7 +24,7 @@ pub struct TrainOutcome {
     /// one Vec per row.
     pub extra_columns: Vec<&'static str>,
     pub extras: Vec<Vec<f64>>,
-    /// Iterations per second over the whole run (setup excluded).
+    /// Iterations per second over the whole run (setup and evaluations excluded).
     pub it_per_s: f64,
 }
 
@@ -179,6 +179,7 @@ pub fn train_with_evaluation(
     let started = Instant::now();
     let first_step = step;
     let mut last_done = Instant::now();
+    let mut evaluation_time = std::time::Duration::ZERO;
     let next_multiple = |step: u64, every: u64| (step / every + 1) * every;
 
     // Turn a chunk's metric sums into a row (means per step), check for divergence, log it.
@@ -270,7 +271,15 @@ pub fn train_with_evaluation(
         let scores = match (&mut evaluation, eval_now) {
             (Some(evaluation), true) => {
                 progress.message(&format!("evaluating the generator at step {step}"));
-                Some(evaluation.evaluate(ctx, &graph.generator, step)?)
+                // it/s counts training only: the chunk finishes first, and the evaluation's
+                // time is taken out of the chunk's and the run's.
+                ctx.wait_idle()?;
+                let started = Instant::now();
+                let scores = evaluation.evaluate(ctx, &graph.generator, step)?;
+                let spent = started.elapsed();
+                last_done += spent;
+                evaluation_time += spent;
+                Some(scores)
             }
             _ => None,
         };
@@ -312,7 +321,10 @@ pub fn train_with_evaluation(
         )?;
     }
     progress.finish();
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = started
+        .elapsed()
+        .saturating_sub(evaluation_time)
+        .as_secs_f64();
     Ok(TrainOutcome {
         run_dir: run.root().to_path_buf(),
         final_step: step,
