@@ -107,6 +107,12 @@ pub struct ToyReport {
     pub high_quality_per_mode: Vec<usize>,
 }
 
+/// metrics.csv columns of the Parzen estimate, the classifier scores and the toy statistics:
+/// what `EvalReport::metrics` gives and `Evaluator::columns` announces.
+const PARZEN_COLUMNS: [&str; 2] = ["parzen_ll", "parzen_se"];
+const CLASSIFIER_COLUMNS: [&str; 3] = ["fid", "inception_score", "class_kl"];
+const TOY_COLUMNS: [&str; 2] = ["modes_captured", "high_quality_percent"];
+
 /// Everything one evaluation found; serialised as eval.json.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EvalReport {
@@ -131,17 +137,15 @@ impl EvalReport {
     pub fn metrics(&self) -> Vec<(&'static str, f64)> {
         let mut columns = Vec::new();
         if let Some(p) = &self.parzen {
-            columns.push(("parzen_ll", p.mean));
-            columns.push(("parzen_se", p.standard_error));
+            columns.extend(PARZEN_COLUMNS.into_iter().zip([p.mean, p.standard_error]));
         }
         if let Some(g) = &self.generated {
-            columns.push(("fid", g.fid));
-            columns.push(("inception_score", g.inception_score));
-            columns.push(("class_kl", g.class_kl));
+            let values = [g.fid, g.inception_score, g.class_kl];
+            columns.extend(CLASSIFIER_COLUMNS.into_iter().zip(values));
         }
         if let Some(t) = &self.toy {
-            columns.push(("modes_captured", t.modes_captured as f64));
-            columns.push(("high_quality_percent", t.high_quality_percent));
+            let values = [t.modes_captured as f64, t.high_quality_percent];
+            columns.extend(TOY_COLUMNS.into_iter().zip(values));
         }
         columns
     }
@@ -492,14 +496,14 @@ impl Evaluator {
     /// The metrics.csv columns of `EvalReport::metrics` for this evaluator's reports, in order.
     pub fn columns(&self) -> Vec<&'static str> {
         match &self.setup {
-            Setup::Toy(_) => vec!["modes_captured", "high_quality_percent"],
+            Setup::Toy(_) => TOY_COLUMNS.to_vec(),
             Setup::Images(setup) => {
                 let mut columns = Vec::new();
                 if self.options.parzen_test > 0 {
-                    columns.extend(["parzen_ll", "parzen_se"]);
+                    columns.extend(PARZEN_COLUMNS);
                 }
                 if setup.classifier.is_some() {
-                    columns.extend(["fid", "inception_score", "class_kl"]);
+                    columns.extend(CLASSIFIER_COLUMNS);
                 }
                 columns
             }

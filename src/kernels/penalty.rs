@@ -73,6 +73,29 @@ fn check_lambda(kernel: &str, lambda: f32) -> Result<()> {
     }
 }
 
+/// The checked Params both penalties share: the metric slots, λ and one-sidedness, over `n`
+/// elements of a [rows, cols] operand.
+fn penalty_params(
+    kernel: &str,
+    metrics: &Tensor,
+    (rows, cols, n): (usize, usize, usize),
+    shape: PenaltyShape,
+    slots: PenaltySlots,
+) -> Result<Params> {
+    check_slots(kernel, metrics, slots)?;
+    check_lambda(kernel, shape.lambda)?;
+    Ok(Params {
+        rows: rows as u32,
+        cols: cols as u32,
+        n: n as u32,
+        one_sided: shape.one_sided as u32,
+        lambda: shape.lambda,
+        penalty_slot: slots.penalty,
+        norm_slot: slots.norm,
+        loss_slot: slots.loss,
+    })
+}
+
 fn dispatch(
     ctx: &GpuContext,
     entry: &'static str,
@@ -137,18 +160,13 @@ pub fn gradient_penalty(
 ) -> Result<Dispatch> {
     let (rows, cols) = matrix("gradient_penalty", "g", g)?;
     expect_len("gradient_penalty", "adjoint", adjoint.len(), rows * cols)?;
-    check_slots("gradient_penalty", metrics, slots)?;
-    check_lambda("gradient_penalty", shape.lambda)?;
-    let params = Params {
-        rows: rows as u32,
-        cols: cols as u32,
-        n: (rows * cols) as u32,
-        one_sided: shape.one_sided as u32,
-        lambda: shape.lambda,
-        penalty_slot: slots.penalty,
-        norm_slot: slots.norm,
-        loss_slot: slots.loss,
-    };
+    let params = penalty_params(
+        "gradient_penalty",
+        metrics,
+        (rows, cols, rows * cols),
+        shape,
+        slots,
+    )?;
     dispatch(
         ctx,
         "gradient_penalty",
@@ -231,18 +249,13 @@ pub fn lipschitz_penalty(
     for (operand, tensor) in [("d1", d1), ("d2", d2), ("grad1", grad1), ("grad2", grad2)] {
         expect_len("lipschitz_penalty", operand, tensor.len(), rows)?;
     }
-    check_slots("lipschitz_penalty", metrics, slots)?;
-    check_lambda("lipschitz_penalty", shape.lambda)?;
-    let params = Params {
-        rows: rows as u32,
-        cols: cols as u32,
-        n: rows as u32,
-        one_sided: shape.one_sided as u32,
-        lambda: shape.lambda,
-        penalty_slot: slots.penalty,
-        norm_slot: slots.norm,
-        loss_slot: slots.loss,
-    };
+    let params = penalty_params(
+        "lipschitz_penalty",
+        metrics,
+        (rows, cols, rows),
+        shape,
+        slots,
+    )?;
     dispatch(
         ctx,
         "lipschitz_penalty",
