@@ -1,47 +1,17 @@
 //! Bad input through the real binary: each case is a clear message naming what was wrong,
 //! a non-zero exit, and no panic.
 
+mod support;
+
 use std::path::PathBuf;
-use std::process::Command;
+
+use support::{fails, succeeds};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gan-gpu-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Run gan-gpu, expect failure, and return stderr.
-fn fails(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
-        .args(args)
-        .env("GAN_GPU_QUIET", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        !output.status.success(),
-        "gan-gpu {args:?} should fail; stderr:\n{stderr}"
-    );
-    assert!(
-        !stderr.contains("panicked"),
-        "gan-gpu {args:?} panicked:\n{stderr}"
-    );
-    stderr
-}
-
-/// Run gan-gpu, expect success.
-fn succeeds(args: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
-        .args(args)
-        .env("GAN_GPU_QUIET", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "gan-gpu {args:?} failed:\n{stderr}"
-    );
 }
 
 /// A two-step ring8 run in `dir`/run.
@@ -260,11 +230,7 @@ fn bad_holdout_is_refused() {
 
 #[test]
 fn preset_values_yield_to_explicit_flags_and_help_explains_presets() {
-    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
-        .args(["train", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8_lossy(&output.stdout);
+    let help = succeeds(&["train", "--help"]);
     for text in [
         "--preset",
         "goodfellow2014",

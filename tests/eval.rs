@@ -3,24 +3,16 @@
 //! it), and `gan-gpu eval` end to end on a toy run and on a small MNIST-format folder, with its
 //! errors for a missing classifier and a missing data folder.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 
 use gan_gpu::data::{SplitMix64, load_mnist_folder};
 use gan_gpu::eval::classifier::{ClassifierTraining, train_classifier};
 use gan_gpu::eval::fid::{GaussianStats, frechet_distance, symmetric_sqrt};
 use gan_gpu::eval::scores::{histogram_kl, inception_score, kl_divergence, softmax_rows};
-use gan_gpu::gpu::{AdapterChoice, GpuContext};
 use nalgebra::{DMatrix, DVector};
-
-fn gpu() -> &'static GpuContext {
-    static CONTEXT: OnceLock<GpuContext> = OnceLock::new();
-    CONTEXT.get_or_init(|| {
-        GpuContext::new(&AdapterChoice::from_flag_or_env(None))
-            .expect("a GPU adapter (lavapipe will do)")
-    })
-}
+use support::{fails, gpu, succeeds};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gan-gpu-eval-{name}-{}", std::process::id()));
@@ -253,36 +245,6 @@ fn classifier_reaches_97_percent_on_t10k() {
 }
 
 // ---- gan-gpu eval end to end ----
-
-fn gan_gpu(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
-        .args(args)
-        .env("GAN_GPU_QUIET", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        !stderr.contains("panicked"),
-        "gan-gpu {args:?} panicked:\n{stderr}"
-    );
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr,
-    )
-}
-
-fn succeeds(args: &[&str]) -> String {
-    let (ok, stdout, stderr) = gan_gpu(args);
-    assert!(ok, "gan-gpu {args:?} failed:\n{stderr}");
-    stdout
-}
-
-fn fails(args: &[&str]) -> String {
-    let (ok, _, stderr) = gan_gpu(args);
-    assert!(!ok, "gan-gpu {args:?} should fail");
-    stderr
-}
 
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -4,6 +4,7 @@
 
 #[path = "kernels/common.rs"]
 mod common;
+mod support;
 
 #[path = "kernels/matmul.rs"]
 mod matmul;

@@ -2,14 +2,17 @@
 //! reference itself against central finite differences, for LeakyReLU, ReLU, tanh and sigmoid,
 //! maxout layers (the goodfellow2014 critic's shape) and inverted dropout with the GPU's masks.
 
+mod support;
+
 use gan_gpu::data::SplitMix64;
 use gan_gpu::gan::presets::goodfellow2014_discriminator;
-use gan_gpu::gpu::{AdapterChoice, GpuContext, Recorder, Tensor};
+use gan_gpu::gpu::{GpuContext, Recorder, Tensor};
 use gan_gpu::kernels::Activation;
 use gan_gpu::nn::init::linear_init;
 use gan_gpu::nn::{DropoutRng, LayerInit, LayerSpec, Mlp, MlpSpec, ParamGrads};
 use gan_gpu::reference::activation::dropout_mask;
 use gan_gpu::reference::mlp;
+use support::{assert_close_to_scale, gpu, to_f64};
 
 fn spec(hidden: Activation, output: Activation) -> MlpSpec {
     MlpSpec::from_sizes(&[7, 65, 33, 3], hidden, output)
@@ -80,7 +83,7 @@ fn reference_mlp_gradients_match_finite_differences() {
 
 #[test]
 fn gpu_mlp_gradients_match_reference() {
-    let ctx = GpuContext::new(&AdapterChoice::from_flag_or_env(None)).unwrap();
+    let ctx = gpu();
     let batch = 5;
     for (hidden, output) in [
         (Activation::LeakyRelu(0.2), Activation::Tanh),
@@ -93,15 +96,15 @@ fn gpu_mlp_gradients_match_reference() {
         let input: Vec<f32> = (0..batch * 7).map(|_| rng.next_normal() as f32).collect();
         let weights: Vec<f32> = (0..batch * 3).map(|_| rng.next_normal() as f32).collect();
 
-        let network = Mlp::new(&ctx, "test", spec.clone(), &initial).unwrap();
+        let network = Mlp::new(ctx, "test", spec.clone(), &initial).unwrap();
         let x = ctx.upload("x", &[batch, 7], &input).unwrap();
-        let pass = network.pass(&ctx, "test", &x, batch).unwrap();
+        let pass = network.pass(ctx, "test", &x, batch).unwrap();
         ctx.write(pass.output_grad(), &weights);
         let input_grad = ctx.zeros("dx", &[batch, 7]).unwrap();
         let backward = network
-            .backward(&ctx, &pass, ParamGrads::Overwrite, Some(&input_grad))
+            .backward(ctx, &pass, ParamGrads::Overwrite, Some(&input_grad))
             .unwrap();
-        let mut recorder = Recorder::new(&ctx);
+        let mut recorder = Recorder::new(ctx);
         recorder.record_all(&pass.forward);
         recorder.record_all(&backward);
         recorder.submit().unwrap();
@@ -114,31 +117,19 @@ fn gpu_mlp_gradients_match_reference() {
         let weights64: Vec<f64> = weights.iter().map(|&v| v as f64).collect();
         let trace = mlp::forward(&spec, &params, &input64, batch);
         let (grads, dx) = mlp::backward(&spec, &params, &trace, &weights64, batch);
-        let compare = |what: String, gpu: Vec<f32>, reference: &[f64]| {
-            let scale = reference
-                .iter()
-                .fold(0.0f64, |m, v| m.max(v.abs()))
-                .max(1e-6);
-            for (i, (&g, &r)) in gpu.iter().zip(reference).enumerate() {
-                // Judged against the tensor's largest gradient: f32 sums over a batch and a
-                // layer cancel, so tiny entries carry the absolute error of the large ones.
-                assert!(
-                    ((g as f64) - r).abs() <= 1e-4 * scale,
-                    "{what}[{i}]: gpu {g} vs reference {r} (scale {scale})"
-                );
-            }
-        };
         for (p, view) in network.grads.views.iter().enumerate() {
-            compare(
-                format!("{hidden:?}/{output:?} grad {p}"),
-                ctx.read_f32(view).unwrap(),
+            assert_close_to_scale(
+                &format!("{hidden:?}/{output:?} grad {p}"),
+                &ctx.read_f32(view).unwrap(),
                 &grads[p],
+                1e-4,
             );
         }
-        compare(
-            format!("{hidden:?}/{output:?} input grad"),
-            ctx.read_f32(&input_grad).unwrap(),
+        assert_close_to_scale(
+            &format!("{hidden:?}/{output:?} input grad"),
+            &ctx.read_f32(&input_grad).unwrap(),
             &dx,
+            1e-4,
         );
     }
 }
@@ -171,26 +162,6 @@ fn dropout_network() -> MlpSpec {
                 ..LayerSpec::linear(33, 3, Activation::Sigmoid)
             },
         ],
-    }
-}
-
-fn to_f64(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|&v| v as f64).collect()
-}
-
-/// Each element within 1e-4 of the tensor's largest reference value: f32 sums over a batch and
-/// a layer cancel, so tiny entries carry the absolute error of the large ones.
-fn assert_close_to_scale(what: &str, gpu: &[f32], reference: &[f64]) {
-    assert_eq!(gpu.len(), reference.len(), "{what}: length");
-    let scale = reference
-        .iter()
-        .fold(0.0f64, |m, v| m.max(v.abs()))
-        .max(1e-6);
-    for (i, (&g, &r)) in gpu.iter().zip(reference).enumerate() {
-        assert!(
-            ((g as f64) - r).abs() <= 1e-4 * scale,
-            "{what}[{i}]: gpu {g} vs reference {r} (scale {scale})"
-        );
     }
 }
 
@@ -309,36 +280,39 @@ fn compare_pass(
         &format!("{what} output"),
         &ctx.read_f32(pass.output()).unwrap(),
         trace.outputs.last().unwrap(),
+        1e-4,
     );
     for (p, view) in network.grads.views.iter().enumerate() {
         assert_close_to_scale(
             &format!("{what} grad {p}"),
             &ctx.read_f32(view).unwrap(),
             &grads[p],
+            1e-4,
         );
     }
     assert_close_to_scale(
         &format!("{what} input grad"),
         &ctx.read_f32(input_grad).unwrap(),
         dx,
+        1e-4,
     );
 }
 
 #[test]
 fn gpu_maxout_critic_gradients_match_reference() {
-    let ctx = GpuContext::new(&AdapterChoice::from_flag_or_env(None)).unwrap();
+    let ctx = gpu();
     let batch = 5;
     let spec = maxout_critic();
     let initial = linear_init(&spec, 5);
     let mut rng = SplitMix64::new(29);
     let input: Vec<f32> = (0..batch * 7).map(|_| rng.next_normal() as f32).collect();
     let weights: Vec<f32> = (0..batch).map(|_| rng.next_normal() as f32).collect();
-    let network = Mlp::new(&ctx, "critic", spec.clone(), &initial).unwrap();
+    let network = Mlp::new(ctx, "critic", spec.clone(), &initial).unwrap();
     let x = ctx.upload("x", &[batch, 7], &input).unwrap();
     // An evaluation pass: the critic's dropout does not apply.
-    let pass = network.pass(&ctx, "critic", &x, batch).unwrap();
+    let pass = network.pass(ctx, "critic", &x, batch).unwrap();
     assert!(!pass.training && pass.layers.iter().all(|l| l.mask.is_none()));
-    let input_grad = run_pass(&ctx, &network, &pass, &weights, 7);
+    let input_grad = run_pass(ctx, &network, &pass, &weights, 7);
 
     let params: Vec<Vec<f64>> = initial.iter().map(|p| to_f64(p)).collect();
     let trace = mlp::forward(&spec, &params, &to_f64(&input), batch);
@@ -350,7 +324,7 @@ fn gpu_maxout_critic_gradients_match_reference() {
         assert_eq!(&gpu, argmax, "layer {i}: maxout winners");
     }
     compare_pass(
-        &ctx,
+        ctx,
         "maxout critic",
         &network,
         &pass,
@@ -361,14 +335,14 @@ fn gpu_maxout_critic_gradients_match_reference() {
 
 #[test]
 fn gpu_dropout_uses_philox_masks_and_matches_reference() {
-    let ctx = GpuContext::new(&AdapterChoice::from_flag_or_env(None)).unwrap();
+    let ctx = gpu();
     let batch = 5;
     let spec = dropout_network();
     let initial = linear_init(&spec, 6);
     let mut rng = SplitMix64::new(31);
     let input: Vec<f32> = (0..batch * 7).map(|_| rng.next_normal() as f32).collect();
     let weights: Vec<f32> = (0..batch * 3).map(|_| rng.next_normal() as f32).collect();
-    let network = Mlp::new(&ctx, "dropout", spec.clone(), &initial).unwrap();
+    let network = Mlp::new(ctx, "dropout", spec.clone(), &initial).unwrap();
     let x = ctx.upload("x", &[batch, 7], &input).unwrap();
     let (seed, stream, step) = (77u64, 0x40u32, 12u32);
     let counter = ctx.upload("counter", &[1], &[step]).unwrap();
@@ -378,10 +352,10 @@ fn gpu_dropout_uses_philox_masks_and_matches_reference() {
         counter: &counter,
     };
     let pass = network
-        .training_pass(&ctx, "dropout", &x, batch, rng)
+        .training_pass(ctx, "dropout", &x, batch, rng)
         .unwrap();
     assert!(pass.training);
-    let input_grad = run_pass(&ctx, &network, &pass, &weights, 7);
+    let input_grad = run_pass(ctx, &network, &pass, &weights, 7);
 
     // The masks the GPU drew are the reference's Philox masks for (seed, stream + layer, step).
     let mut masks = Vec::new();
@@ -402,7 +376,7 @@ fn gpu_dropout_uses_philox_masks_and_matches_reference() {
     let trace = mlp::forward_with_masks(&spec, &params, &to_f64(&input), batch, &masks);
     let (grads, dx) = mlp::backward(&spec, &params, &trace, &to_f64(&weights), batch);
     compare_pass(
-        &ctx,
+        ctx,
         "dropout",
         &network,
         &pass,
@@ -411,8 +385,8 @@ fn gpu_dropout_uses_philox_masks_and_matches_reference() {
     );
 
     // The next step (counter advanced on the GPU) draws new masks.
-    let mut recorder = Recorder::new(&ctx);
-    recorder.record(&gan_gpu::kernels::random::increment_counter(&ctx, &counter).unwrap());
+    let mut recorder = Recorder::new(ctx);
+    recorder.record(&gan_gpu::kernels::random::increment_counter(ctx, &counter).unwrap());
     recorder.record_all(&pass.forward);
     recorder.submit().unwrap();
     let next = ctx.read_f32(pass.layers[1].mask.as_ref().unwrap()).unwrap();
@@ -421,8 +395,8 @@ fn gpu_dropout_uses_philox_masks_and_matches_reference() {
     assert_ne!(Some(to_f64(&next)), masks[1], "a new step, a new mask");
 
     // An evaluation pass of the same network drops nothing: the reference without masks.
-    let eval = network.pass(&ctx, "eval", &x, batch).unwrap();
-    let mut recorder = Recorder::new(&ctx);
+    let eval = network.pass(ctx, "eval", &x, batch).unwrap();
+    let mut recorder = Recorder::new(ctx);
     recorder.record_all(&eval.forward);
     recorder.submit().unwrap();
     let trace = mlp::forward(&spec, &params, &to_f64(&input), batch);
@@ -430,5 +404,6 @@ fn gpu_dropout_uses_philox_masks_and_matches_reference() {
         "evaluation output",
         &ctx.read_f32(eval.output()).unwrap(),
         trace.outputs.last().unwrap(),
+        1e-4,
     );
 }

@@ -7,16 +7,17 @@
 //! wrong: a probe whose ±h points see another activation pattern (or, one-sided, another set of
 //! penalised rows) than the base point is skipped, and the tests assert that few are.
 
-use std::sync::OnceLock;
+mod support;
 
 use gan_gpu::data::SplitMix64;
 use gan_gpu::gan::critic::{GradientPenalty, LipschitzPenalty};
-use gan_gpu::gpu::{AdapterChoice, GpuContext, Recorder};
+use gan_gpu::gpu::Recorder;
 use gan_gpu::kernels::Activation;
 use gan_gpu::kernels::penalty::{PenaltyShape, PenaltySlots};
 use gan_gpu::nn::init::linear_init;
 use gan_gpu::nn::{Mlp, MlpSpec};
 use gan_gpu::reference::{mlp, penalty as reference};
+use support::{assert_close_to_scale, gpu, to_f64};
 
 const LAMBDA: f64 = 10.0;
 const SHAPES: [&[usize]; 2] = [&[7, 65, 33, 1], &[3, 5, 1]];
@@ -48,14 +49,6 @@ impl Kind {
     }
 }
 
-fn gpu() -> &'static GpuContext {
-    static CONTEXT: OnceLock<GpuContext> = OnceLock::new();
-    CONTEXT.get_or_init(|| {
-        GpuContext::new(&AdapterChoice::from_flag_or_env(None))
-            .expect("a GPU adapter (lavapipe will do)")
-    })
-}
-
 /// A fresh seed per run, printed; GAN_GPU_TEST_SEED replays one.
 fn fresh_rng(test: &str) -> SplitMix64 {
     let seed = std::env::var("GAN_GPU_TEST_SEED")
@@ -79,10 +72,6 @@ struct Problem {
     y1: Vec<f32>,
     /// lipschitz-fd's second point (unused by the gradient penalty).
     y2: Vec<f32>,
-}
-
-fn to_f64(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|&v| v as f64).collect()
 }
 
 impl Problem {
@@ -410,37 +399,23 @@ fn gpu_penalty_gradients_match_reference() {
                             &to_f64(&problem.y1),
                             batch,
                         );
-                        compare(
+                        assert_close_to_scale(
                             &format!("{what}: input gradient"),
                             &ctx.read_f32(&g).unwrap(),
                             &reference,
+                            2e-4,
                         );
                     }
                     for (p, view) in critic.grads.views.iter().enumerate() {
-                        compare(
+                        assert_close_to_scale(
                             &format!("{what}: parameter {p} gradient"),
                             &ctx.read_f32(view).unwrap(),
                             &grads[p],
+                            2e-4,
                         );
                     }
                 }
             }
         }
-    }
-}
-
-/// Judged against the tensor's largest entry: f32 sums over a batch and a layer cancel, so
-/// small entries carry the absolute error of the large ones.
-fn compare(what: &str, gpu: &[f32], reference: &[f64]) {
-    assert_eq!(gpu.len(), reference.len(), "{what}: length");
-    let scale = reference
-        .iter()
-        .fold(0.0f64, |m, v| m.max(v.abs()))
-        .max(1e-6);
-    for (i, (&g, &r)) in gpu.iter().zip(reference).enumerate() {
-        assert!(
-            ((g as f64) - r).abs() <= 2e-4 * scale,
-            "{what}[{i}]: gpu {g} vs reference {r} (scale {scale})"
-        );
     }
 }

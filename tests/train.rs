@@ -4,8 +4,9 @@
 //! are read back from the GPU), held-out examples are never drawn, and a training iteration
 //! makes no host write or read.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use gan_gpu::data::{IdxImages, write_idx_images, write_idx_labels};
 use gan_gpu::gan::checkpoint::Checkpoint;
@@ -20,14 +21,7 @@ use gan_gpu::gpu::{AdapterChoice, GpuContext, Recorder};
 use gan_gpu::kernels::Activation;
 use gan_gpu::kernels::data::PixelRange;
 use gan_gpu::nn::MlpSpec;
-
-fn gpu() -> &'static GpuContext {
-    static CONTEXT: OnceLock<GpuContext> = OnceLock::new();
-    CONTEXT.get_or_init(|| {
-        GpuContext::new(&AdapterChoice::from_flag_or_env(None))
-            .expect("a GPU adapter (lavapipe will do)")
-    })
-}
+use support::gpu;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gan-gpu-test-{name}-{}", std::process::id()));

@@ -3,21 +3,11 @@
 
 #![allow(dead_code)]
 
-use std::sync::OnceLock;
-
-use gan_gpu::gpu::{AdapterChoice, GpuContext, Recorder, Tensor};
+use gan_gpu::gpu::{Recorder, Tensor};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-/// One context for all tests in the binary (opening a device is slow on llvmpipe).
-pub fn gpu() -> &'static GpuContext {
-    static CONTEXT: OnceLock<GpuContext> = OnceLock::new();
-    CONTEXT.get_or_init(|| {
-        // SAFETY-free: a quiet warning, tests know they may run on llvmpipe.
-        GpuContext::new(&AdapterChoice::from_flag_or_env(None))
-            .unwrap_or_else(|e| panic!("kernel tests need a GPU adapter (lavapipe will do): {e}"))
-    })
-}
+pub use crate::support::{gpu, to_f64};
 
 /// A fresh generator: a new seed every run (printed so a failure can be replayed with
 /// GAN_GPU_TEST_SEED), so the kernels meet new inputs each time.
@@ -32,10 +22,6 @@ pub fn rng(test: &str) -> StdRng {
 
 pub fn uniform(rng: &mut StdRng, len: usize, low: f32, high: f32) -> Vec<f32> {
     (0..len).map(|_| rng.random_range(low..high)).collect()
-}
-
-pub fn to_f64(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|&v| v as f64).collect()
 }
 
 pub fn upload(values: &[f32]) -> Tensor {

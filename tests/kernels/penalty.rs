@@ -293,56 +293,22 @@ fn bad_shapes_and_settings_are_errors() {
         one_sided: false,
     };
     let message = |r: gan_gpu::Result<gan_gpu::gpu::Dispatch>| r.err().unwrap().to_string();
-    assert!(
-        message(gradient_penalty(
-            ctx,
-            &g,
-            &upload(&[0.0; 5]),
-            &metrics,
-            shape,
-            SLOTS
-        ))
-        .contains("adjoint")
-    );
     let nan = PenaltyShape {
         lambda: f32::NAN,
         ..shape
     };
-    assert!(
-        message(gradient_penalty(
-            ctx,
-            &g,
-            &upload(&[0.0; 6]),
-            &metrics,
-            nan,
-            SLOTS
-        ))
-        .contains("lambda")
-    );
     let outside = PenaltySlots { norm: 5, ..SLOTS };
-    assert!(
-        message(gradient_penalty(
-            ctx,
-            &g,
-            &upload(&[0.0; 6]),
-            &metrics,
-            shape,
-            outside
-        ))
-        .contains("slot 5")
-    );
     let same = PenaltySlots { norm: 1, ..SLOTS };
-    assert!(
-        message(gradient_penalty(
-            ctx,
-            &g,
-            &upload(&[0.0; 6]),
-            &metrics,
-            shape,
-            same
-        ))
-        .contains("must differ")
-    );
+    for (adjoint_len, shape, slots, expected) in [
+        (5, shape, SLOTS, "adjoint"),
+        (6, nan, SLOTS, "lambda"),
+        (6, shape, outside, "slot 5"),
+        (6, shape, same, "must differ"),
+    ] {
+        let adjoint = upload(&vec![0.0; adjoint_len]);
+        let error = message(gradient_penalty(ctx, &g, &adjoint, &metrics, shape, slots));
+        assert!(error.contains(expected), "{expected}: {error}");
+    }
     assert!(
         message(interpolate(
             ctx,

@@ -1,0 +1,71 @@
+//! Helpers every integration-test binary shares: one GPU context per binary, the gan-gpu
+//! binary run as a user runs it, and the comparison of GPU gradients with the f64 reference.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use gan_gpu::gpu::{AdapterChoice, GpuContext};
+
+/// One context for all tests in the binary (opening a device is slow on llvmpipe).
+pub fn gpu() -> &'static GpuContext {
+    static CONTEXT: OnceLock<GpuContext> = OnceLock::new();
+    CONTEXT.get_or_init(|| {
+        GpuContext::new(&AdapterChoice::from_flag_or_env(None))
+            .unwrap_or_else(|e| panic!("these tests need a GPU adapter (lavapipe will do): {e}"))
+    })
+}
+
+pub fn to_f64(values: &[f32]) -> Vec<f64> {
+    values.iter().map(|&v| v as f64).collect()
+}
+
+/// Each element within `tolerance` times the tensor's largest reference value: f32 sums over a
+/// batch and a layer cancel, so tiny entries carry the absolute error of the large ones.
+pub fn assert_close_to_scale(what: &str, gpu: &[f32], reference: &[f64], tolerance: f64) {
+    assert_eq!(gpu.len(), reference.len(), "{what}: length");
+    let scale = reference
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .max(1e-6);
+    for (i, (&g, &r)) in gpu.iter().zip(reference).enumerate() {
+        assert!(
+            ((g as f64) - r).abs() <= tolerance * scale,
+            "{what}[{i}]: gpu {g} vs reference {r} (scale {scale})"
+        );
+    }
+}
+
+/// Run the gan-gpu binary: (success, stdout, stderr). It must never panic.
+pub fn gan_gpu(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
+        .args(args)
+        .env("GAN_GPU_QUIET", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked"),
+        "gan-gpu {args:?} panicked:\n{stderr}"
+    );
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr,
+    )
+}
+
+/// Run gan-gpu, expect success, and return stdout.
+pub fn succeeds(args: &[&str]) -> String {
+    let (ok, stdout, stderr) = gan_gpu(args);
+    assert!(ok, "gan-gpu {args:?} failed:\n{stderr}");
+    stdout
+}
+
+/// Run gan-gpu, expect failure, and return stderr.
+pub fn fails(args: &[&str]) -> String {
+    let (ok, _, stderr) = gan_gpu(args);
+    assert!(!ok, "gan-gpu {args:?} should fail; stderr:\n{stderr}");
+    stderr
+}
