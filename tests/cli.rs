@@ -214,6 +214,27 @@ fn unknown_or_misplaced_preset_is_refused() {
 }
 
 #[test]
+fn bad_eval_sizes_are_refused() {
+    let dir = tiny_idx_folder("eval-sizes", 5);
+    let data = dir.to_str().unwrap();
+    let error = fails(&["train", data, "--eval-every", "5", "--eval-samples", "0"]);
+    assert!(
+        error.contains("--eval-samples: must be at least 1"),
+        "{error}"
+    );
+    let error = fails(&[
+        "train",
+        data,
+        "--eval-every",
+        "5",
+        "--eval-parzen-test",
+        "0",
+        "--eval-no-classifier",
+    ]);
+    assert!(error.contains("leaves nothing to evaluate"), "{error}");
+}
+
+#[test]
 fn bad_holdout_is_refused() {
     let dir = tiny_idx_folder("holdout", 5);
     let error = fails(&["train", dir.to_str().unwrap(), "--holdout", "5"]);
