@@ -22,7 +22,7 @@ pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
 /// Save `tensors` and `metadata` to `path` atomically.
 ///
 /// Each tensor's shape must match its value count and names must be unique.
-/// Tensors are stored as little-endian F32; the file lists them sorted by
+/// Tensors are stored as little-endian F32 (`num_batches_tracked` as I64); the file lists them sorted by
 /// name (a property of the safetensors layout), and so does `load_tensors`.
 pub fn save_tensors(
     path: impl AsRef<Path>,
@@ -47,13 +47,25 @@ pub fn save_tensors(
                 values.len()
             )));
         }
-        bytes.push(values.iter().flat_map(|v| v.to_le_bytes()).collect());
+        bytes.push(if is_integer(name) {
+            values
+                .iter()
+                .flat_map(|&v| (v as i64).to_le_bytes())
+                .collect()
+        } else {
+            values.iter().flat_map(|v| v.to_le_bytes()).collect()
+        });
     }
     let views = tensors
         .iter()
         .zip(&bytes)
         .map(|((name, shape, _), b)| {
-            TensorView::new(Dtype::F32, shape.clone(), b)
+            let dtype = if is_integer(name) {
+                Dtype::I64
+            } else {
+                Dtype::F32
+            };
+            TensorView::new(dtype, shape.clone(), b)
                 .map(|v| (name.clone(), v))
                 .map_err(|e| {
                     Error::Input(format!(
@@ -74,7 +86,7 @@ pub fn save_tensors(
 }
 
 /// Load every tensor (sorted by name) and the metadata from a safetensors file.
-/// Only F32 tensors are accepted: anything else is `InvalidData` naming the
+/// Only F32 tensors (I64 for `num_batches_tracked`) are accepted: anything else is `InvalidData` naming the
 /// tensor and its dtype.
 pub fn load_tensors(path: impl AsRef<Path>) -> Result<(Vec<NamedTensor>, HashMap<String, String>)> {
     let path = path.as_ref();
@@ -94,22 +106,40 @@ pub fn load_tensors(path: impl AsRef<Path>) -> Result<(Vec<NamedTensor>, HashMap
     let mut entries = st.tensors();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, view) in entries {
-        if view.dtype() != Dtype::F32 {
+        let expected = if is_integer(&name) {
+            Dtype::I64
+        } else {
+            Dtype::F32
+        };
+        if view.dtype() != expected {
             return Err(Error::invalid(
                 path,
                 format!("tensor {name:?} dtype"),
-                "F32",
+                format!("{expected:?}"),
                 format!("{:?}", view.dtype()),
             ));
         }
-        let values = view
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let values = match expected {
+            Dtype::I64 => view
+                .data()
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                .collect(),
+            _ => view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        };
         out.push((name, view.shape().to_vec(), values));
     }
     Ok((out, metadata))
+}
+
+/// Tensors stored as int64, as PyTorch keeps them: batch norm's `num_batches_tracked` (its
+/// value travels as an f32 like every other, exact up to 2^24 passes).
+fn is_integer(name: &str) -> bool {
+    name.ends_with(".num_batches_tracked") || name == "num_batches_tracked"
 }
 
 /// Find a tensor by name in a loaded list.

@@ -9,7 +9,7 @@ use gan_gpu::gan::presets::goodfellow2014_discriminator;
 use gan_gpu::gpu::{GpuContext, Recorder, Tensor};
 use gan_gpu::kernels::Activation;
 use gan_gpu::nn::init::linear_init;
-use gan_gpu::nn::{DropoutRng, LayerInit, LayerSpec, Mlp, MlpSpec, ParamGrads};
+use gan_gpu::nn::{DropoutRng, LayerInit, LayerSpec, MlpSpec, Network, ParamGrads};
 use gan_gpu::reference::activation::dropout_mask;
 use gan_gpu::reference::mlp;
 use support::{assert_close_to_scale, gpu, to_f64};
@@ -96,7 +96,7 @@ fn gpu_mlp_gradients_match_reference() {
         let input: Vec<f32> = (0..batch * 7).map(|_| rng.next_normal() as f32).collect();
         let weights: Vec<f32> = (0..batch * 3).map(|_| rng.next_normal() as f32).collect();
 
-        let network = Mlp::new(ctx, "test", spec.clone(), &initial).unwrap();
+        let network = Network::new(ctx, "test", spec.clone(), &initial).unwrap();
         let x = ctx.upload("x", &[batch, 7], &input).unwrap();
         let pass = network.pass(ctx, "test", &x, batch).unwrap();
         ctx.write(pass.output_grad(), &weights);
@@ -250,8 +250,8 @@ fn reference_maxout_and_dropout_gradients_match_finite_differences() {
 /// gradient tensor.
 fn run_pass(
     ctx: &GpuContext,
-    network: &Mlp,
-    pass: &gan_gpu::nn::MlpPass,
+    network: &Network,
+    pass: &gan_gpu::nn::Pass,
     output_grad: &[f32],
     inputs: usize,
 ) -> Tensor {
@@ -270,8 +270,8 @@ fn run_pass(
 fn compare_pass(
     ctx: &GpuContext,
     what: &str,
-    network: &Mlp,
-    pass: &gan_gpu::nn::MlpPass,
+    network: &Network,
+    pass: &gan_gpu::nn::Pass,
     input_grad: &Tensor,
     reference: (&mlp::Trace, &[Vec<f64>], &[f64]),
 ) {
@@ -307,7 +307,7 @@ fn gpu_maxout_critic_gradients_match_reference() {
     let mut rng = SplitMix64::new(29);
     let input: Vec<f32> = (0..batch * 7).map(|_| rng.next_normal() as f32).collect();
     let weights: Vec<f32> = (0..batch).map(|_| rng.next_normal() as f32).collect();
-    let network = Mlp::new(ctx, "critic", spec.clone(), &initial).unwrap();
+    let network = Network::new(ctx, "critic", spec.clone(), &initial).unwrap();
     let x = ctx.upload("x", &[batch, 7], &input).unwrap();
     // An evaluation pass: the critic's dropout does not apply.
     let pass = network.pass(ctx, "critic", &x, batch).unwrap();
@@ -342,7 +342,7 @@ fn gpu_dropout_uses_philox_masks_and_matches_reference() {
     let mut rng = SplitMix64::new(31);
     let input: Vec<f32> = (0..batch * 7).map(|_| rng.next_normal() as f32).collect();
     let weights: Vec<f32> = (0..batch * 3).map(|_| rng.next_normal() as f32).collect();
-    let network = Mlp::new(ctx, "dropout", spec.clone(), &initial).unwrap();
+    let network = Network::new(ctx, "dropout", spec.clone(), &initial).unwrap();
     let x = ctx.upload("x", &[batch, 7], &input).unwrap();
     let (seed, stream, step) = (77u64, 0x40u32, 12u32);
     let counter = ctx.upload("counter", &[1], &[step]).unwrap();

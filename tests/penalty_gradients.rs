@@ -15,7 +15,7 @@ use gan_gpu::gpu::Recorder;
 use gan_gpu::kernels::Activation;
 use gan_gpu::kernels::penalty::{PenaltyShape, PenaltySlots};
 use gan_gpu::nn::init::linear_init;
-use gan_gpu::nn::{Mlp, MlpSpec};
+use gan_gpu::nn::{MlpSpec, Network};
 use gan_gpu::reference::{mlp, penalty as reference};
 use support::{assert_close_to_scale, gpu, to_f64};
 
@@ -345,7 +345,8 @@ fn gpu_penalty_gradients_match_reference() {
                     let problem = safe_problem(&mut rng, sizes, hidden, batch, kind);
                     let spec = problem.spec.clone();
                     let dim = spec.inputs();
-                    let critic = Mlp::new(ctx, "critic", spec.clone(), &problem.params).unwrap();
+                    let critic =
+                        Network::new(ctx, "critic", spec.clone(), &problem.params).unwrap();
                     // Gradients start poisoned-free at 0 (the penalty adds to them); metrics hold
                     // earlier sums, which the kernels must add to.
                     let metrics = ctx.upload("metrics", &[3], &[0.5f32, 0.25, -1.0]).unwrap();

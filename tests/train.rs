@@ -36,8 +36,8 @@ fn toy_config(steps: u64) -> TrainConfig {
     TrainConfig {
         data: DataSource::Toy("ring8".into()),
         noise_dim: 2,
-        generator: MlpSpec::from_sizes(&[2, 32, 32, 2], hidden, Activation::Identity),
-        discriminator: MlpSpec::from_sizes(&[2, 32, 32, 1], hidden, Activation::Identity),
+        generator: MlpSpec::from_sizes(&[2, 32, 32, 2], hidden, Activation::Identity).into(),
+        discriminator: MlpSpec::from_sizes(&[2, 32, 32, 1], hidden, Activation::Identity).into(),
         loss: GanLoss::Nsgan,
         wasserstein: Default::default(),
         generator_optimizer: optimizer,
@@ -220,7 +220,8 @@ fn restoring_a_checkpoint_of_another_architecture_is_refused() {
     train(gpu(), &toy_config(20), &run, None, &mut Silent).unwrap();
     let checkpoint = Checkpoint::load(&Checkpoint::find_latest(&run).unwrap()).unwrap();
     let mut other = toy_config(20);
-    other.generator = MlpSpec::from_sizes(&[2, 64, 2], Activation::Relu, Activation::Identity);
+    other.generator =
+        MlpSpec::from_sizes(&[2, 64, 2], Activation::Relu, Activation::Identity).into();
     let error = checkpoint
         .check_architecture(&other)
         .unwrap_err()
@@ -247,8 +248,8 @@ fn mnist_training_moves_losses_and_writes_a_grid() {
     let config = TrainConfig {
         data: DataSource::Folder(folder.into()),
         noise_dim: 100,
-        generator: MlpSpec::reference_generator(100, 784),
-        discriminator: MlpSpec::reference_discriminator(784),
+        generator: MlpSpec::reference_generator(100, 784).into(),
+        discriminator: MlpSpec::reference_discriminator(784).into(),
         log_every: 5,
         sample_every: 20,
         checkpoint_every: 20,
@@ -296,8 +297,8 @@ fn tiny_goodfellow(data: DataSource, examples: usize, holdout: usize, steps: u64
     TrainConfig {
         data,
         noise_dim: 8,
-        generator: presets::goodfellow2014_generator(8, 16, SIDE * SIDE),
-        discriminator: presets::goodfellow2014_discriminator(SIDE * SIDE, 8, 3),
+        generator: presets::goodfellow2014_generator(8, 16, SIDE * SIDE).into(),
+        discriminator: presets::goodfellow2014_discriminator(SIDE * SIDE, 8, 3).into(),
         loss: preset.loss,
         wasserstein: Default::default(),
         generator_optimizer: ramp(preset.generator_optimizer, g_ramp),
@@ -470,7 +471,7 @@ fn held_out_examples_are_never_drawn() {
     assert!(seen.iter().all(|&s| s), "every training example is drawn");
     // G's sigmoid output starts at the training examples' mean pixel (not the held-out ones').
     let mean = 5.0 * (training - 1) as f64 / 2.0 / 255.0;
-    let bias = gpu().read_f32(graph.generator.bias(2)).unwrap();
+    let bias = gpu().read_f32(&graph.generator.layer_params(2)[1]).unwrap();
     let logit = (mean / (1.0 - mean)).ln();
     assert!(
         bias.iter().all(|&b| (b as f64 - logit).abs() < 1e-6),

@@ -10,7 +10,7 @@ use crate::gan::real_data::{HostData, RealData, SampleShape};
 use crate::gan::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
 use crate::gpu::{GpuContext, Recorder};
 use crate::kernels::data::PixelRange;
-use crate::nn::MlpSpec;
+use crate::nn::{Layer, MlpSpec, NetworkSpec};
 
 pub struct TrainRow {
     pub batch: usize,
@@ -26,8 +26,8 @@ pub fn reference_config(batch: usize) -> TrainConfig {
     TrainConfig {
         data: DataSource::Folder("synthetic".into()),
         noise_dim: 100,
-        generator: MlpSpec::reference_generator(100, 784),
-        discriminator: MlpSpec::reference_discriminator(784),
+        generator: MlpSpec::reference_generator(100, 784).into(),
+        discriminator: MlpSpec::reference_discriminator(784).into(),
         loss: GanLoss::Nsgan,
         wasserstein: Default::default(),
         generator_optimizer: adam,
@@ -49,9 +49,10 @@ pub fn reference_config(batch: usize) -> TrainConfig {
 /// G step = G fwd + D fwd + D bwd (dX only) + G bwd (dW, dX).
 fn iteration_flops(config: &TrainConfig) -> f64 {
     let b = config.batch_size as f64;
-    let layer_flops = |spec: &MlpSpec| -> f64 {
+    let layer_flops = |spec: &NetworkSpec| -> f64 {
         spec.layers
             .iter()
+            .filter_map(Layer::as_dense)
             .map(|l| 2.0 * b * (l.inputs * l.width()) as f64)
             .sum()
     };

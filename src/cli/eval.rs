@@ -10,7 +10,6 @@ use super::Cli;
 use crate::error::{Error, Result};
 use crate::eval::{EvalOptions, Evaluator, holdout_of, run_folder};
 use crate::gan::checkpoint::{GeneratorFile, load_generator};
-use crate::nn::Mlp;
 use crate::report::run_dir::write_atomic;
 
 #[derive(Args, Debug)]
@@ -54,12 +53,13 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
             "--samples / --toy-samples: must be at least 1".into(),
         ));
     }
+    let file = load_generator(&args.checkpoint)?;
     let GeneratorFile {
         path,
         config,
-        parameters,
         metadata,
-    } = load_generator(&args.checkpoint)?;
+        ..
+    } = &file;
     let run = run_folder(&path);
     // The held-out count: the run's config.json, else the config stored in the file itself.
     let config_json: serde_json::Value = std::fs::read_to_string(run.join("config.json"))
@@ -84,7 +84,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let mut log = |text: &str| eprintln!("[{:>6.1} s] {text}", started.elapsed().as_secs_f64());
     let evaluator = Evaluator::new(&ctx, &config, holdout, &options, &mut log)?;
-    let generator = Mlp::new(&ctx, "G", config.generator.clone(), &parameters)?;
+    let generator = file.network(&ctx)?;
     let mut report = evaluator.evaluate(&ctx, &generator, &mut log)?;
     report.generator = path.display().to_string();
     report.step = metadata.get("step").and_then(|s| s.parse().ok());

@@ -7,11 +7,10 @@ use clap::{Args, ValueEnum};
 use super::Cli;
 use crate::error::{Error, Result};
 use crate::gan::DataSource;
-use crate::gan::checkpoint::{GeneratorFile, load_generator};
+use crate::gan::checkpoint::load_generator;
 use crate::gan::real_data::{HostData, SampleShape};
 use crate::gan::samples::{fixed_noise, write_samples_png};
 use crate::gpu::Recorder;
-use crate::nn::Mlp;
 use crate::report::npy::{read_npy_2d, write_npy_f32};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -44,9 +43,8 @@ pub struct SampleArgs {
 }
 
 pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
-    let GeneratorFile {
-        config, parameters, ..
-    } = load_generator(&args.checkpoint)?;
+    let file = load_generator(&args.checkpoint)?;
+    let config = &file.config;
     let noise_dim = config.noise_dim;
     let (noise, count) = match &args.noise {
         Some(path) => {
@@ -71,7 +69,7 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
         }
     };
     let ctx = cli.open_gpu()?;
-    let generator = Mlp::new(&ctx, "G", config.generator.clone(), &parameters)?;
+    let generator = file.network(&ctx)?;
     let noise = ctx.upload("noise", &[count, noise_dim], &noise)?;
     let pass = generator.pass(&ctx, "sample", &noise, count)?;
     let mut recorder = Recorder::new(&ctx);

@@ -16,7 +16,7 @@ use crate::gan::{
 };
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
-use crate::nn::MlpSpec;
+use crate::nn::{MlpSpec, NetworkSpec};
 use crate::report::run_dir::MetricsRow;
 
 #[derive(Args, Debug)]
@@ -217,7 +217,7 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
     } else {
         Some(crate::gan::real_data::HostData::load(&data)?.hold_out(holdout)?)
     };
-    let dim = host.as_ref().map_or(2, |h| h.shape.dim());
+    let data_shape = host.as_ref().map_or(vec![2], |h| h.shape.network_shape());
     let training_examples = host.as_ref().map_or(0, |h| h.count);
 
     let (mut g_optimizer, mut d_optimizer) = match (args.optimizer, preset_training) {
@@ -308,8 +308,9 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
             let hidden = Activation::LeakyRelu(0.2);
             (
                 noise,
-                MlpSpec::from_sizes(&[noise, 128, 128, 128, 2], hidden, Activation::Identity),
-                MlpSpec::from_sizes(&[2, 128, 128, 128, 1], hidden, Activation::Identity),
+                MlpSpec::from_sizes(&[noise, 128, 128, 128, 2], hidden, Activation::Identity)
+                    .into(),
+                MlpSpec::from_sizes(&[2, 128, 128, 128, 1], hidden, Activation::Identity).into(),
                 2000,
             )
         }
@@ -317,8 +318,8 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
             let noise = args.noise_dim.unwrap_or(preset.noise_dim);
             (
                 noise,
-                (preset.generator)(noise, dim),
-                (preset.discriminator)(dim),
+                (preset.generator)(noise, &data_shape),
+                (preset.discriminator)(&data_shape),
                 10_000,
             )
         }
@@ -342,12 +343,7 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         }
         None => args.steps.unwrap_or(default_steps),
     };
-    let pixel_range = PixelRange::for_output(
-        generator
-            .layers
-            .last()
-            .map_or(Activation::Identity, |l| l.activation),
-    );
+    let pixel_range = PixelRange::for_output(generator.output_activation());
     let config = TrainConfig {
         data,
         noise_dim,
@@ -388,9 +384,19 @@ fn eval_schedule(args: &TrainArgs) -> EvalSchedule {
 }
 
 /// `spec` with new hidden sizes, keeping its hidden and output activations (plain layers only).
-fn resize_hidden(spec: MlpSpec, hidden: Option<&[usize]>, flag: &str) -> Result<MlpSpec> {
+fn resize_hidden(
+    network: NetworkSpec,
+    hidden: Option<&[usize]>,
+    flag: &str,
+) -> Result<NetworkSpec> {
     let Some(hidden) = hidden else {
-        return Ok(spec);
+        return Ok(network);
+    };
+    let Some(spec) = network.as_mlp() else {
+        return Err(Error::Input(format!(
+            "{flag}: only MLPs can be resized; this preset's network has convolution or batch-norm \
+             layers (--width scales the convolutional presets)"
+        )));
     };
     if hidden.contains(&0) {
         return Err(Error::Input(format!(
@@ -416,7 +422,8 @@ fn resize_hidden(spec: MlpSpec, hidden: Option<&[usize]>, flag: &str) -> Result<
         &sizes,
         hidden_activation.unwrap_or(Activation::LeakyRelu(0.2)),
         last.unwrap_or(Activation::Identity),
-    ))
+    )
+    .into())
 }
 
 /// --penalty, --lambda and --clip, each refused with a loss that does not use it.

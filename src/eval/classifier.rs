@@ -13,7 +13,6 @@ use std::time::Instant;
 use crate::checkpoint_io::{load_tensors, save_tensors};
 use crate::data::{MnistSplit, SplitMix64};
 use crate::error::{Error, Result};
-use crate::gan::checkpoint::{parameters_from_torch, torch_tensors};
 use crate::gpu::{GpuContext, Recorder, Tensor};
 use crate::kernels::augment::shift_images;
 use crate::kernels::data::{IndexOrder, PixelRange, draw_indices, gather_labels, gather_u8};
@@ -22,7 +21,8 @@ use crate::kernels::parzen::affine;
 use crate::kernels::random::increment_counter;
 use crate::kernels::{Activation, loss};
 use crate::nn::init::linear_init;
-use crate::nn::{Mlp, MlpSpec, ParamGrads};
+use crate::nn::torch::{torch_tensors, values_from_torch};
+use crate::nn::{MlpSpec, Network, ParamGrads};
 
 pub const FORMAT: &str = "gan-gpu-classifier-1";
 
@@ -155,7 +155,7 @@ impl ClassifierOutputs {
 
 /// A trained classifier on the GPU.
 pub struct Classifier {
-    pub network: Mlp,
+    pub network: Network,
     pub classes: usize,
     /// Test accuracy recorded when it was trained (from the file's metadata).
     pub test_accuracy: Option<f64>,
@@ -179,7 +179,10 @@ impl Classifier {
 
     pub fn feature_dim(&self) -> usize {
         let layers = &self.network.spec.layers;
-        layers[layers.len() - 1].inputs
+        layers[layers.len() - 1]
+            .as_dense()
+            .expect("the classifier is an MLP")
+            .inputs
     }
 
     /// Logits and penultimate features of every row of `inputs` ([n, inputs] on the GPU).
@@ -246,7 +249,7 @@ impl Classifier {
 
     /// Write the classifier (PyTorch `nn.Sequential` names, [out, in] weights) atomically.
     pub fn save(&self, ctx: &GpuContext, path: &Path, test_accuracy: f64) -> Result<()> {
-        let tensors = torch_tensors(ctx, &self.network, "")?;
+        let tensors = torch_tensors(ctx, &self.network, "", 0)?;
         let mut metadata = HashMap::new();
         metadata.insert("format".to_string(), FORMAT.to_string());
         metadata.insert(
@@ -299,9 +302,9 @@ impl Classifier {
         let spec: MlpSpec = serde_json::from_str(field("spec")?)
             .map_err(|e| Error::invalid(path, "metadata \"spec\"", "an MLP spec", e.to_string()))?;
         spec.validate("classifier")?;
-        let parameters = parameters_from_torch(&tensors, &spec, "", path)?;
+        let parameters = values_from_torch(&tensors, &spec.clone().into(), "", path)?.params;
         let classes = spec.outputs();
-        let network = Mlp::new(ctx, "classifier", spec, &parameters)?;
+        let network = Network::new(ctx, "classifier", spec, &parameters)?;
         Ok(Classifier {
             network,
             classes,
@@ -347,7 +350,7 @@ pub fn train_classifier(
     }
     let classes = (*train.labels.iter().max().unwrap_or(&0) as usize + 1).max(2);
     let spec = Classifier::spec(training, dim, classes);
-    let network = Mlp::new(
+    let network = Network::new(
         ctx,
         "classifier",
         spec.clone(),

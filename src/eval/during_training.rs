@@ -8,7 +8,7 @@ use super::{EvalOptions, Evaluator};
 use crate::error::Result;
 use crate::gan::{EvalSchedule, Evaluation, TrainConfig};
 use crate::gpu::GpuContext;
-use crate::nn::Mlp;
+use crate::nn::Network;
 use crate::report::run_dir::write_atomic;
 
 /// The evaluation options `train --eval-*` chose.
@@ -55,7 +55,7 @@ impl Evaluation for TrainingEvaluation {
         self.evaluator.columns()
     }
 
-    fn evaluate(&mut self, ctx: &GpuContext, generator: &Mlp, step: u64) -> Result<Vec<f64>> {
+    fn evaluate(&mut self, ctx: &GpuContext, generator: &Network, step: u64) -> Result<Vec<f64>> {
         let mut report = self.evaluator.evaluate(ctx, generator, &mut |_| {})?;
         report.generator = format!("{} (during training)", self.run_dir.display());
         report.step = Some(step);

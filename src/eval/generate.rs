@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Recorder, Tensor};
 use crate::kernels::Activation;
 use crate::kernels::random::{fill_normal, increment_counter};
-use crate::nn::Mlp;
+use crate::nn::Network;
 
 /// Rows per generator forward pass (bounded GPU memory for the activations).
 const BATCH: usize = 1000;
@@ -15,7 +15,7 @@ const NOISE_STREAM: u32 = 7;
 
 /// `count` samples of `generator` on noise drawn from `seed`, as [count, outputs] in the
 /// generator's own output range.
-pub fn generate(ctx: &GpuContext, generator: &Mlp, count: usize, seed: u64) -> Result<Tensor> {
+pub fn generate(ctx: &GpuContext, generator: &Network, count: usize, seed: u64) -> Result<Tensor> {
     if count == 0 {
         return Err(Error::Input(
             "evaluation: the number of generator samples must be at least 1".into(),

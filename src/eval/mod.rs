@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::gan::{DataSource, TrainConfig};
 use crate::gpu::{GpuContext, Recorder, Tensor};
 use crate::kernels::parzen::affine;
-use crate::nn::Mlp;
+use crate::nn::Network;
 use classifier::{Classifier, ClassifierOutputs, pixels_to_inputs};
 use fid::{GaussianStats, frechet_distance};
 use parzen::{ParzenReport, ParzenWindow, Tiling, paper_sigmas, parzen_estimate};
@@ -519,7 +519,7 @@ impl Evaluator {
     pub fn evaluate(
         &self,
         ctx: &GpuContext,
-        generator: &Mlp,
+        generator: &Network,
         log: &mut dyn FnMut(&str),
     ) -> Result<EvalReport> {
         let started = Instant::now();
@@ -574,9 +574,7 @@ impl Evaluator {
                 report.parzen_real = setup.parzen_real.clone();
                 log(&format!("generating {} samples", options.samples));
                 let raw = generate::generate(ctx, generator, options.samples, options.seed)?;
-                let output = generator.spec.layers.last().map(|l| l.activation);
-                let (scale, shift) =
-                    generate::pixel_map(output.unwrap_or(crate::kernels::Activation::Tanh));
+                let (scale, shift) = generate::pixel_map(generator.spec.output_activation());
                 let pixels = ctx.zeros("eval sample pixels", &[options.samples, setup.dim])?;
                 let mut recorder = Recorder::new(ctx);
                 recorder.record(&affine(ctx, &raw, &pixels, scale, shift)?);
@@ -627,7 +625,7 @@ impl Evaluator {
 /// `Evaluator` to evaluate repeatedly).
 pub fn evaluate(
     ctx: &GpuContext,
-    generator: &Mlp,
+    generator: &Network,
     config: &TrainConfig,
     holdout: usize,
     options: &EvalOptions,

@@ -7,98 +7,13 @@ use std::path::{Path, PathBuf};
 
 use super::config::TrainConfig;
 use super::graph::TrainGraph;
-use crate::checkpoint_io::{
-    NamedTensor, find_tensor, load_tensors, metadata_u64, put_counter, save_tensors,
-};
+use crate::checkpoint_io::{NamedTensor, load_tensors, metadata_u64, put_counter, save_tensors};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Tensor};
-use crate::nn::{Mlp, MlpSpec};
+use crate::nn::Network;
+use crate::nn::torch::{NetworkValues, expect_tensor, torch_tensors, values_from_torch};
 
 pub const FORMAT: &str = "gan-gpu-checkpoint-1";
-
-/// `prefix{2i}.weight` [out, in] and `prefix{2i}.bias`: in a `torch.nn.Sequential` that
-/// alternates Linear and activation modules, Linear layer i sits at index 2i. A maxout layer's
-/// Linear has outputs × pieces rows, unit u's pieces being rows u·pieces .. u·pieces + pieces − 1
-/// (so `linear(x).view(-1, outputs, pieces).max(-1).values` is the layer); dropout has no
-/// parameters and takes no index.
-pub fn torch_tensors(ctx: &GpuContext, network: &Mlp, prefix: &str) -> Result<Vec<NamedTensor>> {
-    let mut tensors = Vec::new();
-    for (i, layer) in network.spec.layers.iter().enumerate() {
-        let (inputs, width) = (layer.inputs, layer.width());
-        let w = ctx.read_f32(network.weight(i))?; // [in, width] on the GPU
-        let mut transposed = vec![0.0f32; w.len()];
-        for row in 0..inputs {
-            for col in 0..width {
-                transposed[col * inputs + row] = w[row * width + col];
-            }
-        }
-        tensors.push((
-            format!("{prefix}{}.weight", 2 * i),
-            vec![width, inputs],
-            transposed,
-        ));
-        tensors.push((
-            format!("{prefix}{}.bias", 2 * i),
-            vec![width],
-            ctx.read_f32(network.bias(i))?,
-        ));
-    }
-    Ok(tensors)
-}
-
-/// The parameters of `spec` from `torch_tensors`' names, back in our [in, out] layout.
-pub fn parameters_from_torch(
-    tensors: &[NamedTensor],
-    spec: &MlpSpec,
-    prefix: &str,
-    file: &Path,
-) -> Result<Vec<Vec<f32>>> {
-    let mut values = Vec::new();
-    for (i, layer) in spec.layers.iter().enumerate() {
-        let (inputs, width) = (layer.inputs, layer.width());
-        let weight = expect_tensor(
-            tensors,
-            &format!("{prefix}{}.weight", 2 * i),
-            &[width, inputs],
-            file,
-        )?;
-        let mut w = vec![0.0f32; weight.len()];
-        for col in 0..width {
-            for row in 0..inputs {
-                w[row * width + col] = weight[col * inputs + row];
-            }
-        }
-        values.push(w);
-        values.push(
-            expect_tensor(tensors, &format!("{prefix}{}.bias", 2 * i), &[width], file)?.to_vec(),
-        );
-    }
-    Ok(values)
-}
-
-fn expect_tensor<'a>(
-    tensors: &'a [NamedTensor],
-    name: &str,
-    shape: &[usize],
-    file: &Path,
-) -> Result<&'a [f32]> {
-    let (_, found_shape, values) =
-        find_tensor(tensors, name).ok_or_else(|| Error::InvalidData {
-            file: file.to_path_buf(),
-            field: format!("tensor {name}"),
-            expected: format!("a tensor of shape {shape:?}"),
-            found: "no such tensor (a checkpoint of another architecture?)".into(),
-        })?;
-    if found_shape != shape {
-        return Err(Error::InvalidData {
-            file: file.to_path_buf(),
-            field: format!("tensor {name}"),
-            expected: format!("shape {shape:?}"),
-            found: format!("shape {found_shape:?} (a checkpoint of another architecture)"),
-        });
-    }
-    Ok(values)
-}
 
 fn read_counter(ctx: &GpuContext, counter: &Tensor) -> Result<u64> {
     Ok(ctx.read_u32(counter)?[0] as u64)
@@ -106,8 +21,14 @@ fn read_counter(ctx: &GpuContext, counter: &Tensor) -> Result<u64> {
 
 /// Write the full training state at `step` to `path` (atomically).
 pub fn save(ctx: &GpuContext, graph: &TrainGraph, step: u64, path: &Path) -> Result<()> {
-    let mut tensors = torch_tensors(ctx, &graph.generator, "generator.")?;
-    tensors.extend(torch_tensors(ctx, &graph.discriminator, "discriminator.")?);
+    let (g_passes, d_passes) = graph.batch_norm_passes(step);
+    let mut tensors = torch_tensors(ctx, &graph.generator, "generator.", g_passes)?;
+    tensors.extend(torch_tensors(
+        ctx,
+        &graph.discriminator,
+        "discriminator.",
+        d_passes,
+    )?);
     for (name, optimizer) in [
         ("generator", &graph.g_optimizer),
         ("discriminator", &graph.d_optimizer),
@@ -234,10 +155,11 @@ impl Checkpoint {
             (&graph.generator, "generator."),
             (&graph.discriminator, "discriminator."),
         ] {
-            let values = parameters_from_torch(&self.tensors, &network.spec, prefix, file)?;
-            for (view, values) in network.params.views.iter().zip(&values) {
+            let values = values_from_torch(&self.tensors, &network.spec, prefix, file)?;
+            for (view, values) in network.params.views.iter().zip(&values.params) {
                 ctx.write(view, values);
             }
+            network.write_buffers(ctx, &values.buffers);
         }
         for (name, optimizer) in [
             ("generator", &graph.g_optimizer),
@@ -279,8 +201,17 @@ pub struct GeneratorFile {
     /// The file actually read.
     pub path: PathBuf,
     pub config: TrainConfig,
-    pub parameters: Vec<Vec<f32>>,
+    pub values: NetworkValues,
     pub metadata: HashMap<String, String>,
+}
+
+impl GeneratorFile {
+    /// The generator on the GPU, with its parameters and running statistics.
+    pub fn network(&self, ctx: &GpuContext) -> Result<Network> {
+        let network = Network::new(ctx, "G", self.config.generator.clone(), &self.values.params)?;
+        network.write_buffers(ctx, &self.values.buffers);
+        Ok(network)
+    }
 }
 
 /// Load the generator's config and parameters from any of the files `gan-gpu sample` accepts.
@@ -293,23 +224,25 @@ pub fn load_generator(path: &Path) -> Result<GeneratorFile> {
     } else {
         ""
     };
-    let parameters = parameters_from_torch(&tensors, &config.generator, prefix, &file)?;
+    let values = values_from_torch(&tensors, &config.generator, prefix, &file)?;
     Ok(GeneratorFile {
         path: file,
         config,
-        parameters,
+        values,
         metadata,
     })
 }
 
-/// Write `generator.safetensors`: G alone, loadable by `torch.nn.Sequential.load_state_dict`.
+/// Write `generator.safetensors`: G alone, loadable by `torch.nn.Sequential.load_state_dict`;
+/// `batches_tracked` is its batch-norm layers' `num_batches_tracked`.
 pub fn save_generator(
     ctx: &GpuContext,
-    generator: &Mlp,
+    generator: &Network,
     config: &TrainConfig,
+    batches_tracked: u64,
     path: &Path,
 ) -> Result<()> {
-    let tensors = torch_tensors(ctx, generator, "")?;
+    let tensors = torch_tensors(ctx, generator, "", batches_tracked)?;
     let mut metadata = HashMap::new();
     metadata.insert("format".to_string(), "gan-gpu-generator-1".to_string());
     metadata.insert("config".to_string(), config.to_json());

@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
 use crate::kernels::optim::CountSchedule;
+#[cfg(test)]
 use crate::nn::MlpSpec;
+use crate::nn::{Layer, NetworkSpec};
 
 /// The adversarial loss (Goodfellow et al. 2014).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -292,8 +294,8 @@ pub enum DataSource {
 pub struct TrainConfig {
     pub data: DataSource,
     pub noise_dim: usize,
-    pub generator: MlpSpec,
-    pub discriminator: MlpSpec,
+    pub generator: NetworkSpec,
+    pub discriminator: NetworkSpec,
     pub loss: GanLoss,
     /// Penalty, λ and clip value of the Wasserstein losses (unused by the others).
     #[serde(default)]
@@ -385,8 +387,8 @@ impl TrainConfig {
             )));
         }
         self.validate_eval()?;
-        let output = self.generator.layers.last().map(|l| l.activation);
-        let expected = output.map_or(PixelRange::default(), PixelRange::for_output);
+        let output = self.generator.output_activation();
+        let expected = PixelRange::for_output(output);
         if self.pixel_range != expected {
             return Err(Error::Input(format!(
                 "pixel_range: a generator ending in {output:?} makes values in {:?}, so the data \
@@ -395,23 +397,10 @@ impl TrainConfig {
                 self.pixel_range
             )));
         }
-        if self.loss.is_wasserstein()
-            && self
-                .discriminator
-                .layers
-                .iter()
-                .any(|l| l.pieces > 1 || l.input_keep < 1.0)
-        {
-            return Err(Error::Input(format!(
-                "--loss {}: the critic must be a plain MLP (its penalty's double backprop is \
-                 written for linear layers with elementwise activations); this one has maxout or \
-                 dropout layers",
-                self.loss.flag_name()
-            )));
-        }
         if self.loss.is_wasserstein() {
-            let last = self.discriminator.layers.last().map(|l| l.activation);
-            if last != Some(Activation::Identity) {
+            self.check_critic_layers()?;
+            let last = self.discriminator.output_activation();
+            if last != Activation::Identity {
                 return Err(Error::Input(format!(
                     "--loss {}: the critic's last layer must be linear (no activation), found {last:?}",
                     self.loss.flag_name()
@@ -428,6 +417,40 @@ impl TrainConfig {
             return Err(Error::Input(format!(
                 "--clip: the weight clip value must be a positive finite number, found {clip}"
             )));
+        }
+        Ok(())
+    }
+
+    /// A Wasserstein critic's layers: its penalty's double backprop is written for linear and
+    /// convolution layers with elementwise activations, and batch norm would make each
+    /// sample's critic value depend on the rest of its batch, which the per-sample gradient
+    /// penalty assumes it does not (Gulrajani et al. 2017 §4: no batch norm in the critic).
+    fn check_critic_layers(&self) -> Result<()> {
+        let loss = self.loss.flag_name();
+        for (i, layer) in self.discriminator.layers.iter().enumerate() {
+            let why = match layer {
+                Layer::BatchNorm(_) => Some(
+                    "batch norm in a Wasserstein critic is refused: the gradient penalty is per \
+                     sample, and batch statistics tie each sample's critic value to its batch \
+                     (the WGAN-GP paper's advice; use no normalisation, or layer norm once it is \
+                     built)",
+                ),
+                Layer::Dense(d) if d.is_maxout() => Some(
+                    "maxout is not supported in a Wasserstein critic (the penalty's double \
+                     backprop is written for elementwise activations)",
+                ),
+                l if l.has_dropout() => Some(
+                    "dropout is not supported in a Wasserstein critic (the penalty's passes are \
+                     deterministic)",
+                ),
+                _ => None,
+            };
+            if let Some(why) = why {
+                return Err(Error::Input(format!(
+                    "--loss {loss}: discriminator layer {i} ({}): {why}",
+                    layer.kind_name()
+                )));
+            }
         }
         Ok(())
     }
@@ -498,8 +521,10 @@ mod tests {
         TrainConfig {
             data: DataSource::Folder("data".into()),
             noise_dim: 4,
-            generator: MlpSpec::from_sizes(&[4, 8, 16], Activation::Relu, Activation::Sigmoid),
-            discriminator: MlpSpec::from_sizes(&[16, 8, 1], Activation::Relu, Activation::Identity),
+            generator: MlpSpec::from_sizes(&[4, 8, 16], Activation::Relu, Activation::Sigmoid)
+                .into(),
+            discriminator: MlpSpec::from_sizes(&[16, 8, 1], Activation::Relu, Activation::Identity)
+                .into(),
             loss: GanLoss::Nsgan,
             generator_optimizer: sgd,
             discriminator_optimizer: sgd,
@@ -609,7 +634,8 @@ mod tests {
     fn holdout_needs_image_data() {
         let mut toy = config();
         toy.data = DataSource::Toy("ring8".into());
-        toy.generator = MlpSpec::from_sizes(&[4, 8, 16], Activation::Relu, Activation::Identity);
+        toy.generator =
+            MlpSpec::from_sizes(&[4, 8, 16], Activation::Relu, Activation::Identity).into();
         toy.pixel_range = PixelRange::MinusOneToOne;
         toy.validate().unwrap();
         toy.holdout = 5;
@@ -621,8 +647,10 @@ mod tests {
         TrainConfig {
             data: DataSource::Toy("ring8".into()),
             noise_dim: 2,
-            generator: MlpSpec::from_sizes(&[2, 4, 2], Activation::Relu, Activation::Identity),
-            discriminator: MlpSpec::from_sizes(&[2, 4, 1], Activation::Relu, Activation::Identity),
+            generator: MlpSpec::from_sizes(&[2, 4, 2], Activation::Relu, Activation::Identity)
+                .into(),
+            discriminator: MlpSpec::from_sizes(&[2, 4, 1], Activation::Relu, Activation::Identity)
+                .into(),
             loss: GanLoss::Nsgan,
             wasserstein: WassersteinConfig {
                 penalty: Penalty::OneSided,
@@ -665,7 +693,7 @@ mod tests {
     fn a_wasserstein_critic_must_end_linear() {
         let mut config = small_config();
         config.discriminator =
-            MlpSpec::from_sizes(&[2, 4, 1], Activation::Relu, Activation::Sigmoid);
+            MlpSpec::from_sizes(&[2, 4, 1], Activation::Relu, Activation::Sigmoid).into();
         config.validate().unwrap();
         config.loss = GanLoss::WganGp;
         let error = config.validate().unwrap_err().to_string();

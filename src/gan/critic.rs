@@ -3,30 +3,37 @@
 //!
 //! The gradient penalty P = λ/B Σ_b ψ(‖∂D/∂x̂_b‖) depends on the parameters through the input
 //! gradient, so its parameter gradient is a second derivative. Without autograd it is written
-//! out (src/reference/penalty.rs has the same algorithm in f64, checked by finite differences):
+//! out over the critic's *primitives*: linear maps (dense and linear layers' x·W + b), convolutions,
+//! elementwise activations φ and reshapes. With G_i the gradient of D with respect to the input of
+//! primitive i (G_n = 1 at the output):
 //!
-//! 1. forward at x̂, keeping every layer's output y_l;
-//! 2. the input-gradient chain e_{L−1} = 1, d_l = e_l·W_lᵀ, e_{l−1} = d_l ⊙ φ'(y_{l−1}), g = d_0;
-//! 3. ū = dP/dg = λ/B ψ'(‖g‖) g/‖g‖ (gradient_penalty kernel, which also writes the metrics);
-//! 4. that chain backwards: W̄_l += d̄_lᵀ·e_l, ē_l = d̄_l·W_l, d̄_{l+1} = ē_l ⊙ φ'(y_l);
-//! 5. for tanh and sigmoid layers also ā_l = ē_l ⊙ d_{l+1} ⊙ φ''(y_l), which then flows down the
-//!    ordinary forward chain: s_l = ā_l + (s_{l+1}·W_{l+1}ᵀ) ⊙ φ'(y_l), W̄_l += h_{l−1}ᵀ·s_l,
-//!    b̄_l += Σ_rows s_l. Piecewise-linear critics have φ'' = 0 and skip this part entirely.
+//! 1. forward at x̂, keeping every layer's output;
+//! 2. the input-gradient chain G_i = J_iᵀ G_{i+1}: G·Wᵀ for a linear map, the convolution's input
+//!    gradient for a convolution, G ⊙ φ'(y) for an activation; g = G_0;
+//! 3. Ḡ_0 = dP/dg = λ/B ψ'(‖g‖) g/‖g‖ (gradient_penalty kernel, which also writes the metrics);
+//! 4. that chain forwards again with adjoints: a linear map adds W̄ += Ḡ_iᵀ·G_{i+1} and passes
+//!    Ḡ_{i+1} = Ḡ_i·W; a convolution adds the weight gradient of (input Ḡ_i, output gradient
+//!    G_{i+1}) and passes its forward (no bias) of Ḡ_i; an activation passes Ḡ_i ⊙ φ'(y);
+//! 5. a smooth activation (tanh, sigmoid) also depends on its input z through φ'(y(z)), which adds
+//!    ā = Ḡ_i ⊙ G_{i+1} ⊙ φ''(y) to the gradient with respect to z; these flow down the ordinary
+//!    backward chain from the highest one, adding to every W̄ and b̄ below. Piecewise-linear
+//!    critics have φ'' = 0 and skip this part entirely.
 //!
-//! Layers are 0-based here: layer l has weights W_l [in, out] and output y_l. Every step is a
-//! matmul in one of the three existing layouts or an elementwise kernel, so the whole penalty is
-//! a fixed list of dispatches like the rest of the training graph. The e_l and d_l of step 2 live
-//! in their own buffers (the in-place backward of `Mlp::backward` would overwrite d with e, and
-//! step 5 needs both).
+//! Every step is a matmul in one of the three layouts, a convolution op, or an elementwise
+//! kernel, so the whole penalty is a fixed list of dispatches like the rest of the training
+//! graph. (src/reference/penalty.rs has the MLP algorithm in f64; tests/penalty_gradients.rs
+//! checks MLP and convolutional critics against finite differences.)
 
 use super::config::{GanLoss, Penalty, TrainConfig};
 use super::graph::{slot, stream};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, GpuContext, Tensor};
+use crate::kernels::conv::{ConvOp, ConvScratch};
 use crate::kernels::matmul::{Layout, MatmulOptions, matmul};
 use crate::kernels::penalty::{self, PenaltyShape, PenaltySlots};
 use crate::kernels::{Activation, activation, random, reduce};
-use crate::nn::{Mlp, MlpPass, ParamGrads};
+use crate::nn::conv::conv_op;
+use crate::nn::{Layer, Network, ParamGrads, Pass};
 
 /// The metric slots the penalties of a training graph write.
 pub const TRAINING_SLOTS: PenaltySlots = PenaltySlots {
@@ -39,22 +46,94 @@ fn smooth(activation: Activation) -> bool {
     matches!(activation, Activation::Tanh | Activation::Sigmoid)
 }
 
-fn check_critic(critic: &Mlp) -> Result<()> {
-    match critic.spec.layers.last() {
-        Some(last) if last.outputs == 1 && last.activation == Activation::Identity => Ok(()),
-        _ => Err(Error::Input(format!(
+fn check_critic(critic: &Network) -> Result<()> {
+    let spec = &critic.spec;
+    if spec.outputs() == 1 && spec.output_activation() == Activation::Identity {
+        Ok(())
+    } else {
+        Err(Error::Input(format!(
             "a Lipschitz penalty needs a critic with one linear output, found {} ending in {:?}",
-            critic.spec.sizes_text(),
-            critic.spec.layers.last().map(|l| l.activation)
-        ))),
+            spec.sizes_text(),
+            spec.output_activation()
+        )))
     }
+}
+
+/// One step of the critic's chain (see the module notes).
+enum Primitive {
+    /// x·W + b of layer `layer` (a dense or linear layer), W [inputs, outputs].
+    Linear {
+        layer: usize,
+        inputs: usize,
+        outputs: usize,
+    },
+    Conv {
+        layer: usize,
+        op: ConvOp,
+    },
+    /// φ, whose output is layer `layer`'s output.
+    Act {
+        layer: usize,
+        activation: Activation,
+    },
+    Reshape,
+}
+
+/// The critic's layers as primitives, with the values each primitive's input has per example.
+fn primitives(critic: &Network, batch: usize) -> Result<Vec<(Primitive, usize)>> {
+    let spec = &critic.spec;
+    let mut list = Vec::new();
+    let mut input_shape = spec.input_shape();
+    for (l, layer) in spec.layers.iter().enumerate() {
+        let size: usize = input_shape.iter().product();
+        match layer {
+            Layer::Dense(_) | Layer::Linear(_) => {
+                let dense = layer.as_dense().expect("dense or linear");
+                let linear = Primitive::Linear {
+                    layer: l,
+                    inputs: dense.inputs,
+                    outputs: dense.outputs,
+                };
+                list.push((linear, size));
+                if dense.activation != Activation::Identity {
+                    let act = Primitive::Act {
+                        layer: l,
+                        activation: dense.activation,
+                    };
+                    list.push((act, dense.outputs));
+                }
+            }
+            Layer::Conv2d(conv) | Layer::ConvTranspose2d(conv) => {
+                let transposed = matches!(layer, Layer::ConvTranspose2d(_));
+                let op = conv_op(conv, transposed, batch, &input_shape);
+                list.push((Primitive::Conv { layer: l, op }, size));
+            }
+            Layer::Activation(activation) => {
+                let act = Primitive::Act {
+                    layer: l,
+                    activation: *activation,
+                };
+                list.push((act, size));
+            }
+            Layer::Flatten | Layer::Unflatten(_) => list.push((Primitive::Reshape, size)),
+            other => {
+                return Err(Error::Input(format!(
+                    "a Lipschitz penalty's exact gradient is written for dense, linear, conv and \
+                     activation layers; critic layer {l} is {}",
+                    other.kind_name()
+                )));
+            }
+        }
+        input_shape = critic.layer_shape(l).to_vec();
+    }
+    Ok(list)
 }
 
 /// The gradient penalty of `critic` at fixed points (the interpolates x̂), its metrics, and its
 /// exact gradient added to the critic's parameter gradients.
 pub struct GradientPenalty {
     /// The critic's forward pass at the points.
-    pub pass: MlpPass,
+    pub pass: Pass,
     /// g = ∂D/∂x at the points, [batch, inputs].
     pub input_gradient: Tensor,
     /// Forward, input gradient, penalty and its parameter gradient, in order.
@@ -64,7 +143,7 @@ pub struct GradientPenalty {
 impl GradientPenalty {
     pub fn new(
         ctx: &GpuContext,
-        critic: &Mlp,
+        critic: &Network,
         points: &Tensor,
         batch: usize,
         shape: PenaltyShape,
@@ -72,9 +151,8 @@ impl GradientPenalty {
         slots: PenaltySlots,
     ) -> Result<GradientPenalty> {
         check_critic(critic)?;
-        let layers = &critic.spec.layers;
-        let count = layers.len();
-        let grads = &critic.grads.views;
+        let prims = primitives(critic, batch)?;
+        let n = prims.len();
         let pass = critic.pass(ctx, "D x̂", points, batch)?;
         let mut dispatches = pass.forward.clone();
         let buffer = |name: String, width: usize| ctx.zeros(&name, &[batch, width]);
@@ -82,145 +160,256 @@ impl GradientPenalty {
             accumulate: true,
             ..Default::default()
         };
+        let scratch = |i: usize, op: &ConvOp, what: &str| {
+            ConvScratch::new(ctx, &format!("penalty {what} {i}"), op)
+        };
+        // The forward value of the input of layer l, and of the output of an activation.
+        let layer_input = |l: usize| pass.layer_input(l);
+        let output = |l: usize| &pass.outputs[l];
 
-        // 2. e[l] = ∂D/∂a_l, d[l] = ∂D/∂(input of layer l); ∂D/∂a of the last layer is 1.
-        let mut e = Vec::with_capacity(count);
-        let mut d = Vec::with_capacity(count);
-        for (l, layer) in layers.iter().enumerate() {
-            e.push(if l + 1 == count {
-                ctx.upload("penalty ∂D/∂D", &[batch, 1], &vec![1.0f32; batch])?
-            } else {
-                buffer(format!("penalty e{l}"), layer.outputs)?
-            });
-            d.push(buffer(format!("penalty d{l}"), layer.inputs)?);
+        // 2. grads[i] = ∂D/∂(input of primitive i); grads[n] = 1.
+        let mut grads: Vec<Tensor> = Vec::with_capacity(n + 1);
+        for (i, (_, size)) in prims.iter().enumerate() {
+            grads.push(buffer(format!("penalty G{i}"), *size)?);
         }
-        for l in (0..count).rev() {
-            let layer = &layers[l];
-            dispatches.push(matmul(
-                ctx,
-                Layout::DyWt,
-                &e[l],
-                critic.weight(l),
-                &d[l],
-                (batch, layer.inputs, layer.outputs),
-                MatmulOptions::default(),
-            )?);
-            if l > 0 {
-                dispatches.push(activation::activation_backward(
+        grads.push(ctx.upload("penalty ∂D/∂D", &[batch, 1], &vec![1.0f32; batch])?);
+        for i in (0..n).rev() {
+            let (above, here) = (&grads[i + 1], &grads[i]);
+            match &prims[i].0 {
+                Primitive::Linear {
+                    layer,
+                    inputs,
+                    outputs,
+                } => dispatches.push(matmul(
                     ctx,
-                    &d[l],
-                    &pass.outputs[l - 1],
-                    &e[l - 1],
-                    layers[l - 1].activation,
-                )?);
+                    Layout::DyWt,
+                    above,
+                    critic.weight(*layer),
+                    here,
+                    (batch, *inputs, *outputs),
+                    MatmulOptions::default(),
+                )?),
+                Primitive::Conv { layer, op } => {
+                    let scratch = scratch(i, op, "chain")?;
+                    dispatches.extend(op.backward_input(
+                        ctx,
+                        above,
+                        critic.weight(*layer),
+                        here,
+                        &scratch,
+                    )?);
+                }
+                Primitive::Act { layer, activation } => {
+                    dispatches.push(activation::activation_backward(
+                        ctx,
+                        above,
+                        output(*layer),
+                        here,
+                        *activation,
+                    )?);
+                }
+                Primitive::Reshape => dispatches.push(activation::activation_backward(
+                    ctx,
+                    above,
+                    above,
+                    here,
+                    Activation::Identity,
+                )?),
             }
         }
 
-        // 3. ū = dP/dg, the value and the metrics.
-        let mut dbar = buffer("penalty dbar0".into(), layers[0].inputs)?;
+        // 3. adjoint[0] = dP/dg, the value and the metrics.
+        let mut adjoint = buffer("penalty adjoint 0".into(), prims[0].1)?;
         dispatches.push(penalty::gradient_penalty(
-            ctx, &d[0], &dbar, metrics, shape, slots,
+            ctx, &grads[0], &adjoint, metrics, shape, slots,
         )?);
 
-        // 4. The chain in reverse, and 5a. the φ'' terms of smooth layers.
-        let mut abar: Vec<Option<Tensor>> = vec![None; count];
-        for (l, layer) in layers.iter().enumerate() {
-            dispatches.push(matmul(
-                ctx,
-                Layout::XtDy,
-                &dbar,
-                &e[l],
-                &grads[2 * l],
-                (layer.inputs, layer.outputs, batch),
-                accumulate(),
-            )?);
-            if l + 1 == count {
-                break;
-            }
-            let ebar = buffer(format!("penalty ebar{l}"), layer.outputs)?;
-            dispatches.push(matmul(
-                ctx,
-                Layout::XW,
-                &dbar,
-                critic.weight(l),
-                &ebar,
-                (batch, layer.outputs, layer.inputs),
-                MatmulOptions::default(),
-            )?);
-            if smooth(layer.activation) {
-                let a = buffer(format!("penalty abar{l}"), layer.outputs)?;
-                dispatches.push(penalty::second_derivative(
+        // 4. The chain again with adjoints; 5a. the φ'' terms of smooth activations, at the
+        // input of primitive i (the output of primitive i − 1).
+        let mut injections: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
+        for i in 0..n {
+            // The last primitive's output is D itself: its adjoint is not needed, but is made
+            // (one value per example) to keep the walk uniform.
+            let width = if i + 1 == n { 1 } else { prims[i + 1].1 };
+            let next = buffer(format!("penalty adjoint {}", i + 1), width)?;
+            match &prims[i].0 {
+                Primitive::Linear {
+                    layer,
+                    inputs,
+                    outputs,
+                } => {
+                    dispatches.push(matmul(
+                        ctx,
+                        Layout::XtDy,
+                        &adjoint,
+                        &grads[i + 1],
+                        &critic.layer_grads(*layer)[0],
+                        (*inputs, *outputs, batch),
+                        accumulate(),
+                    )?);
+                    dispatches.push(matmul(
+                        ctx,
+                        Layout::XW,
+                        &adjoint,
+                        critic.weight(*layer),
+                        &next,
+                        (batch, *outputs, *inputs),
+                        MatmulOptions::default(),
+                    )?);
+                }
+                Primitive::Conv { layer, op } => {
+                    // Its forward of the adjoint (no bias) is the next adjoint, and leaves the
+                    // adjoint's columns in the scratch for the weight gradient.
+                    let scratch = scratch(i, op, "adjoint")?;
+                    dispatches.extend(op.forward(
+                        ctx,
+                        &adjoint,
+                        critic.weight(*layer),
+                        None,
+                        &next,
+                        &scratch,
+                    )?);
+                    dispatches.extend(op.backward_params(
+                        ctx,
+                        &grads[i + 1],
+                        &critic.layer_grads(*layer)[0],
+                        None,
+                        true,
+                        &scratch,
+                    )?);
+                }
+                Primitive::Act { layer, activation } => {
+                    let y = output(*layer);
+                    if smooth(*activation) && i > 0 {
+                        let a = buffer(format!("penalty injection {i}"), prims[i].1)?;
+                        dispatches.push(penalty::second_derivative(
+                            ctx,
+                            &adjoint,
+                            &grads[i + 1],
+                            y,
+                            &a,
+                            *activation,
+                        )?);
+                        injections[i] = Some(a);
+                    }
+                    dispatches.push(activation::activation_backward(
+                        ctx,
+                        &adjoint,
+                        y,
+                        &next,
+                        *activation,
+                    )?);
+                }
+                Primitive::Reshape => dispatches.push(activation::activation_backward(
                     ctx,
-                    &ebar,
-                    &d[l + 1],
-                    &pass.outputs[l],
-                    &a,
-                    layer.activation,
-                )?);
-                abar[l] = Some(a);
+                    &adjoint,
+                    &adjoint,
+                    &next,
+                    Activation::Identity,
+                )?),
             }
-            let next = buffer(format!("penalty dbar{}", l + 1), layer.outputs)?;
-            dispatches.push(activation::activation_backward(
-                ctx,
-                &ebar,
-                &pass.outputs[l],
-                &next,
-                layer.activation,
-            )?);
-            dbar = next;
+            adjoint = next;
         }
 
-        // 5b. The φ'' terms down the forward chain, from the highest smooth layer.
-        if let Some(top) = (0..count).rev().find(|&l| abar[l].is_some()) {
-            let mut above: Option<Tensor> = None;
-            for l in (0..=top).rev() {
-                let layer = &layers[l];
-                let s = match &above {
-                    None => abar[l].clone().expect("the top smooth layer has its term"),
-                    Some(s_above) => {
-                        let t = buffer(format!("penalty s{l}"), layer.outputs)?;
+        // 5b. The injections down the ordinary backward chain: s is the gradient with respect
+        // to the input of primitive i + 1, i.e. the output of primitive i.
+        if let Some(top) = (0..n).rev().find(|&i| injections[i].is_some()) {
+            let mut s: Option<Tensor> = None;
+            for i in (0..top).rev() {
+                // The gradient at the output of primitive i: from above, plus the injection.
+                let s_out = match (s.take(), &injections[i + 1]) {
+                    (None, Some(a)) => a.clone(),
+                    (Some(from_above), Some(a)) => {
+                        dispatches.push(penalty::add_in_place(ctx, &from_above, a)?);
+                        a.clone()
+                    }
+                    (Some(from_above), None) => from_above,
+                    (None, None) => unreachable!("the walk starts at an injection"),
+                };
+                let below = (i > 0).then(|| buffer(format!("penalty s{i}"), prims[i].1));
+                let below = below.transpose()?;
+                match &prims[i].0 {
+                    Primitive::Linear {
+                        layer,
+                        inputs,
+                        outputs,
+                    } => {
+                        let grads = critic.layer_grads(*layer);
                         dispatches.push(matmul(
                             ctx,
-                            Layout::DyWt,
-                            s_above,
-                            critic.weight(l + 1),
-                            &t,
-                            (batch, layer.outputs, layers[l + 1].outputs),
-                            MatmulOptions::default(),
+                            Layout::XtDy,
+                            layer_input(*layer),
+                            &s_out,
+                            &grads[0],
+                            (*inputs, *outputs, batch),
+                            accumulate(),
                         )?);
-                        if layer.activation != Activation::Identity {
-                            dispatches.push(activation::activation_backward_in_place(
+                        dispatches.push(reduce::bias_gradient(ctx, &s_out, &grads[1], true)?);
+                        if let Some(below) = &below {
+                            dispatches.push(matmul(
                                 ctx,
-                                &t,
-                                &pass.outputs[l],
-                                layer.activation,
+                                Layout::DyWt,
+                                &s_out,
+                                critic.weight(*layer),
+                                below,
+                                (batch, *inputs, *outputs),
+                                MatmulOptions::default(),
                             )?);
                         }
-                        match &abar[l] {
-                            Some(a) => {
-                                dispatches.push(penalty::add_in_place(ctx, &t, a)?);
-                                a.clone()
-                            }
-                            None => t,
+                    }
+                    Primitive::Conv { layer, op } => {
+                        let grads = critic.layer_grads(*layer);
+                        let forward = pass.layers[*layer]
+                            .conv
+                            .as_ref()
+                            .expect("a conv layer's pass keeps its scratch");
+                        dispatches.extend(op.backward_params(
+                            ctx,
+                            &s_out,
+                            &grads[0],
+                            grads.get(1),
+                            true,
+                            forward,
+                        )?);
+                        if let Some(below) = &below {
+                            let scratch = scratch(i, op, "injection")?;
+                            dispatches.extend(op.backward_input(
+                                ctx,
+                                &s_out,
+                                critic.weight(*layer),
+                                below,
+                                &scratch,
+                            )?);
                         }
                     }
-                };
-                let input = if l == 0 { points } else { &pass.outputs[l - 1] };
-                dispatches.push(matmul(
-                    ctx,
-                    Layout::XtDy,
-                    input,
-                    &s,
-                    &grads[2 * l],
-                    (layer.inputs, layer.outputs, batch),
-                    accumulate(),
-                )?);
-                dispatches.push(reduce::bias_gradient(ctx, &s, &grads[2 * l + 1], true)?);
-                above = Some(s);
+                    Primitive::Act { layer, activation } => {
+                        if let Some(below) = &below {
+                            dispatches.push(activation::activation_backward(
+                                ctx,
+                                &s_out,
+                                output(*layer),
+                                below,
+                                *activation,
+                            )?);
+                        }
+                    }
+                    Primitive::Reshape => {
+                        if let Some(below) = &below {
+                            dispatches.push(activation::activation_backward(
+                                ctx,
+                                &s_out,
+                                &s_out,
+                                below,
+                                Activation::Identity,
+                            )?);
+                        }
+                    }
+                }
+                s = below;
             }
         }
         Ok(GradientPenalty {
-            input_gradient: d.swap_remove(0),
+            input_gradient: grads.swap_remove(0),
             pass,
             dispatches,
         })
@@ -231,14 +420,14 @@ impl GradientPenalty {
 /// forward passes, the penalty kernel, and two ordinary backward passes adding its gradient to
 /// the critic's parameter gradients.
 pub struct LipschitzPenalty {
-    pub passes: [MlpPass; 2],
+    pub passes: [Pass; 2],
     pub dispatches: Vec<Dispatch>,
 }
 
 impl LipschitzPenalty {
     pub fn new(
         ctx: &GpuContext,
-        critic: &Mlp,
+        critic: &Network,
         (y1, y2): (&Tensor, &Tensor),
         batch: usize,
         shape: PenaltyShape,
@@ -273,7 +462,7 @@ impl LipschitzPenalty {
 /// passes' output gradients, from which the graph's ordinary backward passes run.
 pub fn critic_loss(
     ctx: &GpuContext,
-    (real, fake): (&MlpPass, &MlpPass),
+    (real, fake): (&Pass, &Pass),
     metrics: &Tensor,
 ) -> Result<Vec<Dispatch>> {
     let mut dispatches = Vec::new();
@@ -300,8 +489,8 @@ pub fn critic_loss(
 pub fn penalty(
     ctx: &GpuContext,
     config: &TrainConfig,
-    critic: &Mlp,
-    (real, fake): (&MlpPass, &MlpPass),
+    critic: &Network,
+    (real, fake): (&Pass, &Pass),
     metrics: &Tensor,
     rng_counter: &Tensor,
 ) -> Result<Vec<Dispatch>> {
@@ -364,7 +553,7 @@ pub fn penalty(
 
 /// The generator's Wasserstein loss −mean D(G(z)) into the G_LOSS slot, and its gradient
 /// −1/B into `fake`'s output gradient (the graph then backpropagates through D into G).
-pub fn generator_loss(ctx: &GpuContext, fake: &MlpPass, metrics: &Tensor) -> Result<Vec<Dispatch>> {
+pub fn generator_loss(ctx: &GpuContext, fake: &Pass, metrics: &Tensor) -> Result<Vec<Dispatch>> {
     Ok(vec![
         reduce::mean(ctx, fake.output(), metrics, slot::G_LOSS, -1.0, true)?,
         reduce::mean_backward(ctx, fake.output_grad(), -1.0)?,

@@ -9,7 +9,7 @@ use super::real_data::RealData;
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
 use crate::kernels::{loss, optim, random};
-use crate::nn::{DropoutRng, Mlp, ParamGrads, init::initial_parameters};
+use crate::nn::{DropoutRng, Network, ParamGrads, init::initial_parameters};
 
 /// Slots of the metrics tensor (summed over the iterations since the last readback).
 pub mod slot {
@@ -39,8 +39,8 @@ pub mod stream {
 
 pub struct TrainGraph {
     pub config: TrainConfig,
-    pub generator: Mlp,
-    pub discriminator: Mlp,
+    pub generator: Network,
+    pub discriminator: Network,
     pub g_optimizer: Optimizer,
     pub d_optimizer: Optimizer,
     /// Incremented once per D step and once per G step; keys the noise and dropout masks.
@@ -55,28 +55,19 @@ impl TrainGraph {
     pub fn new(ctx: &GpuContext, config: &TrainConfig, real: RealData) -> Result<TrainGraph> {
         config.validate()?;
         let batch = config.batch_size;
-        let g_spec = config.generator.clone();
-        let d_spec = config.discriminator.clone();
+        let (g_spec, d_spec) = (&config.generator, &config.discriminator);
         // Distinct init seeds for G and D, derived from the run seed.
-        let generator = Mlp::new(
+        let generator = Network::new(
             ctx,
             "G",
             g_spec.clone(),
-            &initial_parameters(
-                &g_spec,
-                config.seed ^ 0x0047_454E,
-                Some(&real.feature_means),
-            )?,
+            &initial_parameters(g_spec, config.seed ^ 0x0047_454E, Some(&real.feature_means))?,
         )?;
-        let discriminator = Mlp::new(
+        let discriminator = Network::new(
             ctx,
             "D",
             d_spec.clone(),
-            &initial_parameters(
-                &d_spec,
-                config.seed ^ 0x0044_4953,
-                Some(&real.feature_means),
-            )?,
+            &initial_parameters(d_spec, config.seed ^ 0x0044_4953, Some(&real.feature_means))?,
         )?;
         let g_optimizer = Optimizer::new(ctx, "G", config.generator_optimizer, &generator)?;
         let d_optimizer = Optimizer::new(ctx, "D", config.discriminator_optimizer, &discriminator)?;
@@ -238,6 +229,15 @@ impl TrainGraph {
             recorder.record_all(&self.d_step);
         }
         recorder.record_all(&self.g_step);
+    }
+
+    /// `num_batches_tracked` of G's and D's batch-norm layers after `steps` iterations: one per
+    /// training forward pass, as PyTorch counts. G runs once in each D step and once in the G
+    /// step; D runs on the real and the generated batch in each D step and on the generated
+    /// one in the G step.
+    pub fn batch_norm_passes(&self, steps: u64) -> (u64, u64) {
+        let k = self.config.k as u64;
+        ((k + 1) * steps, (2 * k + 1) * steps)
     }
 
     /// Dispatches in one iteration (for benchmarks and tests).

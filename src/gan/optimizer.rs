@@ -6,7 +6,7 @@ use super::config::{OptimizerConfig, OptimizerKind};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Tensor};
 use crate::kernels::{optim, random};
-use crate::nn::Mlp;
+use crate::nn::Network;
 
 pub struct Optimizer {
     pub config: OptimizerConfig,
@@ -23,7 +23,7 @@ impl Optimizer {
         ctx: &GpuContext,
         name: &str,
         config: OptimizerConfig,
-        network: &Mlp,
+        network: &Network,
     ) -> Result<Optimizer> {
         let params = &network.params.whole;
         let grads = &network.grads.whole;

@@ -5,7 +5,7 @@
 use super::config::{GanLoss, OptimizerConfig, OptimizerKind, Schedule};
 use crate::error::{Error, Result};
 use crate::kernels::Activation;
-use crate::nn::{LayerInit, LayerSpec, MlpSpec};
+use crate::nn::{LayerInit, LayerSpec, MlpSpec, NetworkSpec};
 
 /// Every preset name with a one-line summary (for --help and for the unknown-name error).
 pub const KNOWN: [(&str, &str); 3] = [
@@ -31,14 +31,15 @@ pub const KNOWN: [(&str, &str); 3] = [
     ),
 ];
 
-/// What a preset sets. Networks are functions of the noise and data sizes, which are known
-/// only once flags and data are read.
+/// What a preset sets. Networks are functions of the noise size and the data's example shape
+/// ([channels, height, width], or [2] for toy points), which are known only once flags and
+/// data are read.
 #[derive(Clone, Debug)]
 pub struct Preset {
     pub name: &'static str,
     pub noise_dim: usize,
-    pub generator: fn(noise: usize, data: usize) -> MlpSpec,
-    pub discriminator: fn(data: usize) -> MlpSpec,
+    pub generator: fn(noise: usize, data: &[usize]) -> NetworkSpec,
+    pub discriminator: fn(data: &[usize]) -> NetworkSpec,
     pub loss: GanLoss,
     pub generator_optimizer: OptimizerConfig,
     pub discriminator_optimizer: OptimizerConfig,
@@ -90,8 +91,8 @@ pub fn pytorch_gan() -> Preset {
     Preset {
         name: "pytorch-gan",
         noise_dim: 100,
-        generator: MlpSpec::reference_generator,
-        discriminator: MlpSpec::reference_discriminator,
+        generator: |noise, data| MlpSpec::reference_generator(noise, values(data)).into(),
+        discriminator: |data| MlpSpec::reference_discriminator(values(data)).into(),
         loss: GanLoss::Nsgan,
         generator_optimizer: adam,
         discriminator_optimizer: adam,
@@ -120,8 +121,8 @@ pub fn goodfellow2014() -> Preset {
     Preset {
         name: "goodfellow2014",
         noise_dim: 100,
-        generator: |noise, data| goodfellow2014_generator(noise, 1200, data),
-        discriminator: |data| goodfellow2014_discriminator(data, 240, 5),
+        generator: |noise, data| goodfellow2014_generator(noise, 1200, values(data)).into(),
+        discriminator: |data| goodfellow2014_discriminator(values(data), 240, 5).into(),
         // pylearn2's AdversaryCost2: G minimises the cost of target 1 on D(G(z)).
         loss: GanLoss::Nsgan,
         generator_optimizer: schedule(0.1, 1e-6),
@@ -176,6 +177,11 @@ pub fn goodfellow2014_discriminator(data: usize, units: usize, pieces: usize) ->
     }
 }
 
+/// Values in one example of `shape`.
+fn values(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
 /// (D's, G's) updates in `epochs` passes over `examples` training examples: D makes one update
 /// per batch drawn, ⌈examples / batch⌉ per epoch; G one per k of D's.
 pub fn ramp_updates(epochs: f64, examples: usize, batch: usize, k: usize) -> (u64, u64) {
@@ -194,10 +200,10 @@ mod tests {
             match preset(name) {
                 Ok(preset) => {
                     assert_eq!(preset.name, name);
-                    (preset.generator)(preset.noise_dim, 784)
+                    (preset.generator)(preset.noise_dim, &[1, 28, 28])
                         .validate("generator")
                         .unwrap();
-                    (preset.discriminator)(784)
+                    (preset.discriminator)(&[1, 28, 28])
                         .validate("discriminator")
                         .unwrap();
                 }
@@ -213,7 +219,10 @@ mod tests {
     #[test]
     fn goodfellow2014_matches_the_published_configuration() {
         let preset = goodfellow2014();
-        let (g, d) = ((preset.generator)(100, 784), (preset.discriminator)(784));
+        let (g, d) = (
+            (preset.generator)(100, &[1, 28, 28]).as_mlp().unwrap(),
+            (preset.discriminator)(&[1, 28, 28]).as_mlp().unwrap(),
+        );
         assert_eq!(g.sizes_text(), "100-1200-1200-784");
         assert_eq!(d.sizes_text(), "784-240x5-240x5-1");
         let keeps: Vec<f32> = d.layers.iter().map(|l| l.input_keep).collect();

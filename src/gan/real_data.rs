@@ -33,6 +33,18 @@ impl SampleShape {
             SampleShape::Point2d(_) => 2,
         }
     }
+
+    /// One example's shape as a network takes it: [channels, height, width], or [2].
+    pub fn network_shape(&self) -> Vec<usize> {
+        match self {
+            SampleShape::Image {
+                height,
+                width,
+                channels,
+            } => vec![*channels, *height, *width],
+            SampleShape::Point2d(_) => vec![2],
+        }
+    }
 }
 
 /// The training examples on the host, before upload.

@@ -12,7 +12,7 @@ use super::samples::SampleWriter;
 use crate::data::ModeStats;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PendingRead, Recorder};
-use crate::nn::Mlp;
+use crate::nn::Network;
 use crate::report::curves::{Series, write_loss_curves, write_stacked_curves};
 use crate::report::run_dir::{MetricsCsv, MetricsRow, RunDir, write_atomic};
 
@@ -53,7 +53,7 @@ pub trait Evaluation {
     /// The metrics.csv columns `evaluate` fills, in order.
     fn columns(&self) -> Vec<&'static str>;
     /// Score the generator as it is after `step` iterations: one value per column.
-    fn evaluate(&mut self, ctx: &GpuContext, generator: &Mlp, step: u64) -> Result<Vec<f64>>;
+    fn evaluate(&mut self, ctx: &GpuContext, generator: &Network, step: u64) -> Result<Vec<f64>>;
 }
 
 /// metrics.csv columns beyond the base ones: the Wasserstein estimate mean D(x) − mean D(G(z))
@@ -306,6 +306,7 @@ pub fn train_with_evaluation(
                 ctx,
                 &graph.generator,
                 config,
+                graph.batch_norm_passes(step).0,
                 &run.root().join("generator.safetensors"),
             )?;
             progress.message(&format!("checkpoint {}", path.display()));

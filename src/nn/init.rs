@@ -6,46 +6,79 @@
 //! `irange` (weights uniform in ±range, biases 0), optionally with the biases of a sigmoid output
 //! set from the data's marginals, as Goodfellow et al. (2014)'s published configuration does.
 
-use super::spec::{LayerInit, MlpSpec};
+use super::layer::Layer;
+use super::network_spec::NetworkSpec;
+use super::spec::LayerInit;
 use crate::data::SplitMix64;
 use crate::error::{Error, Result};
 
-/// Initial values for each parameter tensor of `spec` with PyTorch's or a uniform
+/// Initial values for each parameter tensor of `spec` with PyTorch's or a uniform or normal
 /// initialisation, in `parameter_shapes` order. Panics on a layer that needs the data's means:
 /// use [`initial_parameters`] for those.
-pub fn linear_init(spec: &MlpSpec, seed: u64) -> Vec<Vec<f32>> {
-    initial_parameters(spec, seed, None).expect("no layer of this spec needs the data's means")
+pub fn linear_init<S: Clone + Into<NetworkSpec>>(spec: &S, seed: u64) -> Vec<Vec<f32>> {
+    initial_parameters(&spec.clone().into(), seed, None)
+        .expect("no layer of this spec needs the data's means")
 }
 
-/// Initial values for each parameter tensor of `spec`, in `parameter_shapes` order.
-/// `data_means` is the training data's mean of each feature in [0, 1] (for
-/// `LayerInit::UniformDataLogitBias`; unused otherwise).
+/// Initial values for each parameter tensor of `spec`, in `parameter_shapes` order, drawn layer
+/// by layer from one SplitMix64 stream. `data_means` is the training data's mean of each feature
+/// in [0, 1] (for `LayerInit::UniformDataLogitBias`; unused otherwise).
 pub fn initial_parameters(
-    spec: &MlpSpec,
+    spec: &NetworkSpec,
     seed: u64,
     data_means: Option<&[f64]>,
 ) -> Result<Vec<Vec<f32>>> {
     let mut rng = SplitMix64::new(seed);
     let mut tensors = Vec::new();
     for (i, layer) in spec.layers.iter().enumerate() {
-        let width = layer.width();
-        let mut uniform = |n: usize, bound: f64| -> Vec<f32> {
+        let shapes = layer.parameter_shapes();
+        let sizes: Vec<usize> = shapes.iter().map(|s| s.iter().product()).collect();
+        let uniform = |rng: &mut SplitMix64, n: usize, bound: f64| -> Vec<f32> {
             (0..n)
                 .map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32)
                 .collect()
         };
-        match layer.init {
+        // (weight init, fan_in of PyTorch's default bound)
+        let (init, fan_in) = match layer {
+            Layer::Dense(l) => (l.init, l.inputs),
+            Layer::Linear(l) => (l.init, l.inputs),
+            Layer::Conv2d(c) => (c.init, c.fan_in(false)),
+            Layer::ConvTranspose2d(c) => (c.init, c.fan_in(true)),
+            Layer::BatchNorm(bn) => {
+                let features = sizes[0];
+                let gamma = match bn.init {
+                    LayerInit::Normal { std } => (0..features)
+                        .map(|_| (1.0 + std as f64 * rng.next_normal()) as f32)
+                        .collect(),
+                    _ => vec![1.0; features],
+                };
+                tensors.push(gamma);
+                tensors.push(vec![0.0; features]);
+                continue;
+            }
+            _ => continue,
+        };
+        match init {
             LayerInit::Torch => {
-                let bound = 1.0 / (layer.inputs as f64).sqrt();
-                tensors.push(uniform(layer.inputs * width, bound));
-                tensors.push(uniform(width, bound));
+                let bound = 1.0 / (fan_in as f64).sqrt();
+                for &n in &sizes {
+                    tensors.push(uniform(&mut rng, n, bound));
+                }
             }
             LayerInit::Uniform { range } => {
-                tensors.push(uniform(layer.inputs * width, range as f64));
-                tensors.push(vec![0.0; width]);
+                tensors.push(uniform(&mut rng, sizes[0], range as f64));
+                tensors.extend(sizes[1..].iter().map(|&n| vec![0.0; n]));
+            }
+            LayerInit::Normal { std } => {
+                let weight = (0..sizes[0])
+                    .map(|_| (std as f64 * rng.next_normal()) as f32)
+                    .collect();
+                tensors.push(weight);
+                tensors.extend(sizes[1..].iter().map(|&n| vec![0.0; n]));
             }
             LayerInit::UniformDataLogitBias { range } => {
-                tensors.push(uniform(layer.inputs * width, range as f64));
+                tensors.push(uniform(&mut rng, sizes[0], range as f64));
+                let width = sizes[1];
                 let means = data_means.filter(|m| m.len() == width).ok_or_else(|| {
                     Error::Input(format!(
                         "layer {i}: a bias from the data's logit mean needs image data of {width} \
@@ -71,9 +104,9 @@ pub fn logit_of_mean(mean: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::kernels::Activation;
-    use crate::nn::spec::LayerSpec;
+    use crate::nn::spec::{LayerSpec, MlpSpec};
 
-    fn spec(init: LayerInit, pieces: usize, activation: Activation) -> MlpSpec {
+    fn spec(init: LayerInit, pieces: usize, activation: Activation) -> NetworkSpec {
         MlpSpec {
             layers: vec![LayerSpec {
                 pieces,
@@ -81,6 +114,7 @@ mod tests {
                 ..LayerSpec::linear(400, 3, activation)
             }],
         }
+        .into()
     }
 
     #[test]

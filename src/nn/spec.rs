@@ -20,6 +20,9 @@ pub enum LayerInit {
     /// (clipped to [1e-7, 1 − 1e-7]): pylearn2's `init_sigmoid_bias_from_marginals`, for a
     /// generator's sigmoid output over data in [0, 1].
     UniformDataLogitBias { range: f32 },
+    /// W ~ N(0, std²) and b = 0 (batch norm: γ ~ N(1, std²), β = 0): the DCGAN initialisation
+    /// (Radford et al. 2016, std 0.02).
+    Normal { std: f32 },
 }
 
 fn one() -> usize {
@@ -147,17 +150,7 @@ impl MlpSpec {
             )));
         }
         for (i, layer) in self.layers.iter().enumerate() {
-            if layer.inputs == 0 || layer.outputs == 0 {
-                return Err(Error::Input(format!("{name}: layer {i} has a zero size")));
-            }
-            if let Activation::LeakyRelu(slope) = layer.activation
-                && !(slope.is_finite() && slope > 0.0)
-            {
-                return Err(Error::Input(format!(
-                    "{name}: layer {i}: LeakyReLU slope must be positive, found {slope}"
-                )));
-            }
-            layer_checks(name, i, layer)?;
+            check_dense(name, i, layer)?;
             if i > 0 && self.layers[i - 1].outputs != layer.inputs {
                 return Err(Error::Input(format!(
                     "{name}: layer {} outputs {} values but layer {i} takes {}",
@@ -185,6 +178,22 @@ impl MlpSpec {
     }
 }
 
+/// Every check of dense layer `i` of network `name` on its own (sizes, slope, maxout, dropout,
+/// initialisation).
+pub(crate) fn check_dense(name: &str, i: usize, layer: &LayerSpec) -> Result<()> {
+    if layer.inputs == 0 || layer.outputs == 0 {
+        return Err(Error::Input(format!("{name}: layer {i} has a zero size")));
+    }
+    if let Activation::LeakyRelu(slope) = layer.activation
+        && !(slope.is_finite() && slope > 0.0)
+    {
+        return Err(Error::Input(format!(
+            "{name}: layer {i}: LeakyReLU slope must be positive, found {slope}"
+        )));
+    }
+    layer_checks(name, i, layer)
+}
+
 /// The checks of one layer's maxout, dropout and initialisation settings.
 fn layer_checks(name: &str, i: usize, layer: &LayerSpec) -> Result<()> {
     if layer.pieces == 0 {
@@ -209,6 +218,13 @@ fn layer_checks(name: &str, i: usize, layer: &LayerSpec) -> Result<()> {
     }
     match layer.init {
         LayerInit::Torch => {}
+        LayerInit::Normal { std } => {
+            if !(std.is_finite() && std >= 0.0) {
+                return Err(Error::Input(format!(
+                    "{name}: layer {i}: the initial standard deviation must be a finite number ≥ 0, found {std}"
+                )));
+            }
+        }
         LayerInit::Uniform { range } | LayerInit::UniformDataLogitBias { range } => {
             if !(range.is_finite() && range > 0.0) {
                 return Err(Error::Input(format!(
