@@ -29,8 +29,8 @@ pub fn unavailable_reason() -> Option<String> {
     }
 }
 
-/// Run the script for these batch sizes, each for about `seconds`.
-pub fn run(batches: &[usize], seconds: f64) -> Result<Vec<PytorchRow>> {
+/// Run the script for `model` ("mlp" or "dcgan") at these batch sizes, each for about `seconds`.
+pub fn run(model: &str, batches: &[usize], seconds: f64) -> Result<Vec<PytorchRow>> {
     let script = std::env::temp_dir().join(format!("gan-gpu-bench-{}.py", std::process::id()));
     std::fs::write(&script, SCRIPT).map_err(|e| Error::io(&script, e))?;
     let batch_list = batches
@@ -40,7 +40,8 @@ pub fn run(batches: &[usize], seconds: f64) -> Result<Vec<PytorchRow>> {
         .join(",");
     let output = Command::new("python3")
         .arg(&script)
-        .args(["--batch", &batch_list, "--seconds", &seconds.to_string()])
+        .args(["--model", model, "--batch", &batch_list])
+        .args(["--seconds", &seconds.to_string()])
         .output();
     let _ = std::fs::remove_file(&script);
     let output = output.map_err(|e| Error::Input(format!("running python3 failed: {e}")))?;

@@ -1,5 +1,6 @@
-//! `gan-gpu bench train`: iterations per second of the reference MLP GAN (nsgan, Adam, k = 1)
-//! on synthetic MNIST-sized data resident on the GPU.
+//! `gan-gpu bench train`: iterations per second of a whole GAN (the reference MLP, or the dcgan
+//! preset's convolutional networks; nsgan, Adam, k = 1) on synthetic MNIST-sized data resident
+//! on the GPU.
 
 use std::time::Instant;
 
@@ -10,6 +11,7 @@ use crate::gan::real_data::{HostData, RealData, SampleShape};
 use crate::gan::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
 use crate::gpu::{GpuContext, Recorder};
 use crate::kernels::data::PixelRange;
+use crate::gan::conv_nets;
 use crate::nn::{Layer, MlpSpec, NetworkSpec};
 
 pub struct TrainRow {
@@ -20,14 +22,47 @@ pub struct TrainRow {
     pub flops_per_iteration: f64,
 }
 
+/// Which GAN `bench train` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchModel {
+    /// The reference MLP GAN (preset pytorch-gan).
+    Mlp,
+    /// The dcgan preset's networks (width 64).
+    Dcgan,
+}
+
+impl BenchModel {
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchModel::Mlp => "mlp",
+            BenchModel::Dcgan => "dcgan",
+        }
+    }
+}
+
 /// The reference MLP GAN's config at this batch size.
 pub fn reference_config(batch: usize) -> TrainConfig {
+    model_config(BenchModel::Mlp, batch)
+}
+
+/// The config `bench train` runs for `model` at this batch size.
+pub fn model_config(model: BenchModel, batch: usize) -> TrainConfig {
     let adam = OptimizerConfig::default_for(OptimizerKind::Adam);
+    let (generator, discriminator): (NetworkSpec, NetworkSpec) = match model {
+        BenchModel::Mlp => (
+            MlpSpec::reference_generator(100, 784).into(),
+            MlpSpec::reference_discriminator(784).into(),
+        ),
+        BenchModel::Dcgan => (
+            conv_nets::dcgan_generator(100, 1, 64),
+            conv_nets::dcgan_discriminator(1, 64, true),
+        ),
+    };
     TrainConfig {
         data: DataSource::Folder("synthetic".into()),
         noise_dim: 100,
-        generator: MlpSpec::reference_generator(100, 784).into(),
-        discriminator: MlpSpec::reference_discriminator(784).into(),
+        generator,
+        discriminator,
         loss: GanLoss::Nsgan,
         wasserstein: Default::default(),
         generator_optimizer: adam,
@@ -45,17 +80,35 @@ pub fn reference_config(batch: usize) -> TrainConfig {
     }
 }
 
+/// Multiply-adds of one example through `spec`'s linear and convolution layers.
+pub fn forward_macs(spec: &NetworkSpec) -> f64 {
+    let mut input = spec.input_shape();
+    let mut macs = 0.0;
+    for (layer, output) in spec.layers.iter().zip(spec.shapes()) {
+        let values = |shape: &[usize]| shape.iter().product::<usize>() as f64;
+        macs += match layer {
+            Layer::Dense(_) | Layer::Linear(_) => {
+                let dense = layer.as_dense().expect("dense or linear");
+                (dense.inputs * dense.width()) as f64
+            }
+            // Every output value of a conv sums in·k² products; every input value of a
+            // transposed conv scatters to out·k².
+            Layer::Conv2d(c) => values(&output) * (c.in_channels * c.kernel * c.kernel) as f64,
+            Layer::ConvTranspose2d(c) => {
+                values(&input) * (c.out_channels * c.kernel * c.kernel) as f64
+            }
+            _ => 0.0,
+        };
+        input = output;
+    }
+    macs
+}
+
 /// Matmul FLOPs of one iteration: D step = G fwd + D fwd ×2 + D bwd ×2 (dW, dX);
 /// G step = G fwd + D fwd + D bwd (dX only) + G bwd (dW, dX).
 fn iteration_flops(config: &TrainConfig) -> f64 {
     let b = config.batch_size as f64;
-    let layer_flops = |spec: &NetworkSpec| -> f64 {
-        spec.layers
-            .iter()
-            .filter_map(Layer::as_dense)
-            .map(|l| 2.0 * b * (l.inputs * l.width()) as f64)
-            .sum()
-    };
+    let layer_flops = |spec: &NetworkSpec| -> f64 { 2.0 * b * forward_macs(spec) };
     let (g, d) = (
         layer_flops(&config.generator),
         layer_flops(&config.discriminator),
@@ -65,10 +118,15 @@ fn iteration_flops(config: &TrainConfig) -> f64 {
     config.k as f64 * d_step + g_step
 }
 
-pub fn run(ctx: &GpuContext, batches: &[usize], min_seconds: f64) -> Result<Vec<TrainRow>> {
+pub fn run(
+    ctx: &GpuContext,
+    model: BenchModel,
+    batches: &[usize],
+    min_seconds: f64,
+) -> Result<Vec<TrainRow>> {
     let mut rows = Vec::new();
     for &batch in batches {
-        let config = reference_config(batch);
+        let config = model_config(model, batch);
         let mut rng = SplitMix64::new(1);
         let count = 2048;
         let host = HostData {

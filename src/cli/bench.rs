@@ -5,6 +5,7 @@ use clap::{Args, ValueEnum};
 use super::Cli;
 use crate::bench;
 use crate::error::{Error, Result};
+use crate::bench::train::BenchModel;
 use crate::kernels::matmul::{MatmulKernel, MatmulTuning};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -46,6 +47,10 @@ pub struct BenchArgs {
     /// `bench train`: skip the side-by-side PyTorch run (made when python3 can import torch).
     #[arg(long)]
     pub no_pytorch: bool,
+    /// `bench train`: the GAN to train (mlp: the reference MLP, pytorch-gan; dcgan: the dcgan
+    /// preset's convolutional networks).
+    #[arg(long, value_enum, default_value = "mlp")]
+    pub model: BenchModel,
 }
 
 pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
@@ -63,19 +68,27 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
     let ctx = cli.open_gpu()?;
     match args.target {
         BenchTarget::Train => {
+            let model = match args.model {
+                BenchModel::Mlp => "reference MLP GAN",
+                BenchModel::Dcgan => "dcgan preset, width 64",
+            };
             println!(
-                "train (reference MLP GAN, nsgan, Adam, k = 1) on {} ({:?})",
+                "train ({model}, nsgan, Adam, k = 1) on {} ({:?})",
                 ctx.adapter_name(),
                 ctx.adapter_info.backend
             );
-            let ours = bench::train::run(&ctx, &args.batch, args.seconds)?;
+            let ours = bench::train::run(&ctx, args.model, &args.batch, args.seconds)?;
             let pytorch = if args.no_pytorch {
                 None
             } else if let Some(reason) = bench::pytorch::unavailable_reason() {
                 println!("PyTorch side by side: skipped, {reason}");
                 None
             } else {
-                Some(bench::pytorch::run(&args.batch, args.seconds)?)
+                Some(bench::pytorch::run(
+                    args.model.name(),
+                    &args.batch,
+                    args.seconds,
+                )?)
             };
             if let Some(first) = pytorch.as_ref().and_then(|rows| rows.first()) {
                 println!(

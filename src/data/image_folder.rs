@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// A folder of images decoded into one `[count, height, width, channels]` u8 buffer.
+/// A folder of images decoded into one `[count, channels, height, width]` u8 buffer.
 #[derive(Debug, Clone)]
 pub struct ImageFolder {
     pub count: usize,
@@ -111,6 +111,9 @@ pub fn load_image_folder(dir: impl AsRef<Path>) -> Result<ImageFolder> {
         }
     }
     let (w, h) = size.unwrap_or((0, 0));
+    if channels > 1 {
+        pixels = channels_first(&pixels, (h * w) as usize, channels);
+    }
     Ok(ImageFolder {
         count: files.len(),
         height: h as usize,
@@ -119,6 +122,23 @@ pub fn load_image_folder(dir: impl AsRef<Path>) -> Result<ImageFolder> {
         pixels,
         files,
     })
+}
+
+/// Images of `area` pixels, each [height, width, channels] as decoded, to [channels, height,
+/// width] (PyTorch's layout, which the convolutions take).
+fn channels_first(pixels: &[u8], area: usize, channels: usize) -> Vec<u8> {
+    let mut out = vec![0u8; pixels.len()];
+    for (image, chw) in pixels
+        .chunks_exact(area * channels)
+        .zip(out.chunks_exact_mut(area * channels))
+    {
+        for p in 0..area {
+            for c in 0..channels {
+                chw[c * area + p] = image[p * channels + c];
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -162,10 +182,14 @@ mod tests {
         let f = load_image_folder(&dir).unwrap();
         assert_eq!((f.count, f.height, f.width, f.channels), (3, 2, 2, 3));
         assert_eq!(f.pixels.len(), 3 * 2 * 2 * 3);
-        assert_eq!(&f.image(0).unwrap()[..3], &[77, 77, 77]);
-        assert_eq!(&f.image(1).unwrap()[..3], &[200, 10, 0]);
+        // Channels first: R of the 4 pixels, then G, then B.
+        assert_eq!(f.image(0).unwrap(), &[77; 12]);
+        assert_eq!(
+            f.image(1).unwrap(),
+            &[200, 200, 200, 200, 10, 10, 10, 10, 0, 0, 0, 0]
+        );
         let b = f.image(2).unwrap();
-        assert!(b[2] > 200 && b[0] < 40, "{b:?}");
+        assert!(b[8] > 200 && b[0] < 40, "{b:?}");
         std::fs::remove_dir_all(dir).ok();
     }
 

@@ -67,10 +67,6 @@ impl Penalty {
         matches!(self, Penalty::OneSided | Penalty::LipschitzFdOneSided)
     }
 
-    /// The finite-difference forms.
-    pub fn finite_difference(self) -> bool {
-        matches!(self, Penalty::LipschitzFd | Penalty::LipschitzFdOneSided)
-    }
 }
 
 /// Settings of the Wasserstein losses (absent from configs written before them: defaults).

@@ -105,7 +105,7 @@ fn primitives(critic: &Network, batch: usize) -> Result<Vec<(Primitive, usize)>>
             }
             Layer::Conv2d(conv) | Layer::ConvTranspose2d(conv) => {
                 let transposed = matches!(layer, Layer::ConvTranspose2d(_));
-                let op = conv_op(conv, transposed, batch, &input_shape);
+                let op = conv_op(conv, transposed, batch, &input_shape)?;
                 list.push((Primitive::Conv { layer: l, op }, size));
             }
             Layer::Activation(activation) => {

@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod conv_nets;
 pub mod critic;
 pub mod graph;
 pub mod optimizer;

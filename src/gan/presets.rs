@@ -5,10 +5,11 @@
 use super::config::{GanLoss, OptimizerConfig, OptimizerKind, Schedule};
 use crate::error::{Error, Result};
 use crate::kernels::Activation;
+use super::conv_nets;
 use crate::nn::{LayerInit, LayerSpec, MlpSpec, NetworkSpec};
 
 /// Every preset name with a one-line summary (for --help and for the unknown-name error).
-pub const KNOWN: [(&str, &str); 3] = [
+pub const KNOWN: [(&str, &str); 6] = [
     (
         "goodfellow2014",
         "the GAN paper's MNIST setup (the authors' pylearn2 mnist.yaml): G 100 → ReLU 1200 → \
@@ -29,6 +30,27 @@ pub const KNOWN: [(&str, &str); 3] = [
          two-sided gradient penalty λ 10, k 5 critic steps per G step, Adam lr 1e-4 β (0.5, 0.9), \
          batch 64, data in [−1, 1]",
     ),
+    (
+        "dcgan",
+        "DCGAN for 28×28 images (MNIST, Fashion-MNIST): G Linear 100 → 128·7·7, BN, ReLU, \
+         ConvT 128 → 64 (4, 2, 1), BN, ReLU, ConvT 64 → 1, tanh; D Conv 1 → 64 (4, 2, 1), \
+         LeakyReLU 0.2, Conv 64 → 128, BN, LeakyReLU, Linear 6272 → 1; N(0, 0.02) convolution \
+         weights; Adam lr 2e-4 β (0.5, 0.999), batch 64, k 1, data in [−1, 1]; --width scales \
+         the 64 channels",
+    ),
+    (
+        "dcgan64",
+        "pytorch/examples' DCGAN for 64×64 image folders (RGB or gray): G ConvT 100 → 512 → 256 \
+         → 128 → 64 → channels with BN and ReLU, tanh; D mirrored with LeakyReLU 0.2 and BN, a \
+         logit out; Adam lr 2e-4 β (0.5, 0.999), batch 64; --width sets the 64 (8 or 16 fit a \
+         CPU adapter)",
+    ),
+    (
+        "wgan-gp-conv",
+        "WGAN-GP (Gulrajani et al. 2017) on the dcgan shapes, the critic without batch norm: \
+         two-sided gradient penalty λ 10 (exact double backprop through the convolutions), k 5, \
+         Adam lr 1e-4 β (0.5, 0.9), batch 64",
+    ),
 ];
 
 /// What a preset sets. Networks are functions of the noise size and the data's example shape
@@ -38,8 +60,14 @@ pub const KNOWN: [(&str, &str); 3] = [
 pub struct Preset {
     pub name: &'static str,
     pub noise_dim: usize,
-    pub generator: fn(noise: usize, data: &[usize]) -> NetworkSpec,
-    pub discriminator: fn(data: &[usize]) -> NetworkSpec,
+    /// G from the noise size, the data's example shape and the width.
+    pub generator: fn(noise: usize, data: &[usize], width: usize) -> NetworkSpec,
+    /// D from the data's example shape and the width.
+    pub discriminator: fn(data: &[usize], width: usize) -> NetworkSpec,
+    /// The convolutional presets' channel width (`--width`), None for the MLPs.
+    pub width: Option<usize>,
+    /// The image size ([height, width]) a convolutional preset is built for; None: any.
+    pub image_size: Option<[usize; 2]>,
     pub loss: GanLoss,
     pub generator_optimizer: OptimizerConfig,
     pub discriminator_optimizer: OptimizerConfig,
@@ -57,6 +85,9 @@ pub fn preset(name: &str) -> Result<Preset> {
         "goodfellow2014" => Ok(goodfellow2014()),
         "pytorch-gan" => Ok(pytorch_gan()),
         "wgan-gp" => Ok(wgan_gp()),
+        "dcgan" => Ok(dcgan()),
+        "dcgan64" => Ok(dcgan64()),
+        "wgan-gp-conv" => Ok(wgan_gp_conv()),
         _ => Err(Error::Input(format!(
             "--preset {name}: unknown preset; the known ones are:\n{}",
             KNOWN
@@ -68,14 +99,68 @@ pub fn preset(name: &str) -> Result<Preset> {
     }
 }
 
-/// The reference MLP GAN of the PyTorch GAN examples (and of this project's defaults).
+/// DCGAN on 28×28 images: the networks of `conv_nets::dcgan_*`, with the DCGAN paper's Adam
+/// (lr 2e-4, β 0.5, 0.999), batch 64 and the non-saturating loss.
+pub fn dcgan() -> Preset {
+    Preset {
+        name: "dcgan",
+        generator: |noise, data, width| conv_nets::dcgan_generator(noise, data[0], width),
+        discriminator: |data, width| conv_nets::dcgan_discriminator(data[0], width, true),
+        width: Some(64),
+        image_size: Some([28, 28]),
+        ..pytorch_gan()
+    }
+}
+
+/// pytorch/examples' DCGAN on 64×64 images.
+pub fn dcgan64() -> Preset {
+    Preset {
+        name: "dcgan64",
+        generator: |noise, data, width| conv_nets::dcgan64_generator(noise, data[0], width),
+        discriminator: |data, width| conv_nets::dcgan64_discriminator(data[0], width),
+        width: Some(64),
+        image_size: Some([64, 64]),
+        ..pytorch_gan()
+    }
+}
+
+/// WGAN-GP's settings (`wgan_gp`) on the dcgan shapes, the critic without batch norm.
+pub fn wgan_gp_conv() -> Preset {
+    Preset {
+        name: "wgan-gp-conv",
+        discriminator: |data, width| conv_nets::dcgan_discriminator(data[0], width, false),
+        ..wgan_gp().with_networks(dcgan())
+    }
+}
+
+impl Preset {
+    /// This preset's settings with `other`'s networks.
+    fn with_networks(self, other: Preset) -> Preset {
+        Preset {
+            generator: other.generator,
+            discriminator: other.discriminator,
+            width: other.width,
+            image_size: other.image_size,
+            ..self
+        }
+    }
+}
+
+/// Gulrajani et al. 2017's Adam: lr 1e-4, β = (0.5, 0.9) (the one place these live; `--loss
+/// wgan-gp` without a preset takes them too).
+pub fn wgan_gp_adam() -> OptimizerConfig {
+    OptimizerConfig {
+        lr: 1e-4,
+        beta2: 0.9,
+        ..OptimizerConfig::default_for(OptimizerKind::Adam)
+    }
+}
+
 /// Gulrajani et al. 2017 on the reference MLP: critic with a linear output, two-sided gradient
 /// penalty λ = 10 (WassersteinConfig's defaults), 5 critic steps per G step, Adam lr 1e-4 with
 /// β = (0.5, 0.9), batch 64.
 pub fn wgan_gp() -> Preset {
-    let mut adam = OptimizerConfig::default_for(OptimizerKind::Adam);
-    adam.lr = 1e-4;
-    adam.beta2 = 0.9;
+    let adam = wgan_gp_adam();
     Preset {
         name: "wgan-gp",
         loss: GanLoss::WganGp,
@@ -86,13 +171,16 @@ pub fn wgan_gp() -> Preset {
     }
 }
 
+/// The reference MLP GAN of the PyTorch GAN examples (and of this project's defaults).
 pub fn pytorch_gan() -> Preset {
     let adam = OptimizerConfig::default_for(OptimizerKind::Adam);
     Preset {
         name: "pytorch-gan",
         noise_dim: 100,
-        generator: |noise, data| MlpSpec::reference_generator(noise, values(data)).into(),
-        discriminator: |data| MlpSpec::reference_discriminator(values(data)).into(),
+        generator: |noise, data, _| MlpSpec::reference_generator(noise, values(data)).into(),
+        discriminator: |data, _| MlpSpec::reference_discriminator(values(data)).into(),
+        width: None,
+        image_size: None,
         loss: GanLoss::Nsgan,
         generator_optimizer: adam,
         discriminator_optimizer: adam,
@@ -121,8 +209,10 @@ pub fn goodfellow2014() -> Preset {
     Preset {
         name: "goodfellow2014",
         noise_dim: 100,
-        generator: |noise, data| goodfellow2014_generator(noise, 1200, values(data)).into(),
-        discriminator: |data| goodfellow2014_discriminator(values(data), 240, 5).into(),
+        generator: |noise, data, _| goodfellow2014_generator(noise, 1200, values(data)).into(),
+        discriminator: |data, _| goodfellow2014_discriminator(values(data), 240, 5).into(),
+        width: None,
+        image_size: None,
         // pylearn2's AdversaryCost2: G minimises the cost of target 1 on D(G(z)).
         loss: GanLoss::Nsgan,
         generator_optimizer: schedule(0.1, 1e-6),
@@ -200,17 +290,19 @@ mod tests {
             match preset(name) {
                 Ok(preset) => {
                     assert_eq!(preset.name, name);
-                    (preset.generator)(preset.noise_dim, &[1, 28, 28])
+                    let [h, w] = preset.image_size.unwrap_or([28, 28]);
+                    let width = preset.width.unwrap_or(0);
+                    (preset.generator)(preset.noise_dim, &[1, h, w], width)
                         .validate("generator")
                         .unwrap();
-                    (preset.discriminator)(&[1, 28, 28])
+                    (preset.discriminator)(&[1, h, w], width)
                         .validate("discriminator")
                         .unwrap();
                 }
                 Err(error) => panic!("{name}: {error}"),
             }
         }
-        let error = preset("dcgan").unwrap_err().to_string();
+        let error = preset("dcgan128").unwrap_err().to_string();
         for (name, _) in KNOWN {
             assert!(error.contains(name), "{error}");
         }
@@ -220,8 +312,8 @@ mod tests {
     fn goodfellow2014_matches_the_published_configuration() {
         let preset = goodfellow2014();
         let (g, d) = (
-            (preset.generator)(100, &[1, 28, 28]).as_mlp().unwrap(),
-            (preset.discriminator)(&[1, 28, 28]).as_mlp().unwrap(),
+            (preset.generator)(100, &[1, 28, 28], 0).as_mlp().unwrap(),
+            (preset.discriminator)(&[1, 28, 28], 0).as_mlp().unwrap(),
         );
         assert_eq!(g.sizes_text(), "100-1200-1200-784");
         assert_eq!(d.sizes_text(), "784-240x5-240x5-1");

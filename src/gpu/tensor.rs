@@ -33,15 +33,6 @@ impl Tensor {
         self.len() == 0
     }
 
-    /// Rows and columns of a 2-D tensor (a 1-D tensor is one row).
-    pub fn rows_cols(&self) -> (usize, usize) {
-        match self.shape.as_slice() {
-            [n] => (1, *n),
-            [rows, cols] => (*rows, *cols),
-            _ => (self.shape[0], self.len() / self.shape[0].max(1)),
-        }
-    }
-
     pub fn buffer(&self) -> &wgpu::Buffer {
         &self.buffer
     }

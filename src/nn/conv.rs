@@ -8,7 +8,12 @@ use crate::gpu::{Dispatch, Tensor};
 use crate::kernels::conv::{ConvOp, ConvScratch};
 
 /// The operation of a layer over a batch of `input_shape` ([c, h, w]) examples.
-pub fn conv_op(spec: &ConvSpec, transposed: bool, batch: usize, input_shape: &[usize]) -> ConvOp {
+pub fn conv_op(
+    spec: &ConvSpec,
+    transposed: bool,
+    batch: usize,
+    input_shape: &[usize],
+) -> Result<ConvOp> {
     let (h, w) = (input_shape[1], input_shape[2]);
     let k = spec.kernel;
     let (i, o, s, p) = (
@@ -31,7 +36,7 @@ pub(super) fn forward(
     y: &Tensor,
     forward: &mut Vec<Dispatch>,
 ) -> Result<LayerState> {
-    let op = conv_op(spec, transposed, io.batch, io.input_shape);
+    let op = conv_op(spec, transposed, io.batch, io.input_shape)?;
     let scratch = ConvScratch::new(io.ctx, &io.label, &op)?;
     let bias = io.params.get(1);
     forward.extend(op.forward(io.ctx, io.input, &io.params[0], bias, y, &scratch)?);
@@ -52,7 +57,7 @@ pub(super) fn backward(
     mode: ParamGrads,
     dx: Option<&Tensor>,
 ) -> Result<Vec<Dispatch>> {
-    let op = conv_op(spec, transposed, io.batch, io.input_shape);
+    let op = conv_op(spec, transposed, io.batch, io.input_shape)?;
     let scratch = state
         .conv
         .as_ref()

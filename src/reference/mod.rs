@@ -7,6 +7,7 @@ pub mod data;
 pub mod loss;
 pub mod matmul;
 pub mod mlp;
+pub mod network;
 pub mod optim;
 pub mod parzen;
 pub mod penalty;

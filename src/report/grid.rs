@@ -1,8 +1,8 @@
 //! Sample grids: `n` images laid out in a near-square grid, as PNG.
 //!
-//! Samples are f32 in layout `[n, height, width, channels]` (row-major,
-//! channels last: exactly how an MLP's `[batch, h*w*c]` output or a loaded
-//! `ImageFolder` is laid out). `value_range = (lo, hi)` maps linearly to
+//! Samples are f32 in layout `[n, channels, height, width]` (row-major,
+//! channels first as in PyTorch: how a generator's output and a loaded
+//! `ImageFolder` are laid out). `value_range = (lo, hi)` maps linearly to
 //! 0..=255 with clamping, e.g. `(-1.0, 1.0)` for a tanh generator or
 //! `(0.0, 1.0)` for a sigmoid one. A NaN shows as a pure red pixel so a
 //! diverged generator is obvious in the picture.
@@ -86,7 +86,9 @@ pub fn grid_rgb(
         let (x0, y0) = (pad + gx * (width + pad), pad + gy * (height + pad));
         for y in 0..height {
             for x in 0..width {
-                let p = &s[(y * width + x) * channels..][..channels];
+                let p: Vec<f32> = (0..channels)
+                    .map(|c| s[(c * height + y) * width + x])
+                    .collect();
                 let px = if p.iter().any(|v| v.is_nan()) {
                     NAN_COLOR
                 } else if channels == 1 {
