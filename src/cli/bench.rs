@@ -13,6 +13,8 @@ pub enum BenchTarget {
     Matmul,
     /// Training iterations per second of the reference MLP GAN.
     Train,
+    /// GFLOP/s of each conv layer of the DCGAN MNIST model (forward, input and weight gradient).
+    Conv,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -28,9 +30,12 @@ pub struct BenchArgs {
     /// What to measure.
     #[arg(value_enum, default_value = "matmul")]
     pub target: BenchTarget,
-    /// Batch sizes to measure (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "64,256")]
+    /// Batch sizes to measure (comma-separated; default 64,256, and 64 for `bench conv`).
+    #[arg(long, visible_alias = "batch-size", value_delimiter = ',')]
     pub batch: Vec<usize>,
+    /// `bench conv`: calls per measurement (default: as many as fill --seconds).
+    #[arg(long)]
+    pub repeats: Option<usize>,
     /// Seconds each measurement should last (more is steadier).
     #[arg(long, default_value_t = 1.0)]
     pub seconds: f64,
@@ -49,10 +54,18 @@ pub struct BenchArgs {
 }
 
 pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
-    if args.batch.contains(&0) {
+    let batches: Vec<usize> = match (args.batch.is_empty(), args.target) {
+        (false, _) => args.batch.clone(),
+        (true, BenchTarget::Conv) => vec![64],
+        (true, _) => vec![64, 256],
+    };
+    if batches.contains(&0) {
         return Err(Error::Input(
             "--batch: batch sizes must be at least 1".into(),
         ));
+    }
+    if args.repeats == Some(0) {
+        return Err(Error::Input("--repeats: must be at least 1".into()));
     }
     if !(args.seconds.is_finite() && args.seconds > 0.0) {
         return Err(Error::Input(format!(
@@ -68,14 +81,14 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 ctx.adapter_name(),
                 ctx.adapter_info.backend
             );
-            let ours = bench::train::run(&ctx, &args.batch, args.seconds)?;
+            let ours = bench::train::run(&ctx, &batches, args.seconds)?;
             let pytorch = if args.no_pytorch {
                 None
             } else if let Some(reason) = bench::pytorch::unavailable_reason() {
                 println!("PyTorch side by side: skipped, {reason}");
                 None
             } else {
-                Some(bench::pytorch::run(&args.batch, args.seconds)?)
+                Some(bench::pytorch::run(&batches, args.seconds)?)
             };
             if let Some(first) = pytorch.as_ref().and_then(|rows| rows.first()) {
                 println!(
@@ -108,6 +121,30 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 );
             }
         }
+        BenchTarget::Conv => {
+            println!(
+                "conv (DCGAN MNIST layers, im2col + {} matmul) on {} ({:?})",
+                MatmulKernel::Auto.resolve(&ctx).name(),
+                ctx.adapter_name(),
+                ctx.adapter_info.backend
+            );
+            println!(
+                "{:<22} {:>6} {:>12} {:>12} {:>10}",
+                "layer", "batch", "pass", "ms/call", "GFLOP/s"
+            );
+            for &batch in &batches {
+                for row in bench::conv::run(&ctx, batch, args.repeats, args.seconds)? {
+                    println!(
+                        "{:<22} {:>6} {:>12} {:>12.3} {:>10.2}",
+                        row.layer,
+                        row.batch,
+                        row.pass.name(),
+                        row.seconds * 1e3,
+                        row.gflops()
+                    );
+                }
+            }
+        }
         BenchTarget::Matmul => {
             let kernels: Vec<MatmulKernel> = match args.kernel {
                 KernelChoice::All if ctx.has_subgroups_of(8) => {
@@ -136,7 +173,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                     workgroup_y: args.workgroup_y,
                     kernel,
                 };
-                for row in bench::matmul::run(&ctx, &args.batch, tuning, args.seconds)? {
+                for row in bench::matmul::run(&ctx, &batches, tuning, args.seconds)? {
                     println!(
                         "{:<28} {:>8} {:>10} {:>12.3} {:>10.2}",
                         row.label,
