@@ -416,3 +416,39 @@ fn conv_shapes_are_pytorchs() {
     assert_eq!(d2.macs(), 64 * 49 * 128 * 64 * 16);
     assert_eq!(g1.macs(), 64 * 49 * 128 * 64 * 16);
 }
+
+#[test]
+fn conv_passes_are_deterministic() {
+    // No atomics anywhere: the same inputs give the same bits on a second run.
+    let ctx = gpu();
+    for transposed in [false, true] {
+        let op = op(transposed, (5, 3, 3, 7, 7, 4, 4, 2, 1));
+        let mut rng = rng(&format!("determinism {op:?}"));
+        let [wr, wc] = op.weight_shape();
+        let x = upload(&uniform(&mut rng, len(op.input_shape()), -1.0, 1.0));
+        let w = upload(&uniform(&mut rng, wr * wc, -1.0, 1.0));
+        let b = upload(&uniform(&mut rng, op.output_shape()[1], -1.0, 1.0));
+        let dy = upload(&uniform(&mut rng, len(op.output_shape()), -1.0, 1.0));
+        let run = || {
+            let scratch = ConvScratch::new(ctx, "determinism", &op).unwrap();
+            let (y, dx) = (
+                poisoned(len(op.output_shape())),
+                poisoned(len(op.input_shape())),
+            );
+            let (dw, db) = (poisoned(wr * wc), poisoned(op.output_shape()[1]));
+            let mut dispatches = op.forward(ctx, &x, &w, Some(&b), &y, &scratch).unwrap();
+            dispatches.extend(op.backward_input(ctx, &dy, &w, &dx, &scratch).unwrap());
+            dispatches.extend(
+                op.backward_params(ctx, &dy, &dw, Some(&db), false, &scratch)
+                    .unwrap(),
+            );
+            let refs: Vec<_> = dispatches.iter().collect();
+            let mut bits = run_and_read(&refs, &y);
+            for t in [&dx, &dw, &db] {
+                bits.extend(ctx.read_f32(t).unwrap());
+            }
+            bits.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+        };
+        assert!(run() == run(), "{op:?}: two runs differ");
+    }
+}
