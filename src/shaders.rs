@@ -27,6 +27,8 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("penalty", include_str!("../shaders/penalty.wgsl")),
     ("parzen", include_str!("../shaders/parzen.wgsl")),
     ("augment", include_str!("../shaders/augment.wgsl")),
+    ("conv", include_str!("../shaders/conv.wgsl")),
+    ("batch_norm", include_str!("../shaders/batch_norm.wgsl")),
 ];
 
 /// The full source of a kernel file, ready to compile.

@@ -415,3 +415,23 @@ fn wgan_gp_takes_the_papers_defaults_and_explicit_flags_win() {
     assert!((d["beta2"].as_f64().unwrap() - 0.99).abs() < 1e-9, "{d}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn bench_conv_measures_the_four_dcgan_layers() {
+    let out = succeeds(&["bench", "conv", "--batch-size", "2", "--repeats", "1"]);
+    assert!(out.contains("GFLOP/s"), "{out}");
+    for layer in [
+        "G ConvT 128→64 7→14",
+        "G ConvT 64→1 14→28",
+        "D Conv 1→64 28→14",
+        "D Conv 64→128 14→7",
+    ] {
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with(layer)).count(),
+            3,
+            "{layer}: forward, input grad and weight grad rows expected in\n{out}"
+        );
+    }
+    let error = fails(&["bench", "conv", "--repeats", "0"]);
+    assert!(error.contains("--repeats"), "{error}");
+}

@@ -35,3 +35,9 @@ mod parzen;
 
 #[path = "kernels/augment.rs"]
 mod augment;
+
+#[path = "kernels/conv.rs"]
+mod conv;
+
+#[path = "kernels/batch_norm.rs"]
+mod batch_norm;

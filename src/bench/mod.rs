@@ -1,5 +1,6 @@
 //! Benchmarks behind `gan-gpu bench`: speed is measured here, never in timed tests.
 
+pub mod conv;
 pub mod matmul;
 pub mod pytorch;
 pub mod train;

@@ -12,8 +12,10 @@ use crate::kernels::matmul::{MatmulKernel, MatmulTuning};
 pub enum BenchTarget {
     /// GFLOP/s of each matmul layout on the reference MLP's shapes.
     Matmul,
-    /// Training iterations per second of the reference MLP GAN.
+    /// Training iterations per second of a whole GAN (--model mlp or dcgan), beside PyTorch.
     Train,
+    /// GFLOP/s of each conv layer of the DCGAN MNIST model (forward, input and weight gradient).
+    Conv,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -29,9 +31,12 @@ pub struct BenchArgs {
     /// What to measure.
     #[arg(value_enum, default_value = "matmul")]
     pub target: BenchTarget,
-    /// Batch sizes to measure (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "64,256")]
+    /// Batch sizes to measure (comma-separated; default 64,256, and 64 for `bench conv`).
+    #[arg(long, visible_alias = "batch-size", value_delimiter = ',')]
     pub batch: Vec<usize>,
+    /// `bench conv`: calls per measurement (default: as many as fill --seconds).
+    #[arg(long)]
+    pub repeats: Option<usize>,
     /// Seconds each measurement should last (more is steadier).
     #[arg(long, default_value_t = 1.0)]
     pub seconds: f64,
@@ -54,10 +59,18 @@ pub struct BenchArgs {
 }
 
 pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
-    if args.batch.contains(&0) {
+    let batches: Vec<usize> = match (args.batch.is_empty(), args.target) {
+        (false, _) => args.batch.clone(),
+        (true, BenchTarget::Conv) => vec![64],
+        (true, _) => vec![64, 256],
+    };
+    if batches.contains(&0) {
         return Err(Error::Input(
             "--batch: batch sizes must be at least 1".into(),
         ));
+    }
+    if args.repeats == Some(0) {
+        return Err(Error::Input("--repeats: must be at least 1".into()));
     }
     if !(args.seconds.is_finite() && args.seconds > 0.0) {
         return Err(Error::Input(format!(
@@ -77,7 +90,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 ctx.adapter_name(),
                 ctx.adapter_info.backend
             );
-            let ours = bench::train::run(&ctx, args.model, &args.batch, args.seconds)?;
+            let ours = bench::train::run(&ctx, args.model, &batches, args.seconds)?;
             let pytorch = if args.no_pytorch {
                 None
             } else if let Some(reason) = bench::pytorch::unavailable_reason() {
@@ -86,7 +99,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
             } else {
                 Some(bench::pytorch::run(
                     args.model.name(),
-                    &args.batch,
+                    &batches,
                     args.seconds,
                 )?)
             };
@@ -121,6 +134,30 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 );
             }
         }
+        BenchTarget::Conv => {
+            println!(
+                "conv (DCGAN MNIST layers, im2col + {} matmul) on {} ({:?})",
+                MatmulKernel::Auto.resolve(&ctx).name(),
+                ctx.adapter_name(),
+                ctx.adapter_info.backend
+            );
+            println!(
+                "{:<22} {:>6} {:>12} {:>12} {:>10}",
+                "layer", "batch", "pass", "ms/call", "GFLOP/s"
+            );
+            for &batch in &batches {
+                for row in bench::conv::run(&ctx, batch, args.repeats, args.seconds)? {
+                    println!(
+                        "{:<22} {:>6} {:>12} {:>12.3} {:>10.2}",
+                        row.layer,
+                        row.batch,
+                        row.pass.name(),
+                        row.seconds * 1e3,
+                        row.gflops()
+                    );
+                }
+            }
+        }
         BenchTarget::Matmul => {
             let kernels: Vec<MatmulKernel> = match args.kernel {
                 KernelChoice::All if ctx.has_subgroups_of(8) => {
@@ -149,7 +186,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                     workgroup_y: args.workgroup_y,
                     kernel,
                 };
-                for row in bench::matmul::run(&ctx, &args.batch, tuning, args.seconds)? {
+                for row in bench::matmul::run(&ctx, &batches, tuning, args.seconds)? {
                     println!(
                         "{:<28} {:>8} {:>10} {:>12.3} {:>10.2}",
                         row.label,

@@ -3,6 +3,8 @@
 
 pub mod activation;
 pub mod augment;
+pub mod batch_norm;
+pub mod conv;
 pub mod data;
 pub mod loss;
 pub mod matmul;
