@@ -30,14 +30,16 @@ const EXAMPLES: usize = 37;
 const SIDE: usize = 6;
 const ITERATIONS: usize = 2;
 
-fn conv(i: usize, o: usize, kernel: usize, stride: usize, padding: usize) -> ConvSpec {
+/// `bias` false before batch norm, as DCGAN writes it: normalising removes every per-channel
+/// shift, so such a bias has a zero gradient and Adam would move it by rounding noise alone.
+fn conv(i: usize, o: usize, kernel: usize, stride: usize, padding: usize, bias: bool) -> ConvSpec {
     ConvSpec {
         in_channels: i,
         out_channels: o,
         kernel,
         stride,
         padding,
-        bias: true,
+        bias,
         init: LayerInit::Normal { std: 0.2 },
     }
 }
@@ -59,30 +61,32 @@ fn small_dcgan(noise: usize) -> (NetworkSpec, NetworkSpec) {
             Layer::Linear(LinearSpec {
                 inputs: noise,
                 outputs: 18,
+                bias: false,
                 init: LayerInit::Torch,
             }),
             batch_norm(18),
             Layer::Activation(Activation::Relu),
             Layer::Unflatten(vec![2, 3, 3]),
-            Layer::ConvTranspose2d(conv(2, 3, 4, 2, 1)),
+            Layer::ConvTranspose2d(conv(2, 3, 4, 2, 1, false)),
             batch_norm(3),
             Layer::Activation(Activation::Relu),
-            Layer::ConvTranspose2d(conv(3, 1, 3, 1, 1)),
+            Layer::ConvTranspose2d(conv(3, 1, 3, 1, 1, true)),
             Layer::Activation(Activation::Tanh),
         ],
     );
     let d = NetworkSpec::new(
         &[1, SIDE, SIDE],
         vec![
-            Layer::Conv2d(conv(1, 3, 4, 2, 1)),
+            Layer::Conv2d(conv(1, 3, 4, 2, 1, true)),
             Layer::Activation(Activation::LeakyRelu(0.2)),
-            Layer::Conv2d(conv(3, 4, 3, 1, 1)),
+            Layer::Conv2d(conv(3, 4, 3, 1, 1, false)),
             batch_norm(4),
             Layer::Activation(Activation::LeakyRelu(0.2)),
             Layer::Flatten,
             Layer::Linear(LinearSpec {
                 inputs: 36,
                 outputs: 1,
+                bias: true,
                 init: LayerInit::Torch,
             }),
         ],
@@ -142,7 +146,15 @@ impl Reference {
 
     fn forward(&mut self, input: &[f64]) -> network::Trace {
         let masks = vec![None; self.spec.layers.len()];
-        network::forward(&self.spec, &self.params, &mut self.buffers, input, BATCH, true, &masks)
+        network::forward(
+            &self.spec,
+            &self.params,
+            &mut self.buffers,
+            input,
+            BATCH,
+            true,
+            &masks,
+        )
     }
 
     fn adam(&mut self, grads: &[Vec<f64>], config: &OptimizerConfig) {
@@ -153,8 +165,9 @@ impl Reference {
             beta2: config.beta2 as f64,
             eps: config.eps as f64,
         };
-        for p in 0..self.params.len() {
-            optim::adam(&mut self.params[p], &grads[p], &mut self.m[p], &mut self.v[p], h, self.t);
+        let state = self.params.iter_mut().zip(&mut self.m).zip(&mut self.v);
+        for (((params, m), v), grads) in state.zip(grads) {
+            optim::adam(params, grads, m, v, h, self.t);
         }
     }
 }
@@ -167,37 +180,36 @@ fn add(a: &mut [Vec<f64>], b: &[Vec<f64>]) {
     }
 }
 
-/// Every tensor of `views` (read from the GPU) against the reference: errors relative to the
-/// tensor's largest value.
+/// Every tensor read from the GPU against the reference, each element within `tolerance` of
+/// the largest reference value of the whole network (a tensor whose values are all near zero,
+/// such as the moments of a bias that batch norm follows, is judged at the network's scale).
 fn compare(what: &str, gpu_values: &[Vec<f32>], reference: &[Vec<f64>], tolerance: f64) {
+    let scale = reference
+        .iter()
+        .flatten()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .max(1e-30);
     for (i, (g, r)) in gpu_values.iter().zip(reference).enumerate() {
-        support::assert_close_to_scale(&format!("{what} {i}"), g, r, tolerance);
+        for (j, (&g, &r)) in g.iter().zip(r).enumerate() {
+            assert!(
+                (g as f64 - r).abs() <= tolerance * scale,
+                "{what} {i}[{j}]: gpu {g} vs reference {r} (scale {scale})"
+            );
+        }
     }
 }
 
-/// Parameters after Adam: each update is lr·m̂/(√v̂ + eps), a ratio that f32 and f64 may round
-/// differently for a gradient that is nearly zero (a sign flip moves it by up to 2·lr). Every
-/// element must agree to 2 % of lr, except at most 1 in 200, which must still be within 2·lr.
+/// Parameters after Adam: each update is lr·m̂/(√v̂ + eps), so f32 rounding of the gradients
+/// shows as a fraction of lr; every element must agree to 2 % of lr (plus 1e-6 relative).
 fn compare_params(what: &str, gpu_values: &[Vec<f32>], reference: &[Vec<f64>], lr: f64) {
-    let (mut loose, mut total) = (0usize, 0usize);
     for (i, (g, r)) in gpu_values.iter().zip(reference).enumerate() {
         for (j, (&g, &r)) in g.iter().zip(r).enumerate() {
-            let error = (g as f64 - r).abs();
-            let slack = 1e-6 * r.abs();
             assert!(
-                error <= 2.0 * lr * ITERATIONS as f64 + slack,
-                "{what} {i}[{j}]: gpu {g} vs reference {r}"
+                (g as f64 - r).abs() <= 0.02 * lr + 1e-6 * r.abs(),
+                "{what} {i}[{j}]: gpu {g} vs reference {r} (lr {lr})"
             );
-            if error > 0.02 * lr + slack {
-                loose += 1;
-            }
-            total += 1;
         }
     }
-    assert!(
-        loose * 200 <= total,
-        "{what}: {loose} of {total} parameters differ by more than 2 % of lr"
-    );
 }
 
 fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
@@ -205,7 +217,9 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
     let config = config(generator, discriminator, noise);
     let mut rng = SplitMix64::new(7);
     let dim = SIDE * SIDE;
-    let pixels: Vec<u8> = (0..EXAMPLES * dim).map(|_| (rng.next_u64() >> 56) as u8).collect();
+    let pixels: Vec<u8> = (0..EXAMPLES * dim)
+        .map(|_| (rng.next_u64() >> 56) as u8)
+        .collect();
     let host = HostData {
         shape: SampleShape::Image {
             height: SIDE,
@@ -226,14 +240,22 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
 
     // The same initial parameters as TrainGraph draws.
     let g_init = initial_parameters(&config.generator, config.seed ^ 0x0047_454E, None).unwrap();
-    let d_init = initial_parameters(&config.discriminator, config.seed ^ 0x0044_4953, None).unwrap();
+    let d_init =
+        initial_parameters(&config.discriminator, config.seed ^ 0x0044_4953, None).unwrap();
     let mut g = Reference::new(&config.generator, &g_init);
     let mut d = Reference::new(&config.discriminator, &d_init);
     let (mut rng_counter, mut batch_counter) = (0u32, 0u32);
     for _ in 0..ITERATIONS {
         // D step: BCE(D(x), 1) + BCE(D(G(z)), 0).
         rng_counter += 1;
-        let z = random::fill_normal(BATCH * noise, 0.0, 1.0, config.seed, stream::NOISE, rng_counter);
+        let z = random::fill_normal(
+            BATCH * noise,
+            0.0,
+            1.0,
+            config.seed,
+            stream::NOISE,
+            rng_counter,
+        );
         let indices = data::draw_indices(
             BATCH,
             EXAMPLES as u32,
@@ -250,12 +272,22 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
         let real_grad = loss::bce_with_logits_backward(real_trace.output(), 1.0, 1.0);
         let fake_grad = loss::bce_with_logits_backward(fake_trace.output(), 0.0, 1.0);
         let (mut d_grads, _) = network::backward(&d.spec, &d.params, &real_trace, &real_grad);
-        add(&mut d_grads, &network::backward(&d.spec, &d.params, &fake_trace, &fake_grad).0);
+        add(
+            &mut d_grads,
+            &network::backward(&d.spec, &d.params, &fake_trace, &fake_grad).0,
+        );
         d.adam(&d_grads, &config.discriminator_optimizer);
 
         // G step: −log D(G(z)) with fresh noise, through the updated D.
         rng_counter += 1;
-        let z = random::fill_normal(BATCH * noise, 0.0, 1.0, config.seed, stream::NOISE, rng_counter);
+        let z = random::fill_normal(
+            BATCH * noise,
+            0.0,
+            1.0,
+            config.seed,
+            stream::NOISE,
+            rng_counter,
+        );
         let g_trace = g.forward(&z);
         let d_trace = d.forward(g_trace.output());
         let logit_grad = loss::bce_with_logits_backward(d_trace.output(), 1.0, 1.0);
@@ -284,10 +316,30 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
         ("G", &graph.generator, &graph.g_optimizer, &g),
         ("D", &graph.discriminator, &graph.d_optimizer, &d),
     ] {
-        compare_params(&format!("{name} parameter"), &read(&network.params.views), &reference.params, lr);
-        compare(&format!("{name} Adam m"), &moments(network, &optimizer.state[0]), &reference.m, 2e-3);
-        compare(&format!("{name} Adam v"), &moments(network, &optimizer.state[1]), &reference.v, 4e-3);
-        compare(&format!("{name} running statistic"), &read(&network.buffers.views), &reference.buffers, 1e-4);
+        compare_params(
+            &format!("{name} parameter"),
+            &read(&network.params.views),
+            &reference.params,
+            lr,
+        );
+        compare(
+            &format!("{name} Adam m"),
+            &moments(network, &optimizer.state[0]),
+            &reference.m,
+            2e-3,
+        );
+        compare(
+            &format!("{name} Adam v"),
+            &moments(network, &optimizer.state[1]),
+            &reference.v,
+            4e-3,
+        );
+        compare(
+            &format!("{name} running statistic"),
+            &read(&network.buffers.views),
+            &reference.buffers,
+            1e-4,
+        );
         assert_eq!(
             ctx.read_u32(&optimizer.step).unwrap()[0],
             reference.t,

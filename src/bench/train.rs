@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use crate::data::SplitMix64;
 use crate::error::Result;
+use crate::gan::conv_nets;
 use crate::gan::graph::TrainGraph;
 use crate::gan::real_data::{HostData, RealData, SampleShape};
 use crate::gan::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
 use crate::gpu::{GpuContext, Recorder};
 use crate::kernels::data::PixelRange;
-use crate::gan::conv_nets;
 use crate::nn::{Layer, MlpSpec, NetworkSpec};
 
 pub struct TrainRow {

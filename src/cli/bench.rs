@@ -4,8 +4,8 @@ use clap::{Args, ValueEnum};
 
 use super::Cli;
 use crate::bench;
-use crate::error::{Error, Result};
 use crate::bench::train::BenchModel;
+use crate::error::{Error, Result};
 use crate::kernels::matmul::{MatmulKernel, MatmulTuning};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

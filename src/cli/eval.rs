@@ -60,7 +60,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         metadata,
         ..
     } = &file;
-    let run = run_folder(&path);
+    let run = run_folder(path);
     // The held-out count: the run's config.json, else the config stored in the file itself.
     let config_json: serde_json::Value = std::fs::read_to_string(run.join("config.json"))
         .ok()
@@ -83,7 +83,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
     let ctx = cli.open_gpu()?;
     let started = std::time::Instant::now();
     let mut log = |text: &str| eprintln!("[{:>6.1} s] {text}", started.elapsed().as_secs_f64());
-    let evaluator = Evaluator::new(&ctx, &config, holdout, &options, &mut log)?;
+    let evaluator = Evaluator::new(&ctx, config, holdout, &options, &mut log)?;
     let generator = file.network(&ctx)?;
     let mut report = evaluator.evaluate(&ctx, &generator, &mut log)?;
     report.generator = path.display().to_string();

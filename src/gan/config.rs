@@ -66,7 +66,6 @@ impl Penalty {
     pub fn one_sided(self) -> bool {
         matches!(self, Penalty::OneSided | Penalty::LipschitzFdOneSided)
     }
-
 }
 
 /// Settings of the Wasserstein losses (absent from configs written before them: defaults).
@@ -355,6 +354,20 @@ impl TrainConfig {
         self.discriminator_optimizer.validate("d")?;
         self.generator.validate("generator")?;
         self.discriminator.validate("discriminator")?;
+        for (name, network) in [
+            ("generator", &self.generator),
+            ("discriminator", &self.discriminator),
+        ] {
+            if let Some(i) = network.batch_norm_over_features()
+                && self.batch_size < 2
+            {
+                return Err(Error::Input(format!(
+                    "--batch-size {}: {name} layer {i} normalises features with the batch's \
+                     statistics, which need at least 2 examples",
+                    self.batch_size
+                )));
+            }
+        }
         if self.generator.inputs() != self.noise_dim {
             return Err(Error::Input(format!(
                 "generator takes {} inputs but the noise has {} dimensions",

@@ -10,7 +10,14 @@ use crate::nn::{BatchNormSpec, ConvSpec, Layer, LayerInit, LinearSpec, NetworkSp
 /// weights N(0, 0.02²), batch-norm γ N(1, 0.02²).
 const DCGAN_INIT: LayerInit = LayerInit::Normal { std: 0.02 };
 
-fn conv(in_channels: usize, out_channels: usize, kernel: usize, stride: usize, padding: usize, bias: bool) -> ConvSpec {
+fn conv(
+    in_channels: usize,
+    out_channels: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    bias: bool,
+) -> ConvSpec {
     ConvSpec {
         in_channels,
         out_channels,
@@ -43,6 +50,7 @@ pub fn dcgan_generator(noise: usize, channels: usize, width: usize) -> NetworkSp
             Layer::Linear(LinearSpec {
                 inputs: noise,
                 outputs: wide * 7 * 7,
+                bias: true,
                 init: LayerInit::Torch,
             }),
             batch_norm(wide * 7 * 7),
@@ -76,6 +84,7 @@ pub fn dcgan_discriminator(channels: usize, width: usize, with_batch_norm: bool)
         Layer::Linear(LinearSpec {
             inputs: wide * 7 * 7,
             outputs: 1,
+            bias: true,
             init: LayerInit::Torch,
         }),
     ]);
@@ -93,11 +102,20 @@ pub fn dcgan64_generator(noise: usize, channels: usize, width: usize) -> Network
         RELU,
     ];
     for scale in [8, 4, 2] {
-        layers.push(Layer::ConvTranspose2d(conv(scale * width, scale / 2 * width, 4, 2, 1, false)));
+        layers.push(Layer::ConvTranspose2d(conv(
+            scale * width,
+            scale / 2 * width,
+            4,
+            2,
+            1,
+            false,
+        )));
         layers.push(batch_norm(scale / 2 * width));
         layers.push(RELU);
     }
-    layers.push(Layer::ConvTranspose2d(conv(width, channels, 4, 2, 1, false)));
+    layers.push(Layer::ConvTranspose2d(conv(
+        width, channels, 4, 2, 1, false,
+    )));
     layers.push(Layer::Activation(Activation::Tanh));
     NetworkSpec::new(&[noise, 1, 1], layers)
 }
@@ -108,7 +126,14 @@ pub fn dcgan64_generator(noise: usize, channels: usize, width: usize) -> Network
 pub fn dcgan64_discriminator(channels: usize, width: usize) -> NetworkSpec {
     let mut layers = vec![Layer::Conv2d(conv(channels, width, 4, 2, 1, false)), LEAKY];
     for scale in [1, 2, 4] {
-        layers.push(Layer::Conv2d(conv(scale * width, 2 * scale * width, 4, 2, 1, false)));
+        layers.push(Layer::Conv2d(conv(
+            scale * width,
+            2 * scale * width,
+            4,
+            2,
+            1,
+            false,
+        )));
         layers.push(batch_norm(2 * scale * width));
         layers.push(LEAKY);
     }

@@ -344,7 +344,9 @@ impl GradientPenalty {
                             (*inputs, *outputs, batch),
                             accumulate(),
                         )?);
-                        dispatches.push(reduce::bias_gradient(ctx, &s_out, &grads[1], true)?);
+                        if let Some(db) = grads.get(1) {
+                            dispatches.push(reduce::bias_gradient(ctx, &s_out, db, true)?);
+                        }
                         if let Some(below) = &below {
                             dispatches.push(matmul(
                                 ctx,

@@ -3,9 +3,9 @@
 //! any flag given explicitly on top (see `cli::train`).
 
 use super::config::{GanLoss, OptimizerConfig, OptimizerKind, Schedule};
+use super::conv_nets;
 use crate::error::{Error, Result};
 use crate::kernels::Activation;
-use super::conv_nets;
 use crate::nn::{LayerInit, LayerSpec, MlpSpec, NetworkSpec};
 
 /// Every preset name with a one-line summary (for --help and for the unknown-name error).

@@ -43,7 +43,7 @@ pub(super) fn forward(
         state.dropped_input = Some(dropped);
     }
     let x = state.dropped_input.as_ref().unwrap_or(io.input);
-    let (w, b) = (&io.params[0], &io.params[1]);
+    let (w, b) = (&io.params[0], io.params.get(1));
     if layer.is_maxout() {
         let linear = ctx.zeros(&label("linear output"), &[batch, layer.width()])?;
         let argmax = ctx.zeros(&label("maxout argmax"), &[batch, layer.outputs])?;
@@ -55,7 +55,7 @@ pub(super) fn forward(
             &linear,
             (batch, layer.width(), layer.inputs),
             MatmulOptions {
-                bias: Some(b),
+                bias: b,
                 ..Default::default()
             },
         )?);
@@ -78,7 +78,7 @@ pub(super) fn forward(
             y,
             (batch, layer.outputs, layer.inputs),
             MatmulOptions {
-                bias: Some(b),
+                bias: b,
                 activation: layer.activation,
                 ..Default::default()
             },
@@ -88,7 +88,8 @@ pub(super) fn forward(
 }
 
 /// Dispatches that backpropagate from `dy` (overwritten: it becomes dL/d(linear outputs) for a
-/// plain layer): parameter gradients into `grads` [dW, db] as `mode` says, and dL/dx into `dx`
+/// plain layer): parameter gradients into `grads` [dW, db] (db absent for a linear layer
+/// without bias) as `mode` says, and dL/dx into `dx`
 /// when given.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward(
@@ -142,7 +143,9 @@ pub(super) fn backward(
                 ..Default::default()
             },
         )?);
-        dispatches.push(reduce::bias_gradient(ctx, g, &grads[1], accumulate)?);
+        if let Some(db) = grads.get(1) {
+            dispatches.push(reduce::bias_gradient(ctx, g, db, accumulate)?);
+        }
     }
     if let Some(dx) = dx {
         // With dropout, the matmul gives dL/d(dropped input); the mask takes it to dx.

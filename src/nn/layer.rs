@@ -19,13 +19,19 @@ fn default_true() -> bool {
     true
 }
 
-/// `nn.Linear(inputs, outputs)`.
+/// `nn.Linear(inputs, outputs, bias=bias)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinearSpec {
     pub inputs: usize,
     pub outputs: usize,
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub bias: bool,
     #[serde(default)]
     pub init: LayerInit,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// `nn.Conv2d` / `nn.ConvTranspose2d(in_channels, out_channels, kernel, stride, padding,
@@ -221,7 +227,8 @@ impl Layer {
     pub fn parameter_shapes(&self) -> Vec<Vec<usize>> {
         match self {
             Layer::Dense(l) => vec![vec![l.inputs, l.width()], vec![l.width()]],
-            Layer::Linear(l) => vec![vec![l.inputs, l.outputs], vec![l.outputs]],
+            Layer::Linear(l) if l.bias => vec![vec![l.inputs, l.outputs], vec![l.outputs]],
+            Layer::Linear(l) => vec![vec![l.inputs, l.outputs]],
             Layer::Conv2d(c) | Layer::ConvTranspose2d(c) => {
                 let mut shapes = vec![c.weight_shape(matches!(self, Layer::ConvTranspose2d(_)))];
                 if c.bias {
@@ -382,6 +389,7 @@ mod tests {
             Layer::Linear(LinearSpec {
                 inputs: 100,
                 outputs: 6272,
+                bias: true,
                 init: LayerInit::Torch,
             }),
             Layer::Activation(Activation::LeakyRelu(0.2)),

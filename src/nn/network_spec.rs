@@ -174,6 +174,20 @@ impl NetworkSpec {
         self.layers.iter().any(|l| matches!(l, Layer::BatchNorm(_)))
     }
 
+    /// The first batch-norm layer over flat [features] (BatchNorm1d), whose training passes
+    /// need a batch of at least 2.
+    pub fn batch_norm_over_features(&self) -> Option<usize> {
+        let shapes = self.shapes();
+        (0..self.layers.len()).find(|&i| {
+            let input = if i == 0 {
+                self.input_shape()
+            } else {
+                shapes[i - 1].clone()
+            };
+            matches!(self.layers[i], Layer::BatchNorm(_)) && input.len() == 1
+        })
+    }
+
     /// The index of each layer's first module in a `torch.nn.Sequential` of the same layers.
     pub fn torch_indices(&self) -> Vec<usize> {
         let mut next = 0;
@@ -275,6 +289,7 @@ mod tests {
                 Layer::Linear(LinearSpec {
                     inputs: 6272,
                     outputs: 1,
+                    bias: true,
                     init: LayerInit::Torch,
                 }),
             ],

@@ -36,10 +36,12 @@ fn parameter_names(layer: &Layer) -> Vec<(&'static str, Vec<usize>)> {
     match layer {
         Layer::Dense(_) | Layer::Linear(_) => {
             let dense = layer.as_dense().expect("dense or linear");
-            vec![
+            let mut names = vec![
                 ("weight", vec![dense.width(), dense.inputs]),
                 ("bias", vec![dense.width()]),
-            ]
+            ];
+            names.truncate(layer.parameter_shapes().len()); // a linear layer without bias
+            names
         }
         Layer::Conv2d(c) | Layer::ConvTranspose2d(c) => {
             let (rows, cols) = match layer {

@@ -28,7 +28,11 @@ impl Trace {
     }
 
     fn layer_input(&self, i: usize) -> &[f64] {
-        if i == 0 { &self.input } else { &self.outputs[i - 1] }
+        if i == 0 {
+            &self.input
+        } else {
+            &self.outputs[i - 1]
+        }
     }
 }
 
@@ -74,6 +78,15 @@ fn bn_shape(batch: usize, shape: &[usize]) -> BatchNormShape {
     }
 }
 
+/// A dense or linear layer's [W, b] (a zero b for a linear layer without bias).
+fn dense_params(layer: &Layer, p: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let dense = layer.as_dense().expect("dense or linear");
+    match layer.parameter_shapes().len() {
+        1 => vec![p[0].clone(), vec![0.0; dense.width()]],
+        _ => p[..2].to_vec(),
+    }
+}
+
 /// A forward pass. `params` in `NetworkSpec::parameter_shapes` order (GPU layouts); `buffers`
 /// (running statistics, `buffer_shapes` order) are read in evaluation mode and updated in
 /// training mode. `masks[l]` is layer l's dropout mask in training mode (None for layers that
@@ -112,7 +125,8 @@ pub fn forward(
                     layers: vec![layer.as_dense().expect("dense or linear")],
                 };
                 let layer_masks = [masks.get(l).cloned().flatten().filter(|_| training)];
-                let t = mlp::forward_with_masks(&one, &p[..2], &x, batch, &layer_masks);
+                let t =
+                    mlp::forward_with_masks(&one, &dense_params(layer, p), &x, batch, &layer_masks);
                 let y = t.outputs[0].clone();
                 dense_trace = Some(t);
                 y
@@ -154,7 +168,9 @@ pub fn forward(
             }
             Layer::Activation(a) => x.iter().map(|&v| activate(v, *a)).collect(),
             Layer::Dropout(_) if training => {
-                let m = masks[l].clone().expect("a training pass's dropout layer has a mask");
+                let m = masks[l]
+                    .clone()
+                    .expect("a training pass's dropout layer has a mask");
                 let y = x.iter().zip(&m).map(|(v, m)| v * m).collect();
                 mask = Some(m);
                 y
@@ -196,10 +212,17 @@ pub fn backward(
                 let one = MlpSpec {
                     layers: vec![layer.as_dense().expect("dense or linear")],
                 };
-                let t = trace.dense[l].as_ref().expect("dense layers keep their trace");
-                let (g, dx) = mlp::backward(&one, &p[..2], t, &dy, batch);
-                grads[start] = g[0].clone();
-                grads[start + 1] = g[1].clone();
+                let t = trace.dense[l]
+                    .as_ref()
+                    .expect("dense layers keep their trace");
+                let (g, dx) = mlp::backward(&one, &dense_params(layer, p), t, &dy, batch);
+                for (k, g) in g
+                    .into_iter()
+                    .take(layer.parameter_shapes().len())
+                    .enumerate()
+                {
+                    grads[start + k] = g;
+                }
                 dx
             }
             Layer::Conv2d(c) | Layer::ConvTranspose2d(c) => {
