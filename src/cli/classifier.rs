@@ -88,7 +88,7 @@ fn train(cli: &Cli, args: &TrainClassifierArgs) -> Result<()> {
         folder.train.images.count,
         folder.train.images_path.display()
     );
-    eprintln!(
+    crate::errln!(
         "training the classifier {} on {} ({}): {description}, {} epochs, batch {}",
         crate::eval::classifier::Classifier::spec(
             &training,
@@ -110,7 +110,7 @@ fn train(cli: &Cli, args: &TrainClassifierArgs) -> Result<()> {
         &description,
         &mut |r| {
             let percent = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2} %", 100.0 * a));
-            eprintln!(
+            crate::errln!(
                 "epoch {:>3}  loss {:.4}  train accuracy {}  test accuracy {}  ({:.1} s)",
                 r.epoch,
                 r.loss,
@@ -122,7 +122,7 @@ fn train(cli: &Cli, args: &TrainClassifierArgs) -> Result<()> {
     )?;
     let accuracy = reports.last().and_then(|r| r.test_accuracy).unwrap_or(0.0);
     classifier.save(&ctx, &out, accuracy)?;
-    println!(
+    crate::outln!(
         "test accuracy {:.2} % on {} images after {:.0} s; wrote {}",
         100.0 * accuracy,
         test.images.count,
