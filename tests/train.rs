@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use gan_gpu::data::{IdxImages, write_idx_images, write_idx_labels};
-use gan_gpu::gan::checkpoint::Checkpoint;
+use gan_gpu::gan::checkpoint::{Checkpoint, checkpoint_name};
 use gan_gpu::gan::graph::TrainGraph;
 use gan_gpu::gan::presets;
 use gan_gpu::gan::real_data::{HostData, RealData, SampleShape};
@@ -378,7 +378,7 @@ fn goodfellow2014_shaped_run_schedules_on_the_gpu_and_resumes_bit_for_bit() {
     // t updates, lr0 / 1.000004^t and 0.5 + 0.2·min(t / ramp, 1), ramp = 2 epochs = 26 updates.
     let full = config(30);
     for step in [10u64, 20, 30] {
-        let file = format!("checkpoints/step_{step:06}.safetensors");
+        let file = format!("checkpoints/{}", checkpoint_name(step));
         let tensors = tensors(&whole, &file);
         for (name, optimizer) in [
             ("generator", full.generator_optimizer),
