@@ -3,9 +3,9 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = gan_gpu::cli::Cli::parse();
     match gan_gpu::cli::run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error}");
+            gan_gpu::errln!("error: {error}");
             std::process::ExitCode::FAILURE
         }
     }

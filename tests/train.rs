@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use gan_gpu::data::{IdxImages, write_idx_images, write_idx_labels};
-use gan_gpu::gan::checkpoint::Checkpoint;
+use gan_gpu::gan::checkpoint::{Checkpoint, checkpoint_name};
 use gan_gpu::gan::graph::TrainGraph;
 use gan_gpu::gan::presets;
 use gan_gpu::gan::real_data::{HostData, RealData, SampleShape};
@@ -86,10 +86,10 @@ fn ring8_training_moves_losses_and_writes_every_file() {
         "metrics.csv",
         "loss_curves.png",
         "generator.safetensors",
-        "samples/step_000000.png",
-        "samples/step_000060.png",
-        "checkpoints/step_000020.safetensors",
-        "checkpoints/step_000060.safetensors",
+        "samples/step_000000000.png",
+        "samples/step_000000060.png",
+        "checkpoints/step_000000020.safetensors",
+        "checkpoints/step_000000060.safetensors",
     ] {
         assert!(run.join(file).is_file(), "{file} missing");
     }
@@ -259,7 +259,7 @@ fn mnist_training_moves_losses_and_writes_a_grid() {
     let (first, last) = (&outcome.rows[0], outcome.rows.last().unwrap());
     assert!(last.d_loss.is_finite() && last.g_loss.is_finite());
     assert_ne!(first.d_loss, last.d_loss);
-    let grid = image::open(run.join("samples/step_000020.png")).unwrap();
+    let grid = image::open(run.join("samples/step_000000020.png")).unwrap();
     assert!(
         grid.width() >= 8 * 28 && grid.height() >= 8 * 28,
         "a grid of 64 digits"
@@ -367,7 +367,7 @@ fn goodfellow2014_shaped_run_schedules_on_the_gpu_and_resumes_bit_for_bit() {
     };
     for file in [
         "generator.safetensors",
-        "checkpoints/step_000030.safetensors",
+        "checkpoints/step_000000030.safetensors",
     ] {
         assert!(
             tensors(&whole, file) == tensors(&split, file),
@@ -379,7 +379,7 @@ fn goodfellow2014_shaped_run_schedules_on_the_gpu_and_resumes_bit_for_bit() {
     // t updates, lr0 / 1.000004^t and 0.5 + 0.2·min(t / ramp, 1), ramp = 2 epochs = 26 updates.
     let full = config(30);
     for step in [10u64, 20, 30] {
-        let file = format!("checkpoints/step_{step:06}.safetensors");
+        let file = format!("checkpoints/{}", checkpoint_name(step));
         let tensors = tensors(&whole, &file);
         for (name, optimizer) in [
             ("generator", full.generator_optimizer),
@@ -587,8 +587,8 @@ fn ring8_wgan_gp_training_logs_finite_wasserstein_metrics_and_writes_files() {
             "config.json",
             "loss_curves.png",
             "generator.safetensors",
-            "samples/step_000040.png",
-            "checkpoints/step_000040.safetensors",
+            "samples/step_000000040.png",
+            "checkpoints/step_000000040.safetensors",
         ] {
             assert!(run.join(file).is_file(), "{penalty:?}: {file} missing");
         }

@@ -85,7 +85,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 BenchModel::Mlp => "reference MLP GAN",
                 BenchModel::Dcgan => "dcgan preset, width 64",
             };
-            println!(
+            crate::outln!(
                 "train ({model}, nsgan, Adam, k = 1) on {} ({:?})",
                 ctx.adapter_name(),
                 ctx.adapter_info.backend
@@ -94,7 +94,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
             let pytorch = if args.no_pytorch {
                 None
             } else if let Some(reason) = bench::pytorch::unavailable_reason() {
-                println!("PyTorch side by side: skipped, {reason}");
+                crate::outln!("PyTorch side by side: skipped, {reason}");
                 None
             } else {
                 Some(bench::pytorch::run(
@@ -104,14 +104,20 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 )?)
             };
             if let Some(first) = pytorch.as_ref().and_then(|rows| rows.first()) {
-                println!(
+                crate::outln!(
                     "beside PyTorch {} eager on the CPU, {} threads, same model and batch",
-                    first.version, first.threads
+                    first.version,
+                    first.threads
                 );
             }
-            println!(
+            crate::outln!(
                 "{:>6} {:>10} {:>12} {:>10} {:>12} {:>14}",
-                "batch", "it/s", "dispatches", "GFLOP/s", "PyTorch it/s", "gan-gpu/PyTorch"
+                "batch",
+                "it/s",
+                "dispatches",
+                "GFLOP/s",
+                "PyTorch it/s",
+                "gan-gpu/PyTorch"
             );
             for row in ours {
                 let torch = pytorch
@@ -123,7 +129,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                     Some(t) => (format!("{t:.2}"), format!("{:.3}", row.it_per_s / t)),
                     None => ("-".into(), "-".into()),
                 };
-                println!(
+                crate::outln!(
                     "{:>6} {:>10.2} {:>12} {:>10.2} {:>12} {:>14}",
                     row.batch,
                     row.it_per_s,
@@ -135,19 +141,23 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
             }
         }
         BenchTarget::Conv => {
-            println!(
+            crate::outln!(
                 "conv (DCGAN MNIST layers, im2col + {} matmul) on {} ({:?})",
                 MatmulKernel::Auto.resolve(&ctx).name(),
                 ctx.adapter_name(),
                 ctx.adapter_info.backend
             );
-            println!(
+            crate::outln!(
                 "{:<22} {:>6} {:>12} {:>12} {:>10}",
-                "layer", "batch", "pass", "ms/call", "GFLOP/s"
+                "layer",
+                "batch",
+                "pass",
+                "ms/call",
+                "GFLOP/s"
             );
             for &batch in &batches {
                 for row in bench::conv::run(&ctx, batch, args.repeats, args.seconds)? {
-                    println!(
+                    crate::outln!(
                         "{:<22} {:>6} {:>12} {:>12.3} {:>10.2}",
                         row.layer,
                         row.batch,
@@ -168,7 +178,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 KernelChoice::Tiled => vec![MatmulKernel::Tiled],
                 KernelChoice::Subgroup8 => vec![MatmulKernel::Subgroup8],
             };
-            println!(
+            crate::outln!(
                 "matmul on {} ({:?}); default kernel here: {}; tiled workgroup {}×{} with a 4×4 tile per invocation",
                 ctx.adapter_name(),
                 ctx.adapter_info.backend,
@@ -176,9 +186,13 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 args.workgroup_x,
                 args.workgroup_y
             );
-            println!(
+            crate::outln!(
                 "{:<28} {:>8} {:>10} {:>12} {:>10}",
-                "shapes", "layout", "kernel", "ms/run", "GFLOP/s"
+                "shapes",
+                "layout",
+                "kernel",
+                "ms/run",
+                "GFLOP/s"
             );
             for kernel in kernels {
                 let tuning = MatmulTuning {
@@ -187,7 +201,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                     kernel,
                 };
                 for row in bench::matmul::run(&ctx, &batches, tuning, args.seconds)? {
-                    println!(
+                    crate::outln!(
                         "{:<28} {:>8} {:>10} {:>12.3} {:>10.2}",
                         row.label,
                         row.layout.name(),

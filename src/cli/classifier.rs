@@ -21,6 +21,7 @@ pub struct ClassifierArgs {
 pub enum ClassifierCommand {
     /// Train the classifier on an MNIST-format folder's training split and report its accuracy
     /// on the test split (t10k) after every epoch.
+    #[command(allow_negative_numbers = true)]
     Train(TrainClassifierArgs),
 }
 
@@ -31,9 +32,9 @@ pub struct TrainClassifierArgs {
     /// Output file [default: runs/classifier-<data folder name>/classifier.safetensors].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long)]
+    #[arg(long, value_parser = super::whole_number::<usize>)]
     pub epochs: Option<usize>,
-    #[arg(long)]
+    #[arg(long, value_parser = super::whole_number::<usize>)]
     pub batch_size: Option<usize>,
     /// Adam's initial learning rate (decays geometrically to --final-lr).
     #[arg(long)]
@@ -44,12 +45,12 @@ pub struct TrainClassifierArgs {
     #[arg(long)]
     pub hold: Option<f64>,
     /// Hidden layer sizes, comma-separated; the last is the feature space of FID.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::whole_number::<usize>)]
     pub hidden: Option<Vec<usize>>,
     /// Translate each training image by a random offset of up to this many pixels (0: off).
     #[arg(long)]
     pub max_shift: Option<u32>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::whole_number::<u64>)]
     pub seed: u64,
 }
 
@@ -88,7 +89,7 @@ fn train(cli: &Cli, args: &TrainClassifierArgs) -> Result<()> {
         folder.train.images.count,
         folder.train.images_path.display()
     );
-    eprintln!(
+    crate::errln!(
         "training the classifier {} on {} ({}): {description}, {} epochs, batch {}",
         crate::eval::classifier::Classifier::spec(
             &training,
@@ -110,7 +111,7 @@ fn train(cli: &Cli, args: &TrainClassifierArgs) -> Result<()> {
         &description,
         &mut |r| {
             let percent = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2} %", 100.0 * a));
-            eprintln!(
+            crate::errln!(
                 "epoch {:>3}  loss {:.4}  train accuracy {}  test accuracy {}  ({:.1} s)",
                 r.epoch,
                 r.loss,
@@ -122,7 +123,7 @@ fn train(cli: &Cli, args: &TrainClassifierArgs) -> Result<()> {
     )?;
     let accuracy = reports.last().and_then(|r| r.test_accuracy).unwrap_or(0.0);
     classifier.save(&ctx, &out, accuracy)?;
-    println!(
+    crate::outln!(
         "test accuracy {:.2} % on {} images after {:.0} s; wrote {}",
         100.0 * accuracy,
         test.images.count,

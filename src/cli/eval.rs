@@ -26,13 +26,13 @@ pub struct EvalArgs {
     #[arg(long)]
     pub no_classifier: bool,
     /// Generator samples (the Parzen window's centres and the classifier scores' sample).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = super::whole_number::<usize>)]
     pub samples: usize,
     /// Test images the Parzen estimate averages over (0: skip the Parzen estimate).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = super::whole_number::<usize>)]
     pub parzen_test: usize,
     /// Held-out training images that choose the Parzen σ.
-    #[arg(long, default_value_t = 1_000)]
+    #[arg(long, default_value_t = 1_000, value_parser = super::whole_number::<usize>)]
     pub parzen_validation: usize,
     /// Also score real training images (as many as --samples, none held out) with the same
     /// Parzen estimate: the data's own log-likelihood at this size, to read the generator's
@@ -40,10 +40,10 @@ pub struct EvalArgs {
     #[arg(long)]
     pub parzen_real: bool,
     /// Generator samples for the toy sets' mode statistics.
-    #[arg(long, default_value_t = 2_500)]
+    #[arg(long, default_value_t = 2_500, value_parser = super::whole_number::<usize>)]
     pub toy_samples: usize,
     /// Seed of the generator's noise.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::whole_number::<u64>)]
     pub seed: u64,
 }
 
@@ -81,17 +81,28 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         ..EvalOptions::default()
     };
     let ctx = cli.open_gpu()?;
+    crate::limits::check_eval_sizes(
+        "--",
+        &[
+            ("samples", args.samples),
+            ("parzen-test", args.parzen_test),
+            ("parzen-validation", args.parzen_validation),
+            ("toy-samples", args.toy_samples),
+        ],
+        config.generator.outputs(),
+        &crate::limits::MemoryLimits::of_device(&ctx.limits),
+    )?;
     let started = std::time::Instant::now();
-    let mut log = |text: &str| eprintln!("[{:>6.1} s] {text}", started.elapsed().as_secs_f64());
+    let mut log = |text: &str| crate::errln!("[{:>6.1} s] {text}", started.elapsed().as_secs_f64());
     let evaluator = Evaluator::new(&ctx, config, holdout, &options, &mut log)?;
     let generator = file.network(&ctx)?;
     let mut report = evaluator.evaluate(&ctx, &generator, &mut log)?;
     report.generator = path.display().to_string();
     report.step = metadata.get("step").and_then(|s| s.parse().ok());
     report.seconds = started.elapsed().as_secs_f64();
-    print!("{}", report.table());
+    crate::out!("{}", report.table());
     let out = run.join("eval.json");
     write_atomic(&out, report.to_json().as_bytes())?;
-    eprintln!("wrote {}", out.display());
+    crate::errln!("wrote {}", out.display());
     Ok(())
 }

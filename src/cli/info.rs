@@ -6,53 +6,54 @@ use crate::gpu::adapter::{choose_adapter, describe, list_adapters};
 
 pub fn run(cli: &Cli) -> Result<()> {
     let adapters = list_adapters();
-    println!("Adapters:");
+    crate::outln!("Adapters:");
     for (i, adapter) in adapters.iter().enumerate() {
-        println!("  {i}: {}", describe(&adapter.get_info()));
+        crate::outln!("  {i}: {}", describe(&adapter.get_info()));
     }
     let (chosen, why) = choose_adapter(&adapters, &cli.adapter_choice())?;
     let info = adapters[chosen].get_info();
     let limits = adapters[chosen].limits();
-    println!("Chosen: {chosen}: {} — {why}", info.name);
+    crate::outln!("Chosen: {chosen}: {} — {why}", info.name);
     if info.device_type == wgpu::DeviceType::Cpu {
-        println!("  warning: this is a software adapter; it runs on the CPU");
+        crate::outln!("  warning: this is a software adapter; it runs on the CPU");
     }
-    println!("Limits:");
+    crate::outln!("Limits:");
     let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
-    println!(
+    crate::outln!(
         "  largest storage binding:      {:.0} MiB",
         mib(limits.max_storage_buffer_binding_size)
     );
-    println!(
+    crate::outln!(
         "  largest buffer:               {:.0} MiB",
         mib(limits.max_buffer_size)
     );
-    println!(
+    crate::outln!(
         "  workgroup size:               {} invocations ({} × {} × {})",
         limits.max_compute_invocations_per_workgroup,
         limits.max_compute_workgroup_size_x,
         limits.max_compute_workgroup_size_y,
         limits.max_compute_workgroup_size_z
     );
-    println!(
+    crate::outln!(
         "  workgroup storage:            {} KiB",
         limits.max_compute_workgroup_storage_size / 1024
     );
-    println!(
+    crate::outln!(
         "  workgroups per dimension:     {}",
         limits.max_compute_workgroups_per_dimension
     );
-    println!(
+    crate::outln!(
         "  storage buffers per stage:    {}",
         limits.max_storage_buffers_per_shader_stage
     );
     if info.subgroup_min_size > 0 {
-        println!(
+        crate::outln!(
             "  subgroup size:                {}–{}",
-            info.subgroup_min_size, info.subgroup_max_size
+            info.subgroup_min_size,
+            info.subgroup_max_size
         );
     } else {
-        println!("  subgroup size:                unknown");
+        crate::outln!("  subgroup size:                unknown");
     }
     Ok(())
 }

@@ -31,15 +31,19 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a GAN (Algorithm 1 of Goodfellow et al. 2014) on image data or a 2-D toy set.
+    #[command(allow_negative_numbers = true)]
     Train(Box<train::TrainArgs>),
     /// Draw samples from a trained generator.
+    #[command(allow_negative_numbers = true)]
     Sample(sample::SampleArgs),
     /// List the GPU adapters, which one is chosen and why, and the limits that matter.
     Info,
     /// Measure kernel and training speed on the chosen adapter.
+    #[command(allow_negative_numbers = true)]
     Bench(bench::BenchArgs),
     /// Score a trained generator: Parzen log-likelihood, FID / Inception Score / class
     /// histogram with the gan-gpu classifier, or mode coverage on toy sets.
+    #[command(allow_negative_numbers = true)]
     Eval(eval::EvalArgs),
     /// The evaluation classifier: `gan-gpu classifier train DATA`.
     Classifier(classifier::ClassifierArgs),
@@ -55,14 +59,46 @@ impl Cli {
     }
 }
 
-/// Run the parsed command; errors come back for `main` to print.
-pub fn run(cli: Cli) -> Result<()> {
-    match &cli.command {
-        Command::Train(args) => train::run(&cli, args),
+/// Run the parsed command; errors come back for `main` to print. The exit status is 0, or
+/// for an interrupted `train` 130 (SIGINT), 143 (SIGTERM) or 141 (closed output pipe).
+pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    let done = match &cli.command {
+        Command::Train(args) => return train::run(&cli, args),
         Command::Sample(args) => sample::run(&cli, args),
         Command::Info => info::run(&cli),
         Command::Bench(args) => bench::run(&cli, args),
         Command::Eval(args) => eval::run(&cli, args),
         Command::Classifier(args) => classifier::run(&cli, args),
+    };
+    done.map(|()| std::process::ExitCode::SUCCESS)
+}
+
+/// A whole-number flag value (`value_parser`), refusing negative numbers with the valid range
+/// (clap's own parser only says "invalid digit").
+pub fn whole_number<T>(text: &str) -> std::result::Result<T, String>
+where
+    T: std::str::FromStr + num_bounds::Max,
+{
+    text.trim().parse::<T>().map_err(|_| {
+        format!(
+            "expected a whole number from 0 to {}, found {text}",
+            T::MAX_TEXT
+        )
+    })
+}
+
+pub mod num_bounds {
+    /// The largest value of an unsigned flag type, for error messages.
+    pub trait Max {
+        const MAX_TEXT: &'static str;
+    }
+    impl Max for u64 {
+        const MAX_TEXT: &'static str = "18446744073709551615";
+    }
+    impl Max for usize {
+        #[cfg(target_pointer_width = "64")]
+        const MAX_TEXT: &'static str = "18446744073709551615";
+        #[cfg(not(target_pointer_width = "64"))]
+        const MAX_TEXT: &'static str = "4294967295";
     }
 }

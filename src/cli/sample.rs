@@ -11,6 +11,8 @@ use crate::gan::checkpoint::load_generator;
 use crate::gan::real_data::{HostData, SampleShape};
 use crate::gan::samples::{fixed_noise, write_samples_png};
 use crate::gpu::Recorder;
+use crate::limits::{MemoryLimits, f32_bytes};
+use crate::nn::NetworkSpec;
 use crate::report::npy::{read_npy_2d, write_npy_f32};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -27,7 +29,7 @@ pub struct SampleArgs {
     /// A run folder (its newest checkpoint), a checkpoint file, or a generator.safetensors.
     pub checkpoint: PathBuf,
     /// Number of samples (ignored with --noise, which sets it).
-    #[arg(short = 'n', long, default_value_t = 64)]
+    #[arg(short = 'n', long, default_value_t = 64, value_parser = super::whole_number::<usize>)]
     pub count: usize,
     /// Output file.
     #[arg(short = 'o', long, default_value = "samples.png")]
@@ -38,7 +40,7 @@ pub struct SampleArgs {
     #[arg(long, value_enum, default_value = "png")]
     pub format: SampleFormat,
     /// Seed of the drawn noise.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::whole_number::<u64>)]
     pub seed: u64,
 }
 
@@ -46,6 +48,9 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
     let file = load_generator(&args.checkpoint)?;
     let config = &file.config;
     let noise_dim = config.noise_dim;
+    // The GPU first: its limits bound every size below, checked before anything is allocated.
+    let ctx = cli.open_gpu()?;
+    let limits = MemoryLimits::of_device(&ctx.limits);
     let (noise, count) = match &args.noise {
         Some(path) => {
             let (values, rows, cols) = read_npy_2d(path)?;
@@ -57,6 +62,12 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
                     found: format!("[{rows}, {cols}]"),
                 });
             }
+            check_sample_count(
+                &format!("--noise {}: {rows} rows", path.display()),
+                rows,
+                &config.generator,
+                &limits,
+            )?;
             (values, rows)
         }
         None => {
@@ -65,6 +76,12 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
                     "-n: the number of samples must be at least 1".into(),
                 ));
             }
+            check_sample_count(
+                &format!("-n {}", args.count),
+                args.count,
+                &config.generator,
+                &limits,
+            )?;
             (fixed_noise(args.count, noise_dim, args.seed), args.count)
         }
     };
@@ -101,8 +118,38 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
         }
         DataSource::Toy(_) => String::new(),
     };
-    eprintln!("wrote {count} samples to {}{range}", args.output.display());
+    crate::errln!("wrote {count} samples to {}{range}", args.output.display());
     Ok(())
+}
+
+/// The most samples one `sample` call draws: GPU dispatch sizes and indices are 32-bit.
+pub const MAX_SAMPLES: usize = (1 << 31) - 1;
+
+/// Refuse `count` samples of `generator` beyond 2^31 − 1, or whose noise, activations or
+/// output would not fit the adapter's binding or the host (checked before allocating).
+fn check_sample_count(
+    what: &str,
+    count: usize,
+    generator: &NetworkSpec,
+    limits: &MemoryLimits,
+) -> Result<()> {
+    if count > MAX_SAMPLES {
+        return Err(Error::Input(format!(
+            "{what}: at most {MAX_SAMPLES} samples per call (2^31 − 1); draw them in several calls"
+        )));
+    }
+    let widest = generator
+        .shapes()
+        .iter()
+        .map(|shape| shape.iter().product::<usize>())
+        .chain([generator.inputs()])
+        .max()
+        .unwrap_or(1);
+    let what = format!("{what}: {count} samples × {widest} values (the widest layer)");
+    limits.check_binding(&what, f32_bytes(&[count, widest]))?;
+    // Noise, every layer's activations and the output read back to the host.
+    let layers = generator.layers.len() + 2;
+    limits.check_host(&what, f32_bytes(&[count, widest, layers]))
 }
 
 /// Image data is square (MNIST 28×28) gray or RGB; the data folder may be gone by now.

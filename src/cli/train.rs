@@ -1,6 +1,9 @@
 //! `gan-gpu train [DATA]`: flags → TrainConfig, a progress bar, and the run folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -8,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::Cli;
 use crate::error::{Error, Result};
 use crate::eval::during_training::TrainingEvaluation;
-use crate::gan::checkpoint::Checkpoint;
+use crate::gan::checkpoint::{Checkpoint, checkpoint_name};
 use crate::gan::presets;
 use crate::gan::{
     DataSource, EvalSchedule, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Progress, Schedule,
@@ -16,6 +19,7 @@ use crate::gan::{
 };
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
+use crate::limits::MemoryLimits;
 use crate::nn::{MlpSpec, NetworkSpec};
 use crate::report::run_dir::MetricsRow;
 
@@ -49,26 +53,32 @@ pub struct TrainArgs {
     /// Run folder (default: runs/<data>-<timestamp>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run in this folder from its newest checkpoint (its config.json applies;
-    /// --steps may extend it).
+    /// Continue the run in this folder from its newest checkpoint. The checkpoint's own
+    /// configuration defines the run: only --steps, --log-every, --sample-every,
+    /// --checkpoint-every, --eval-every (when the run evaluates), --quiet and --adapter may be
+    /// given with it; any other flag is refused by name.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
-    /// Training iterations, each k D steps and one G step [default: 2000 for toys, 10000 for images].
+    /// Replace the run already in --out (its checkpoints, samples, metrics and config) instead
+    /// of refusing to write into it.
     #[arg(long)]
+    pub overwrite: bool,
+    /// Training iterations, each k D steps and one G step [default: 2000 for toys, 10000 for images].
+    #[arg(long, value_parser = super::whole_number::<u64>)]
     pub steps: Option<u64>,
     /// Train for this many passes over the data instead of --steps (image data only).
     #[arg(long, conflicts_with = "steps")]
     pub epochs: Option<f64>,
     /// Keep the last N training images out of training (never drawn) and record them in
     /// config.json and holdout.json, for `gan-gpu eval` [default: 0, or the preset's].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::whole_number::<usize>)]
     pub holdout: Option<usize>,
     /// Examples per batch (each of real and generated) [default: 64, or the preset's].
-    #[arg(long)]
+    #[arg(long, value_parser = super::whole_number::<usize>)]
     pub batch_size: Option<usize>,
     /// D (critic) steps per G step (Algorithm 1's k) [default: the preset's, else 1; 5 for
     /// wgan-gp and wgan].
-    #[arg(long)]
+    #[arg(long, value_parser = super::whole_number::<usize>)]
     pub k: Option<usize>,
     /// The adversarial loss: nsgan, minimax, wgan-gp (critic with a Lipschitz penalty) or wgan
     /// (critic with weight clipping) [default: nsgan, or the preset's].
@@ -114,43 +124,46 @@ pub struct TrainArgs {
     #[arg(long, value_name = "EPOCHS")]
     pub momentum_ramp_epochs: Option<f64>,
     /// Noise dimensions [default: 100 for images, 2 for toys].
-    #[arg(long)]
+    #[arg(long, value_parser = super::whole_number::<usize>)]
     pub noise_dim: Option<usize>,
     /// The generator's hidden layer sizes, e.g. 256,512 (keeps the preset's activations).
-    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = super::whole_number::<usize>)]
     pub g_hidden: Option<Vec<usize>>,
     /// The discriminator's (critic's) hidden layer sizes, e.g. 128,64 (keeps the preset's activations).
-    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = super::whole_number::<usize>)]
     pub d_hidden: Option<Vec<usize>>,
     /// The convolutional presets' channel width: the first layer's channels, doubled (or halved)
     /// layer by layer [default: 64]; 8 or 16 make dcgan64 fit a CPU adapter.
     #[arg(long)]
     pub width: Option<usize>,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Iterations between metric readbacks (progress bar and metrics.csv rows).
-    #[arg(long, default_value_t = 50)]
-    pub log_every: u64,
-    /// Iterations between sample grids.
-    #[arg(long, default_value_t = 500)]
-    pub sample_every: u64,
-    /// Iterations between checkpoints.
-    #[arg(long, default_value_t = 1000)]
-    pub checkpoint_every: u64,
+    /// Seed of the initial weights, noise and batches [default: 0].
+    #[arg(long, value_parser = super::whole_number::<u64>)]
+    pub seed: Option<u64>,
+    /// Iterations between metric readbacks (progress bar and metrics.csv rows) [default: 50].
+    #[arg(long, value_parser = super::whole_number::<u64>)]
+    pub log_every: Option<u64>,
+    /// Iterations between sample grids [default: 500].
+    #[arg(long, value_parser = super::whole_number::<u64>)]
+    pub sample_every: Option<u64>,
+    /// Iterations between checkpoints [default: 1000].
+    #[arg(long, value_parser = super::whole_number::<u64>)]
+    pub checkpoint_every: Option<u64>,
     /// Score the generator every N iterations (and at the last) as `gan-gpu eval` does: Parzen
     /// log-likelihood, FID, Inception Score and class KL become metrics.csv columns, the latest
     /// report eval.json (image data; needs a classifier unless --eval-no-classifier).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::whole_number::<u64>)]
     pub eval_every: Option<u64>,
-    /// Generator samples per evaluation.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub eval_samples: usize,
-    /// Test images the Parzen estimate averages over per evaluation (0: no Parzen estimate).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub eval_parzen_test: usize,
-    /// Held-out training images that choose the Parzen σ (at most --holdout are used).
-    #[arg(long, value_name = "N", default_value_t = 1_000)]
-    pub eval_parzen_validation: usize,
+    /// Generator samples per evaluation [default: 10000].
+    #[arg(long, value_name = "N", value_parser = super::whole_number::<usize>)]
+    pub eval_samples: Option<usize>,
+    /// Test images the Parzen estimate averages over per evaluation (0: no Parzen estimate)
+    /// [default: 10000].
+    #[arg(long, value_name = "N", value_parser = super::whole_number::<usize>)]
+    pub eval_parzen_test: Option<usize>,
+    /// Held-out training images that choose the Parzen σ (at most --holdout are used)
+    /// [default: 1000].
+    #[arg(long, value_name = "N", value_parser = super::whole_number::<usize>)]
+    pub eval_parzen_validation: Option<usize>,
     /// The classifier for the evaluations [default: runs/classifier-<data folder name>/classifier.safetensors].
     #[arg(long, value_name = "FILE")]
     pub eval_classifier: Option<PathBuf>,
@@ -366,10 +379,10 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         batch_size,
         k,
         steps,
-        seed: args.seed,
-        log_every: args.log_every,
-        sample_every: args.sample_every,
-        checkpoint_every: args.checkpoint_every,
+        seed: args.seed.unwrap_or(0),
+        log_every: args.log_every.unwrap_or(50),
+        sample_every: args.sample_every.unwrap_or(500),
+        checkpoint_every: args.checkpoint_every.unwrap_or(1000),
         holdout,
         pixel_range,
         eval: eval_schedule(args),
@@ -425,9 +438,9 @@ fn check_image_size(preset: &presets::Preset, data_shape: &[usize], data: &str) 
 fn eval_schedule(args: &TrainArgs) -> EvalSchedule {
     EvalSchedule {
         every: args.eval_every.unwrap_or(0),
-        samples: args.eval_samples,
-        parzen_test: args.eval_parzen_test,
-        parzen_validation: args.eval_parzen_validation,
+        samples: args.eval_samples.unwrap_or(10_000),
+        parzen_test: args.eval_parzen_test.unwrap_or(10_000),
+        parzen_validation: args.eval_parzen_validation.unwrap_or(1_000),
         classifier: args
             .eval_classifier
             .as_ref()
@@ -550,6 +563,8 @@ struct Bar {
     quiet: bool,
     /// The extra metrics of the row being shown, ready to print.
     extras: String,
+    /// Set once training starts: a signal stops the run (saved) at the next submission.
+    signals: Option<StopSignals>,
 }
 
 impl Progress for Bar {
@@ -589,7 +604,7 @@ impl Progress for Bar {
         );
         self.bar.set_position(row.step);
         if self.quiet {
-            eprintln!("step {:>7}  {text}", row.step);
+            crate::errln!("step {:>7}  {text}", row.step);
         } else {
             self.bar.set_message(text);
         }
@@ -602,35 +617,371 @@ impl Progress for Bar {
     fn finish(&mut self) {
         self.bar.finish();
     }
+    fn should_stop(&mut self) -> bool {
+        crate::output::pipe_closed()
+            || self
+                .signals
+                .as_ref()
+                .is_some_and(|s| s.received().is_some())
+    }
 }
 
-pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
-    let (config, run_dir, checkpoint) = match &args.resume {
-        Some(run_dir) => {
-            let checkpoint = Checkpoint::load(&Checkpoint::find_latest(run_dir)?)?;
-            let mut config = checkpoint.config.clone();
-            if let Some(steps) = args.steps {
-                config.steps = steps;
+/// Flags `--resume` honours: the checkpoint's configuration defines everything else.
+const RESUMABLE: &str = "--steps, --log-every, --sample-every, --checkpoint-every, --eval-every \
+                         (when the run evaluates), --quiet and --adapter";
+
+/// The flags given with `--resume` that would change the run (refused by name).
+fn refused_on_resume(args: &TrainArgs) -> Vec<&'static str> {
+    let given = [
+        ("DATA", args.data.is_some()),
+        ("--preset", args.preset.is_some()),
+        ("--out", args.out.is_some()),
+        ("--overwrite", args.overwrite),
+        ("--epochs", args.epochs.is_some()),
+        ("--holdout", args.holdout.is_some()),
+        ("--batch-size", args.batch_size.is_some()),
+        ("--k", args.k.is_some()),
+        ("--loss", args.loss.is_some()),
+        ("--penalty", args.penalty.is_some()),
+        ("--lambda", args.lambda.is_some()),
+        ("--clip", args.clip.is_some()),
+        ("--optimizer", args.optimizer.is_some()),
+        ("--lr-g", args.lr_g.is_some()),
+        ("--lr-d", args.lr_d.is_some()),
+        ("--momentum", args.momentum.is_some()),
+        ("--beta2", args.beta2.is_some()),
+        ("--lr-decay", args.lr_decay.is_some()),
+        ("--min-lr", args.min_lr.is_some()),
+        ("--final-momentum", args.final_momentum.is_some()),
+        (
+            "--momentum-ramp-epochs",
+            args.momentum_ramp_epochs.is_some(),
+        ),
+        ("--noise-dim", args.noise_dim.is_some()),
+        ("--g-hidden", args.g_hidden.is_some()),
+        ("--d-hidden", args.d_hidden.is_some()),
+        ("--seed", args.seed.is_some()),
+        ("--eval-samples", args.eval_samples.is_some()),
+        ("--eval-parzen-test", args.eval_parzen_test.is_some()),
+        (
+            "--eval-parzen-validation",
+            args.eval_parzen_validation.is_some(),
+        ),
+        ("--eval-classifier", args.eval_classifier.is_some()),
+        ("--eval-no-classifier", args.eval_no_classifier),
+    ];
+    given
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(flag, _)| *flag)
+        .collect()
+}
+
+/// The run `--resume RUN` continues: the newest checkpoint's configuration with the flags
+/// resume honours applied, after refusing any other flag and a config.json that disagrees.
+fn resume_config(
+    args: &TrainArgs,
+    run_or_file: &Path,
+) -> Result<(TrainConfig, PathBuf, Checkpoint)> {
+    let refused = refused_on_resume(args);
+    if !refused.is_empty() {
+        return Err(Error::Input(format!(
+            "--resume: {} cannot change a run being resumed (its checkpoint defines it); only \
+             {RESUMABLE} may be given with --resume. Start a new run with --out to train \
+             another configuration",
+            refused.join(", ")
+        )));
+    }
+    let checkpoint = Checkpoint::load(&Checkpoint::find_latest(run_or_file)?)?;
+    let folder = if run_or_file.is_file() {
+        run_or_file
+            .parent()
+            .and_then(|p| p.parent())
+            .unwrap_or(run_or_file)
+            .to_path_buf()
+    } else {
+        run_or_file.to_path_buf()
+    };
+    check_config_json(&folder.join("config.json"), &checkpoint)?;
+    let mut config = checkpoint.config.clone();
+    if let Some(steps) = args.steps {
+        config.steps = steps;
+    }
+    if let Some(every) = args.log_every {
+        config.log_every = every;
+    }
+    if let Some(every) = args.sample_every {
+        config.sample_every = every;
+    }
+    if let Some(every) = args.checkpoint_every {
+        config.checkpoint_every = every;
+    }
+    if let Some(every) = args.eval_every {
+        if (every == 0) != (config.eval.every == 0) {
+            return Err(Error::Input(format!(
+                "--eval-every {every}: the run being resumed {}, and metrics.csv's columns are \
+                 fixed by it; --eval-every may only change how often it evaluates",
+                if config.eval.every == 0 {
+                    "does not evaluate during training"
+                } else {
+                    "evaluates during training"
+                }
+            )));
+        }
+        config.eval.every = every;
+    }
+    if config.steps <= checkpoint.step {
+        return Err(Error::Input(format!(
+            "--steps {}: the run is already at step {} ({}); pass a larger --steps to continue it",
+            config.steps,
+            checkpoint.step,
+            checkpoint.path.display()
+        )));
+    }
+    Ok((config, folder, checkpoint))
+}
+
+/// The fields of a config.json that resume may change (so they may differ from the checkpoint).
+const RESUME_MAY_CHANGE: [&str; 5] = [
+    "steps",
+    "log_every",
+    "sample_every",
+    "checkpoint_every",
+    "eval.every",
+];
+
+/// Refuse a run folder whose config.json is not the checkpoint's configuration, field by field
+/// (a missing config.json is fine: it is written again from the checkpoint).
+fn check_config_json(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let theirs: TrainConfig = serde_json::from_str(&text).map_err(|e| {
+        Error::invalid(
+            path,
+            "config.json",
+            format!(
+                "the run's configuration, as in its checkpoint {}",
+                checkpoint.path.display()
+            ),
+            format!("{e}; restore it, or delete it to have it written again from the checkpoint"),
+        )
+    })?;
+    let ours = serde_json::to_value(&checkpoint.config).expect("a config serialises");
+    let theirs = serde_json::to_value(&theirs).expect("a config serialises");
+    let mut differences = Vec::new();
+    json_differences("", &ours, &theirs, &mut differences);
+    differences.retain(|(field, _, _)| !RESUME_MAY_CHANGE.contains(&field.as_str()));
+    if differences.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = differences
+        .iter()
+        .map(|(field, ours, theirs)| format!("{field} is {theirs} (the checkpoint: {ours})"))
+        .collect();
+    Err(Error::invalid(
+        path,
+        differences
+            .iter()
+            .map(|d| d.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        format!(
+            "the configuration of the checkpoint it resumes ({})",
+            checkpoint.path.display()
+        ),
+        format!(
+            "{}. The checkpoint defines the run: restore config.json, delete it to have it \
+             written again, or start a new run with these settings",
+            listed.join("; ")
+        ),
+    ))
+}
+
+/// (dotted field, checkpoint's value, config.json's value) of every leaf that differs.
+fn json_differences(
+    prefix: &str,
+    ours: &serde_json::Value,
+    theirs: &serde_json::Value,
+    out: &mut Vec<(String, String, String)>,
+) {
+    use serde_json::Value;
+    let field = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    };
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let missing = Value::String("(absent)".into());
+                json_differences(
+                    &field(key),
+                    a.get(key).unwrap_or(&missing),
+                    b.get(key).unwrap_or(&missing),
+                    out,
+                );
             }
-            let folder = if run_dir.is_file() {
-                run_dir
-                    .parent()
-                    .and_then(|p| p.parent())
-                    .unwrap_or(run_dir)
-                    .to_path_buf()
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                json_differences(&field(&i.to_string()), x, y, out);
+            }
+        }
+        (a, b) if a != b => out.push((prefix.to_string(), a.to_string(), b.to_string())),
+        _ => {}
+    }
+}
+
+/// What marks a folder as holding a run (any of these at its top or in checkpoints/).
+const RUN_FILES: [&str; 7] = [
+    "config.json",
+    "metrics.csv",
+    "generator.safetensors",
+    "holdout.json",
+    "loss_curves.png",
+    "eval_curves.png",
+    "eval.json",
+];
+
+/// The run files already in `folder` (empty for a new or unrelated folder).
+fn existing_run_files(folder: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = RUN_FILES
+        .iter()
+        .map(|name| folder.join(name))
+        .filter(|p| p.exists())
+        .collect();
+    found.extend(
+        Checkpoint::list(folder)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, p)| p),
+    );
+    found
+}
+
+/// The folder a new run writes to: --out (refused if it holds a run, unless --overwrite, which
+/// removes that run's files first), or runs/<data>-<time> made unique.
+fn new_run_folder(args: &TrainArgs, config: &TrainConfig) -> Result<PathBuf> {
+    let Some(out) = &args.out else {
+        let base = default_run_dir(config);
+        let mut folder = base.clone();
+        let mut n = 2;
+        while folder.exists() {
+            folder = PathBuf::from(format!("{}-{n}", base.display()));
+            n += 1;
+        }
+        return Ok(folder);
+    };
+    let existing = existing_run_files(out);
+    if existing.is_empty() {
+        return Ok(out.clone());
+    }
+    if !args.overwrite {
+        return Err(Error::Input(format!(
+            "--out {}: this folder already holds a run ({}{}); continue it with `gan-gpu train \
+             --resume {}`, choose another --out, or pass --overwrite to replace it",
+            out.display(),
+            existing[0]
+                .file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+            if existing.len() > 1 {
+                format!(" and {} more files", existing.len() - 1)
             } else {
-                run_dir.clone()
+                String::new()
+            },
+            out.display()
+        )));
+    }
+    // --overwrite: the old run's files go, so the two runs never mix.
+    for file in existing {
+        std::fs::remove_file(&file).map_err(|e| Error::io(&file, e))?;
+    }
+    for folder in [out.join("samples"), out.join("checkpoints")] {
+        if let Ok(entries) = std::fs::read_dir(&folder) {
+            for path in entries.flatten().map(|e| e.path()) {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                if name.starts_with("step_") {
+                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                }
+            }
+        }
+    }
+    Ok(out.clone())
+}
+
+/// SIGINT / SIGTERM during training: the first asks the loop to stop and save; a second
+/// exits at once (status 130 / 143).
+struct StopSignals {
+    /// The signal number received first (0: none).
+    signal: Arc<AtomicUsize>,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let signal = Arc::new(AtomicUsize::new(0));
+        let stopping = Arc::new(AtomicBool::new(false));
+        for (number, status) in [(SIGINT, 130), (SIGTERM, 143)] {
+            let register = || -> std::io::Result<()> {
+                // Registered first, so it only sees the flag a previous signal set.
+                signal_hook::flag::register_conditional_shutdown(number, status, stopping.clone())?;
+                signal_hook::flag::register(number, stopping.clone())?;
+                // Keep the first signal's number only.
+                let signal = signal.clone();
+                // SAFETY: the action only does an atomic compare-exchange (async-signal-safe).
+                unsafe {
+                    signal_hook::low_level::register(number, move || {
+                        let _ = signal.compare_exchange(
+                            0,
+                            number as usize,
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                        );
+                    })?;
+                }
+                Ok(())
             };
+            register().map_err(|e| {
+                Error::Input(format!(
+                    "cannot install the handler of signal {number}: {e}"
+                ))
+            })?;
+        }
+        Ok(StopSignals { signal })
+    }
+
+    fn received(&self) -> Option<i32> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n as i32),
+        }
+    }
+}
+
+pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
+    // The adapter first: its limits bound the data and network sizes checked below.
+    let ctx = cli.open_gpu()?;
+    let (config, run_dir, checkpoint) = match &args.resume {
+        Some(run_or_file) => {
+            let (config, folder, checkpoint) = resume_config(args, run_or_file)?;
             (config, folder, Some(checkpoint))
         }
         None => {
             let config = build_config(args)?;
-            let folder = args.out.clone().unwrap_or_else(|| default_run_dir(&config));
+            let folder = new_run_folder(args, &config)?;
             (config, folder, None)
         }
     };
-    let ctx = cli.open_gpu()?;
-    eprintln!(
+    crate::limits::check_training(&config, &MemoryLimits::of_device(&ctx.limits))?;
+    crate::errln!(
         "training on {} ({:?}): G {}, D {}, batch {}, k {}, {:?} loss, {} steps → {}",
         ctx.adapter_name(),
         ctx.adapter_info.backend,
@@ -643,7 +994,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
         run_dir.display()
     );
     if config.holdout > 0 {
-        eprintln!(
+        crate::errln!(
             "holding out the last {} training images (listed in holdout.json)",
             config.holdout
         );
@@ -664,9 +1015,10 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
         bar,
         quiet,
         extras: String::new(),
+        signals: None,
     };
     let mut evaluation = if config.eval.every > 0 {
-        eprintln!(
+        crate::errln!(
             "evaluating every {} steps ({} samples, {} Parzen test images{})",
             config.eval.every,
             config.eval.samples,
@@ -677,11 +1029,14 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
                 ""
             }
         );
-        let mut log = |text: &str| eprintln!("{text}");
+        let mut log = |text: &str| crate::errln!("{text}");
         Some(TrainingEvaluation::new(&ctx, &config, &run_dir, &mut log)?)
     } else {
         None
     };
+    // From here on a signal or a closed output stops the run at the next submission, saved.
+    progress.signals = Some(StopSignals::install()?);
+    crate::output::defer_broken_pipe(true);
     let outcome = train_with_evaluation(
         &ctx,
         &config,
@@ -691,12 +1046,38 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<()> {
         evaluation
             .as_mut()
             .map(|e| e as &mut dyn crate::gan::Evaluation),
-    )?;
-    eprintln!(
+    );
+    crate::output::defer_broken_pipe(false);
+    let outcome = outcome?;
+    if crate::output::pipe_closed() {
+        // Saved; nobody is reading any more.
+        return Ok(ExitCode::from(crate::output::BROKEN_PIPE_STATUS as u8));
+    }
+    if outcome.interrupted {
+        let signal = progress.signals.as_ref().and_then(StopSignals::received);
+        let (name, status) = match signal {
+            Some(signal_hook::consts::SIGTERM) => ("SIGTERM", 143),
+            _ => ("SIGINT", 130),
+        };
+        crate::errln!(
+            "interrupted by {name} at step {} of {}: saved {}; resume with: gan-gpu train \
+             --resume {}",
+            outcome.final_step,
+            config.steps,
+            outcome
+                .run_dir
+                .join("checkpoints")
+                .join(checkpoint_name(outcome.final_step))
+                .display(),
+            outcome.run_dir.display()
+        );
+        return Ok(ExitCode::from(status));
+    }
+    crate::errln!(
         "done: {} steps at {:.1} it/s; samples, metrics.csv, loss_curves.png and checkpoints in {}",
         outcome.final_step,
         outcome.it_per_s,
         outcome.run_dir.display()
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -229,6 +229,15 @@ fn read_idx_u8(path: &Path, ndims: usize) -> Result<(Vec<usize>, Vec<u8>)> {
             )
         })?;
 
+    // A header may claim more than the host holds (a small .gz can inflate to gigabytes).
+    crate::limits::MemoryLimits::current().check_host(
+        &format!(
+            "{}: an IDX payload of dims {dims:?} (from its header)",
+            path.display()
+        ),
+        Some(expected_len as u64),
+    )?;
+
     // Read at most the expected payload (no allocation driven by a
     // corrupt header beyond what the data actually holds), then count any
     // bytes left over.

@@ -34,6 +34,29 @@ impl ImageFolder {
     }
 }
 
+/// Refuse images of `width`×`height` (from `file`'s header) whose pixels, `count` of them, or
+/// one example's values as the network's f32 input, would not fit the adapter or the host.
+fn check_image_size(file: &Path, width: u32, height: u32, count: usize) -> Result<()> {
+    let limits = crate::limits::MemoryLimits::current();
+    let what = format!(
+        "{}: an image of {width}×{height} pixels (from its header), as one example of up to \
+         {} values in f32",
+        file.display(),
+        width as u64 * height as u64 * 3
+    );
+    limits.check_binding(
+        &what,
+        crate::limits::product(&[width as u64, height as u64, 3, 4]),
+    )?;
+    let what = format!(
+        "{}: {count} images of {width}×{height} pixels (sizes from the headers)",
+        file.parent().unwrap_or(file).display()
+    );
+    let bytes = crate::limits::product(&[count as u64, width as u64, height as u64, 3]);
+    limits.check_binding(&what, bytes)?;
+    limits.check_host(&what, bytes)
+}
+
 /// Whether `path` has an image extension this loader reads.
 fn is_image_file(path: &Path) -> bool {
     path.extension()
@@ -69,23 +92,61 @@ pub fn load_image_folder(dir: impl AsRef<Path>) -> Result<ImageFolder> {
         )));
     }
 
+    // Sizes from the headers first, before any pixel is decoded: every image the same size,
+    // and the whole folder within what the adapter and the host can hold.
+    let open = |path: &PathBuf| {
+        image::ImageReader::open(path)
+            .map_err(|e| Error::io(path, e))?
+            .with_guessed_format()
+            .map_err(|e| Error::io(path, e))
+    };
+    let (w0, h0) = open(&files[0])?.into_dimensions().map_err(|e| {
+        Error::invalid(
+            &files[0],
+            "image header",
+            "a readable PNG or JPEG header",
+            format!("an error ({e})"),
+        )
+    })?;
+    check_image_size(&files[0], w0, h0, files.len())?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(w0);
+    limits.max_image_height = Some(h0);
+    // A decoded image of up to 8 bytes a pixel (16-bit RGBA) and a conversion of it.
+    limits.max_alloc = Some((w0 as u64 * h0 as u64 * 16).max(1 << 20));
+
     let mut pixels: Vec<u8> = Vec::new();
     let mut channels = 1usize;
     let mut size: Option<(u32, u32)> = None;
     for path in &files {
-        let img = image::ImageReader::open(path)
-            .map_err(|e| Error::io(path, e))?
-            .with_guessed_format()
-            .map_err(|e| Error::io(path, e))?
-            .decode()
-            .map_err(|e| {
-                Error::invalid(
-                    path,
-                    "image data",
-                    "a decodable PNG or JPEG image",
-                    format!("a decoding error ({e})"),
-                )
-            })?;
+        let mut reader = open(path)?;
+        reader.limits(limits.clone());
+        let (w, h) = reader.into_dimensions().map_err(|e| {
+            Error::invalid(
+                path,
+                "image header",
+                "a readable PNG or JPEG header",
+                format!("an error ({e})"),
+            )
+        })?;
+        if (w, h) != (w0, h0) {
+            return Err(Error::invalid(
+                path,
+                "image size (width×height)",
+                format!("{w0}×{h0} like {}", files[0].display()),
+                format!("{w}×{h}"),
+            ));
+        }
+        let mut reader = open(path)?;
+        reader.limits(limits.clone());
+        let img = reader.decode().map_err(|e| {
+            Error::invalid(
+                path,
+                "image data",
+                "a decodable PNG or JPEG image",
+                format!("a decoding error ({e})"),
+            )
+        })?;
         let (w, h) = (img.width(), img.height());
         match size {
             None => size = Some((w, h)),

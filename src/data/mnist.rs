@@ -298,7 +298,7 @@ mod tests {
     fn real_mnist_from_shared_folder() {
         let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist"));
         if !dir.exists() {
-            eprintln!(
+            crate::errln!(
                 "skipping real_mnist_from_shared_folder: {} not found",
                 dir.display()
             );

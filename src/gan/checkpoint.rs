@@ -15,6 +15,25 @@ use crate::nn::torch::{NetworkValues, expect_tensor, torch_tensors, values_from_
 
 pub const FORMAT: &str = "gan-gpu-checkpoint-1";
 
+/// Digits of the step in checkpoint and sample file names: name order is step order for
+/// people's `ls` up to a billion steps (older runs used 6; both are read).
+pub const STEP_DIGITS: usize = 9;
+
+/// `checkpoints/step_{step}.safetensors` of a run (the step zero-padded to [`STEP_DIGITS`]).
+pub fn checkpoint_name(step: u64) -> String {
+    format!("step_{step:0width$}.safetensors", width = STEP_DIGITS)
+}
+
+/// The step N of a file named `step_N.safetensors` (any number of digits), else None.
+pub fn checkpoint_step(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    let digits = name.strip_prefix("step_")?.strip_suffix(".safetensors")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 fn read_counter(ctx: &GpuContext, counter: &Tensor) -> Result<u64> {
     Ok(ctx.read_u32(counter)?[0] as u64)
 }
@@ -96,30 +115,39 @@ impl Checkpoint {
         })
     }
 
-    /// The newest `step_*.safetensors` in a run's checkpoints folder (or the file itself).
+    /// The newest `step_*.safetensors` in a run's checkpoints folder (or the file itself): the
+    /// largest step number parsed from the name, so `step_1000000` is newer than `step_999000`
+    /// whatever the digits (old runs named them with 6, new ones with [`STEP_DIGITS`]).
     pub fn find_latest(run_or_file: &Path) -> Result<PathBuf> {
         if run_or_file.is_file() {
             return Ok(run_or_file.to_path_buf());
         }
         let folder = run_or_file.join("checkpoints");
-        let entries = std::fs::read_dir(&folder).map_err(|e| Error::Input(format!(
-            "{}: cannot read the run's checkpoints folder ({e}); pass a run folder made by `gan-gpu train` or a checkpoint file",
-            folder.display()
-        )))?;
-        entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                let name = p.file_name().unwrap_or_default().to_string_lossy();
-                name.starts_with("step_") && name.ends_with(".safetensors")
-            })
-            .max()
+        Ok(Self::list(run_or_file)?
+            .pop()
             .ok_or_else(|| {
                 Error::Input(format!(
                     "{}: no step_*.safetensors checkpoint in it",
                     folder.display()
                 ))
-            })
+            })?
+            .1)
+    }
+
+    /// Every `step_N.safetensors` in a run's checkpoints folder with its step N, oldest first.
+    pub fn list(run: &Path) -> Result<Vec<(u64, PathBuf)>> {
+        let folder = run.join("checkpoints");
+        let entries = std::fs::read_dir(&folder).map_err(|e| Error::Input(format!(
+            "{}: cannot read the run's checkpoints folder ({e}); pass a run folder made by `gan-gpu train` or a checkpoint file",
+            folder.display()
+        )))?;
+        let mut found: Vec<(u64, PathBuf)> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter_map(|p| Some((checkpoint_step(&p)?, p)))
+            .collect();
+        found.sort();
+        Ok(found)
     }
 
     /// Refuse a checkpoint whose networks differ from `config`'s.

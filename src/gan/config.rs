@@ -511,12 +511,34 @@ impl TrainConfig {
                 .into(),
             found: "no such key (not a file written by gan-gpu train?)".into(),
         })?;
-        serde_json::from_str(text).map_err(|e| Error::InvalidData {
+        let config: TrainConfig = serde_json::from_str(text).map_err(|e| Error::InvalidData {
             file: path.to_path_buf(),
             field: "metadata \"config\"".into(),
             expected: "a gan-gpu training configuration".into(),
             found: e.to_string(),
-        })
+        })?;
+        // Sizes first (by field name: nothing here came from a flag), then every other check.
+        for (field, value) in [
+            ("noise_dim", config.noise_dim),
+            ("batch_size", config.batch_size),
+            ("k", config.k),
+        ] {
+            if value == 0 {
+                return Err(Error::InvalidData {
+                    file: path.to_path_buf(),
+                    field: format!("metadata \"config\" → {field}"),
+                    expected: "at least 1".into(),
+                    found: "0".into(),
+                });
+            }
+        }
+        config.validate().map_err(|e| Error::InvalidData {
+            file: path.to_path_buf(),
+            field: "metadata \"config\"".into(),
+            expected: "a valid training configuration".into(),
+            found: e.to_string(),
+        })?;
+        Ok(config)
     }
 }
 

@@ -53,14 +53,17 @@ impl SampleWriter {
         })
     }
 
-    /// Run G on the fixed noise and write samples/step_NNNNNN.png; for a 2-D toy set, also
+    /// Run G on the fixed noise and write samples/step_NNNNNNNNN.png; for a 2-D toy set, also
     /// score the samples' mode coverage.
     pub fn write(&self, ctx: &GpuContext, folder: &Path, step: u64) -> Result<Option<ModeStats>> {
         let mut recorder = Recorder::new(ctx);
         recorder.record_all(&self.forward);
         recorder.submit()?;
         let values = ctx.read_f32(&self.output)?;
-        let path = folder.join(format!("step_{step:06}.png"));
+        let path = folder.join(format!(
+            "step_{step:0width$}.png",
+            width = super::checkpoint::STEP_DIGITS
+        ));
         write_samples_png(
             &path,
             &values,

@@ -26,6 +26,9 @@ pub struct TrainOutcome {
     pub extras: Vec<Vec<f64>>,
     /// Iterations per second over the whole run (setup and evaluations excluded).
     pub it_per_s: f64,
+    /// The loop stopped early because [`Progress::should_stop`] said so: `final_step` is below
+    /// `config.steps`, and a checkpoint at `final_step` was written.
+    pub interrupted: bool,
 }
 
 /// What the loop reports as it goes (a progress bar in the CLI, nothing in tests).
@@ -36,6 +39,11 @@ pub trait Progress {
     fn extras(&mut self, _columns: &[&'static str], _values: &[f64]) {}
     fn message(&mut self, text: &str);
     fn finish(&mut self);
+    /// Asked after every submission: true stops the run there (a signal, a closed output),
+    /// after its metrics, curves and a checkpoint at that step are written.
+    fn should_stop(&mut self) -> bool {
+        false
+    }
 }
 
 pub struct Silent;
@@ -125,6 +133,7 @@ pub fn train_with_evaluation(
     evaluation: Option<&mut dyn Evaluation>,
 ) -> Result<TrainOutcome> {
     config.validate()?;
+    crate::limits::check_training(config, &crate::limits::MemoryLimits::of_device(&ctx.limits))?;
     let eval_every = config.eval.every;
     let mut evaluation = match (eval_every, evaluation) {
         (0, _) => None,
@@ -181,6 +190,7 @@ pub fn train_with_evaluation(
     let mut last_done = Instant::now();
     let mut evaluation_time = std::time::Duration::ZERO;
     let next_multiple = |step: u64, every: u64| (step / every + 1) * every;
+    let mut interrupted = false;
 
     // Turn a chunk's metric sums into a row (means per step), check for divergence, log it.
     let mut finish = |flight: InFlight,
@@ -259,8 +269,12 @@ pub fn train_with_evaluation(
         });
         step = end;
 
+        // A stop request ends the run here, saved as at a checkpoint step.
+        let stop_now = step < config.steps && progress.should_stop();
+        interrupted |= stop_now;
         let sample_now = step % config.sample_every == 0 || step == config.steps;
-        let checkpoint_now = step % config.checkpoint_every == 0 || step == config.steps;
+        let checkpoint_now =
+            step % config.checkpoint_every == 0 || step == config.steps || stop_now;
         let eval_now = eval_every > 0 && (step % eval_every == 0 || step == config.steps);
         // Samples first: a toy set's mode coverage goes into this chunk's row.
         let modes = if sample_now {
@@ -294,13 +308,13 @@ pub fn train_with_evaluation(
                 progress,
             )?;
         }
-        if sample_now || eval_now {
+        if sample_now || eval_now || stop_now {
             write_curves(&run, &rows, &columns, &extras)?;
         }
         if checkpoint_now {
             let path = run
                 .checkpoints_dir()
-                .join(format!("step_{step:06}.safetensors"));
+                .join(checkpoint::checkpoint_name(step));
             checkpoint::save(ctx, &graph, step, &path)?;
             checkpoint::save_generator(
                 ctx,
@@ -310,6 +324,9 @@ pub fn train_with_evaluation(
                 &run.root().join("generator.safetensors"),
             )?;
             progress.message(&format!("checkpoint {}", path.display()));
+        }
+        if stop_now {
+            break;
         }
     }
     if let Some(flight) = in_flight.take() {
@@ -333,6 +350,7 @@ pub fn train_with_evaluation(
         extra_columns: columns,
         extras,
         it_per_s: (step - first_step) as f64 / seconds.max(1e-9),
+        interrupted,
     })
 }
 

@@ -61,7 +61,7 @@ impl GpuContext {
         let adapter = &adapters[index];
         let adapter_info = adapter.get_info();
         if is_software(&adapter_info) && std::env::var_os("GAN_GPU_QUIET").is_none() {
-            eprintln!(
+            crate::errln!(
                 "warning: running on a software adapter ({}); expect CPU speed, not GPU speed",
                 adapter_info.name
             );
@@ -69,6 +69,7 @@ impl GpuContext {
         // Ask for everything the adapter offers: the largest storage binding decides how much
         // of a dataset fits in one buffer.
         let limits = adapter.limits();
+        crate::limits::record_device(&limits);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gan-gpu"),
             // Subgroups where offered: the matmul kernel for 8-wide CPU adapters needs them.

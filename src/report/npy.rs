@@ -30,6 +30,12 @@ pub fn write_npy_f32(path: &Path, values: &[f32], rows: usize, cols: usize) -> R
 
 /// Read a 2-D (or 1-D, as one row) little-endian f32 or f64 array, C order; returns (values, rows, cols).
 pub fn read_npy_2d(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
+    // The file is read whole: refuse one the host cannot hold before reading it.
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    crate::limits::MemoryLimits::current()
+        .check_host(&format!("{}: this .npy file", path.display()), Some(size))?;
     let bytes = std::fs::read(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: e,
@@ -76,8 +82,18 @@ pub fn read_npy_2d(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
             descr.chars().take(8).collect(),
         ));
     };
-    if field("fortran_order").is_some_and(|v| v.starts_with("True")) {
-        return Err(invalid("fortran_order", "False (C order)", "True".into()));
+    match field("fortran_order") {
+        Some(v) if v.starts_with("False") => {}
+        Some(v) if v.starts_with("True") => {
+            return Err(invalid("fortran_order", "False (C order)", "True".into()));
+        }
+        other => {
+            return Err(invalid(
+                "fortran_order",
+                "False (C order)",
+                other.map_or("no such key".into(), |v| v.chars().take(8).collect()),
+            ));
+        }
     }
     let shape_text = field("shape").unwrap_or_default();
     let inner = shape_text
@@ -96,11 +112,25 @@ pub fn read_npy_2d(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
         [r, c] => (*r, *c),
         _ => return Err(invalid("shape", "1 or 2 dimensions", format!("{dims:?}"))),
     };
+    if rows == 0 || cols == 0 {
+        return Err(invalid(
+            "shape",
+            "at least one row and one column",
+            format!("({inner}), an empty array"),
+        ));
+    }
+    let Some(payload) = rows.checked_mul(cols).and_then(|n| n.checked_mul(element)) else {
+        return Err(invalid(
+            "shape",
+            "a shape whose size fits in memory",
+            format!("({inner}), whose element count overflows"),
+        ));
+    };
     let data = &bytes[start + header_len..];
-    if data.len() != rows * cols * element {
+    if data.len() != payload {
         return Err(invalid(
             "data",
-            &format!("{} bytes for shape ({rows}, {cols})", rows * cols * element),
+            &format!("{payload} bytes for shape ({rows}, {cols})"),
             format!("{} bytes", data.len()),
         ));
     }
