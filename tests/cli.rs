@@ -198,9 +198,11 @@ fn tiny_idx_folder(name: &str, count: u32) -> PathBuf {
 
 #[test]
 fn unknown_or_misplaced_preset_is_refused() {
-    let error = fails(&["train", "--preset", "dcgan"]);
+    let error = fails(&["train", "--preset", "dcgan128"]);
     assert!(
-        error.contains("--preset dcgan")
+        error.contains("--preset dcgan128")
+            && error.contains("dcgan64")
+            && error.contains("wgan-gp-conv")
             && error.contains("goodfellow2014")
             && error.contains("pytorch-gan")
             && error.contains("wgan-gp"),

@@ -519,10 +519,11 @@ pub fn penalty(
             stream,
             rng_counter,
         )?);
+        // The passes see [batch, c, h, w] images; the penalty works on [batch, values] rows.
         dispatches.push(penalty::interpolate(
             ctx,
-            &real.input,
-            &fake.input,
+            &real.input.reshaped(&[batch, dim]),
+            &fake.input.reshaped(&[batch, dim]),
             &eps,
             &points,
         )?);

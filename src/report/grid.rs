@@ -176,4 +176,13 @@ mod tests {
         assert!(grid_rgb(&s, 6, 1, 1, 1, (0.0, 1.0)).is_ok());
         assert!(grid_rgb(&[], 0, 1, 1, 1, (0.0, 1.0)).is_err());
     }
+
+    #[test]
+    fn rgb_samples_are_channels_first() {
+        // One 1×2 image: R plane [1, 0], G plane [0, 1], B plane [0.5, 0].
+        let s = [1.0f32, 0.0, 0.0, 1.0, 0.5, 0.0];
+        let img = grid_rgb(&s, 1, 1, 2, 3, (0.0, 1.0)).unwrap();
+        assert_eq!(img.get_pixel(2, 2).0, [255, 0, 128]);
+        assert_eq!(img.get_pixel(3, 2).0, [0, 255, 0]);
+    }
 }
