@@ -21,6 +21,7 @@ use gan_gpu::gpu::{AdapterChoice, GpuContext, Recorder};
 use gan_gpu::kernels::Activation;
 use gan_gpu::kernels::data::PixelRange;
 use gan_gpu::nn::MlpSpec;
+use gan_gpu::report::metric_column;
 use support::gpu;
 
 fn scratch(name: &str) -> PathBuf {
@@ -543,7 +544,7 @@ fn ring8_wgan_gp_training_logs_finite_wasserstein_metrics_and_writes_files() {
         )
         .unwrap();
         assert_eq!(
-            outcome.extra_columns,
+            metric_column::names(&outcome.extra_columns),
             [
                 "wasserstein",
                 "penalty",
@@ -614,7 +615,7 @@ fn wgan_clips_every_critic_parameter() {
     let config = wasserstein_config(20, GanLoss::Wgan, Penalty::TwoSided);
     let outcome = train(gpu(), &config, &run, None, &mut Silent).unwrap();
     assert_eq!(
-        outcome.extra_columns,
+        metric_column::names(&outcome.extra_columns),
         ["wasserstein", "modes", "high_quality"]
     );
     assert!(outcome.extras.iter().all(|e| e[0].is_finite()));

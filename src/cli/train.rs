@@ -21,6 +21,7 @@ use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
 use crate::limits::MemoryLimits;
 use crate::nn::{MlpSpec, NetworkSpec};
+use crate::report::metric_column::MetricColumn;
 use crate::report::run_dir::MetricsRow;
 
 #[derive(Args, Debug)]
@@ -572,24 +573,12 @@ impl Progress for Bar {
         self.bar.set_length(total);
         self.bar.set_position(first_step);
     }
-    fn extras(&mut self, columns: &[&'static str], values: &[f64]) {
+    fn extras(&mut self, columns: &[MetricColumn], values: &[f64]) {
         self.extras = columns
             .iter()
             .zip(values)
             .filter(|(_, v)| v.is_finite()) // mode counts only at sample steps
-            .map(|(&column, v)| match column {
-                "wasserstein" => format!("  W {v:.3}"),
-                "penalty" => format!("  GP {v:.3}"),
-                "grad_norm" => format!("  ‖∇D‖ {v:.3}"),
-                "modes" => format!("  modes {v}"),
-                "high_quality" => format!("  HQ {:.1}%", 100.0 * v),
-                "parzen_ll" => format!("  Parzen {v:.1}"),
-                "parzen_se" => String::new(), // in metrics.csv; the bar shows the mean
-                "fid" => format!("  FID {v:.2}"),
-                "inception_score" => format!("  IS {v:.2}"),
-                "class_kl" => format!("  KL {v:.3}"),
-                other => format!("  {other} {v:.3}"),
-            })
+            .map(|(column, &v)| column.progress_text(v))
             .collect();
     }
     fn update(&mut self, row: &MetricsRow) {

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::gan::{EvalSchedule, Evaluation, TrainConfig};
 use crate::gpu::GpuContext;
 use crate::nn::Network;
+use crate::report::metric_column::MetricColumn;
 use crate::report::run_dir::write_atomic;
 
 /// The evaluation options `train --eval-*` chose.
@@ -51,7 +52,7 @@ impl TrainingEvaluation {
 }
 
 impl Evaluation for TrainingEvaluation {
-    fn columns(&self) -> Vec<&'static str> {
+    fn columns(&self) -> Vec<MetricColumn> {
         self.evaluator.columns()
     }
 

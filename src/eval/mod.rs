@@ -25,6 +25,7 @@ use crate::gan::{DataSource, TrainConfig};
 use crate::gpu::{GpuContext, Recorder, Tensor};
 use crate::kernels::parzen::affine;
 use crate::nn::Network;
+use crate::report::metric_column::MetricColumn;
 use classifier::{Classifier, ClassifierOutputs, pixels_to_inputs};
 use fid::{GaussianStats, frechet_distance};
 use parzen::{ParzenReport, ParzenWindow, Tiling, paper_sigmas, parzen_estimate};
@@ -109,9 +110,16 @@ pub struct ToyReport {
 
 /// metrics.csv columns of the Parzen estimate, the classifier scores and the toy statistics:
 /// what `EvalReport::metrics` gives and `Evaluator::columns` announces.
-const PARZEN_COLUMNS: [&str; 2] = ["parzen_ll", "parzen_se"];
-const CLASSIFIER_COLUMNS: [&str; 3] = ["fid", "inception_score", "class_kl"];
-const TOY_COLUMNS: [&str; 2] = ["modes_captured", "high_quality_percent"];
+const PARZEN_COLUMNS: [MetricColumn; 2] = [MetricColumn::ParzenLl, MetricColumn::ParzenSe];
+const CLASSIFIER_COLUMNS: [MetricColumn; 3] = [
+    MetricColumn::Fid,
+    MetricColumn::InceptionScore,
+    MetricColumn::ClassKl,
+];
+const TOY_COLUMNS: [MetricColumn; 2] = [
+    MetricColumn::ModesCaptured,
+    MetricColumn::HighQualityPercent,
+];
 
 /// Everything one evaluation found; serialised as eval.json.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -134,7 +142,7 @@ pub struct EvalReport {
 
 impl EvalReport {
     /// (column, value) pairs for metrics.csv: whatever this evaluation computed.
-    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
+    pub fn metrics(&self) -> Vec<(MetricColumn, f64)> {
         let mut columns = Vec::new();
         if let Some(p) = &self.parzen {
             columns.extend(PARZEN_COLUMNS.into_iter().zip([p.mean, p.standard_error]));
@@ -494,7 +502,7 @@ impl Evaluator {
     }
 
     /// The metrics.csv columns of `EvalReport::metrics` for this evaluator's reports, in order.
-    pub fn columns(&self) -> Vec<&'static str> {
+    pub fn columns(&self) -> Vec<MetricColumn> {
         match &self.setup {
             Setup::Toy(_) => TOY_COLUMNS.to_vec(),
             Setup::Images(setup) => {

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PendingRead, Recorder};
 use crate::nn::Network;
 use crate::report::curves::{Series, write_loss_curves, write_stacked_curves};
+use crate::report::metric_column::{self, MetricColumn};
 use crate::report::run_dir::{MetricsCsv, MetricsRow, RunDir, write_atomic};
 
 pub struct TrainOutcome {
@@ -22,7 +23,7 @@ pub struct TrainOutcome {
     pub rows: Vec<MetricsRow>,
     /// The loss's and data's extra metrics.csv columns (see [`extra_columns`]) and their values,
     /// one Vec per row.
-    pub extra_columns: Vec<&'static str>,
+    pub extra_columns: Vec<MetricColumn>,
     pub extras: Vec<Vec<f64>>,
     /// Iterations per second over the whole run (setup and evaluations excluded).
     pub it_per_s: f64,
@@ -36,7 +37,7 @@ pub trait Progress {
     fn start(&mut self, first_step: u64, total: u64);
     fn update(&mut self, row: &MetricsRow);
     /// The row's extra columns, given just before `update` when the run has any.
-    fn extras(&mut self, _columns: &[&'static str], _values: &[f64]) {}
+    fn extras(&mut self, _columns: &[MetricColumn], _values: &[f64]) {}
     fn message(&mut self, text: &str);
     fn finish(&mut self);
     /// Asked after every submission: true stops the run there (a signal, a closed output),
@@ -59,7 +60,7 @@ impl Progress for Silent {
 /// metrics.csv columns at the evaluation steps (NaN in the rows between).
 pub trait Evaluation {
     /// The metrics.csv columns `evaluate` fills, in order.
-    fn columns(&self) -> Vec<&'static str>;
+    fn columns(&self) -> Vec<MetricColumn>;
     /// Score the generator as it is after `step` iterations: one value per column.
     fn evaluate(&mut self, ctx: &GpuContext, generator: &Network, step: u64) -> Result<Vec<f64>>;
 }
@@ -68,22 +69,26 @@ pub trait Evaluation {
 /// for wgan and wgan-gp, the penalty and the mean slope it penalises (‖∇ₓD(x̂)‖, or for
 /// lipschitz-fd the difference quotient) for wgan-gp, and for 2-D toy sets the modes captured and
 /// the fraction of high-quality samples among 2,500 (written at sample steps, NaN between).
-pub fn extra_columns(config: &TrainConfig) -> Vec<&'static str> {
+pub fn extra_columns(config: &TrainConfig) -> Vec<MetricColumn> {
     let mut columns = Vec::new();
     match config.loss {
-        GanLoss::WganGp => columns.extend(["wasserstein", "penalty", "grad_norm"]),
-        GanLoss::Wgan => columns.push("wasserstein"),
+        GanLoss::WganGp => columns.extend([
+            MetricColumn::Wasserstein,
+            MetricColumn::Penalty,
+            MetricColumn::GradNorm,
+        ]),
+        GanLoss::Wgan => columns.push(MetricColumn::Wasserstein),
         GanLoss::Nsgan | GanLoss::Minimax => {}
     }
     if matches!(config.data, DataSource::Toy(_)) {
-        columns.extend(["modes", "high_quality"]);
+        columns.extend([MetricColumn::Modes, MetricColumn::HighQuality]);
     }
     columns
 }
 
 /// The values of `extra_columns` for one row, from the chunk's metric sums.
 fn extra_values(
-    columns: &[&'static str],
+    columns: &[MetricColumn],
     row: &MetricsRow,
     sums: &[f32],
     d_steps: f64,
@@ -93,12 +98,12 @@ fn extra_values(
         .iter()
         .map(|&column| match column {
             // The per-step means of D(x) and D(G(z)) are already in the row.
-            "wasserstein" => row.d_real - row.d_fake,
-            "penalty" => sums[slot::PENALTY as usize] as f64 / d_steps,
-            "grad_norm" => sums[slot::GRAD_NORM as usize] as f64 / d_steps,
-            "modes" => modes.map_or(f64::NAN, |m| m.modes_captured as f64),
-            "high_quality" => modes.map_or(f64::NAN, |m| m.high_quality_fraction as f64),
-            other => unreachable!("no value for metrics column {other}"),
+            MetricColumn::Wasserstein => row.d_real - row.d_fake,
+            MetricColumn::Penalty => sums[slot::PENALTY as usize] as f64 / d_steps,
+            MetricColumn::GradNorm => sums[slot::GRAD_NORM as usize] as f64 / d_steps,
+            MetricColumn::Modes => modes.map_or(f64::NAN, |m| m.modes_captured as f64),
+            MetricColumn::HighQuality => modes.map_or(f64::NAN, |m| m.high_quality_fraction as f64),
+            other => unreachable!("the evaluation fills metrics column {}", other.name()),
         })
         .collect()
 }
@@ -172,9 +177,9 @@ pub fn train_with_evaluation(
         columns.extend(evaluation.columns());
     }
     let mut csv = if resume.is_some() {
-        MetricsCsv::open_for_resume(run.metrics_path(), &columns, step)?
+        MetricsCsv::open_for_resume(run.metrics_path(), &metric_column::names(&columns), step)?
     } else {
-        MetricsCsv::open(run.metrics_path(), &columns)?
+        MetricsCsv::open(run.metrics_path(), &metric_column::names(&columns))?
     };
     let samples = SampleWriter::new(ctx, &graph, config.seed)?;
     if resume.is_none() {
@@ -357,7 +362,7 @@ pub fn train_with_evaluation(
 fn write_curves(
     run: &RunDir,
     rows: &[MetricsRow],
-    columns: &[&'static str],
+    columns: &[MetricColumn],
     extras: &[Vec<f64>],
 ) -> Result<()> {
     if rows.is_empty() {
@@ -377,24 +382,19 @@ fn write_curves(
         ("D(G(z))", d_fake.as_slice()),
     ];
     // (step, value) of an extra column, NaN where a row has none (the plot skips those).
-    let column_points = |column: &str| -> Option<Vec<(f64, f64)>> {
-        let i = columns.iter().position(|&c| c == column)?;
-        let points = rows
-            .iter()
+    // (step, value) of extra column i, NaN where a row has none (the plot skips those).
+    let column_points = |i: usize| -> Vec<(f64, f64)> {
+        rows.iter()
             .zip(extras)
             .map(|(r, values)| (r.step as f64, values[i]))
-            .collect();
-        Some(points)
+            .collect()
     };
     // The Wasserstein metrics share the losses' scale; mode counts do not, so they stay in the CSV.
-    let plotted: Vec<(&str, Vec<(f64, f64)>)> = [
-        ("wasserstein", "W estimate"),
-        ("penalty", "penalty"),
-        ("grad_norm", "grad norm"),
-    ]
-    .iter()
-    .filter_map(|&(column, label)| Some((label, column_points(column)?)))
-    .collect();
+    let plotted: Vec<(&str, Vec<(f64, f64)>)> = columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((c.loss_curve_label()?, column_points(i))))
+        .collect();
     series.extend(
         plotted
             .iter()
@@ -403,15 +403,11 @@ fn write_curves(
     write_loss_curves(run.root().join("loss_curves.png"), &series)?;
 
     // Evaluation scores (train --eval-every) have scales of their own: a panel each.
-    let panels: Vec<(&str, Vec<(f64, f64)>)> = [
-        ("parzen_ll", "Parzen log-likelihood (nats)"),
-        ("fid", "FID (classifier features)"),
-        ("inception_score", "Inception score"),
-        ("class_kl", "class KL (real vs generated)"),
-    ]
-    .iter()
-    .filter_map(|&(column, label)| Some((label, column_points(column)?)))
-    .collect();
+    let panels: Vec<(&str, Vec<(f64, f64)>)> = columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((c.eval_panel_label()?, column_points(i))))
+        .collect();
     if panels.is_empty() {
         return Ok(());
     }

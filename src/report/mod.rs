@@ -5,6 +5,7 @@ pub mod curves;
 pub mod draw;
 pub mod font;
 pub mod grid;
+pub mod metric_column;
 pub mod npy;
 pub mod run_dir;
 pub mod scatter;

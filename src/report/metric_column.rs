@@ -1,0 +1,88 @@
+//! The extra metrics.csv columns as one type: each knows its CSV name, how the progress line
+//! shows it, and where the curves draw it (so no file matches column names as strings).
+
+/// A metrics.csv column beyond step, losses, D(x), D(G(z)) and it/s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricColumn {
+    /// wgan, wgan-gp: mean D(x) − mean D(G(z)).
+    Wasserstein,
+    /// wgan-gp: λ · mean penalty term.
+    Penalty,
+    /// wgan-gp: mean ‖∇ₓD(x̂)‖ (lipschitz-fd: the mean difference quotient).
+    GradNorm,
+    /// Toy sets during training: modes captured and the high-quality fraction of 2,500 samples.
+    Modes,
+    HighQuality,
+    /// `train --eval-every` on image data: the Parzen estimate and the classifier scores.
+    ParzenLl,
+    ParzenSe,
+    Fid,
+    InceptionScore,
+    ClassKl,
+    /// `train --eval-every` reports of toy sets (`gan-gpu eval`'s toy statistics).
+    ModesCaptured,
+    HighQualityPercent,
+}
+
+impl MetricColumn {
+    /// The column's name in metrics.csv.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricColumn::Wasserstein => "wasserstein",
+            MetricColumn::Penalty => "penalty",
+            MetricColumn::GradNorm => "grad_norm",
+            MetricColumn::Modes => "modes",
+            MetricColumn::HighQuality => "high_quality",
+            MetricColumn::ParzenLl => "parzen_ll",
+            MetricColumn::ParzenSe => "parzen_se",
+            MetricColumn::Fid => "fid",
+            MetricColumn::InceptionScore => "inception_score",
+            MetricColumn::ClassKl => "class_kl",
+            MetricColumn::ModesCaptured => "modes_captured",
+            MetricColumn::HighQualityPercent => "high_quality_percent",
+        }
+    }
+
+    /// How the progress line shows a value (empty: metrics.csv only).
+    pub fn progress_text(self, v: f64) -> String {
+        match self {
+            MetricColumn::Wasserstein => format!("  W {v:.3}"),
+            MetricColumn::Penalty => format!("  GP {v:.3}"),
+            MetricColumn::GradNorm => format!("  ‖∇D‖ {v:.3}"),
+            MetricColumn::Modes | MetricColumn::ModesCaptured => format!("  modes {v}"),
+            MetricColumn::HighQuality => format!("  HQ {:.1}%", 100.0 * v),
+            MetricColumn::HighQualityPercent => format!("  HQ {v:.1}%"),
+            MetricColumn::ParzenLl => format!("  Parzen {v:.1}"),
+            MetricColumn::ParzenSe => String::new(), // the bar shows the mean
+            MetricColumn::Fid => format!("  FID {v:.2}"),
+            MetricColumn::InceptionScore => format!("  IS {v:.2}"),
+            MetricColumn::ClassKl => format!("  KL {v:.3}"),
+        }
+    }
+
+    /// The curve's label in loss_curves.png, for columns on the losses' scale.
+    pub fn loss_curve_label(self) -> Option<&'static str> {
+        match self {
+            MetricColumn::Wasserstein => Some("W estimate"),
+            MetricColumn::Penalty => Some("penalty"),
+            MetricColumn::GradNorm => Some("grad norm"),
+            _ => None,
+        }
+    }
+
+    /// The panel's label in eval_curves.png, for evaluation scores (each on its own scale).
+    pub fn eval_panel_label(self) -> Option<&'static str> {
+        match self {
+            MetricColumn::ParzenLl => Some("Parzen log-likelihood (nats)"),
+            MetricColumn::Fid => Some("FID (classifier features)"),
+            MetricColumn::InceptionScore => Some("Inception score"),
+            MetricColumn::ClassKl => Some("class KL (real vs generated)"),
+            _ => None,
+        }
+    }
+}
+
+/// The CSV names of `columns`, in order.
+pub fn names(columns: &[MetricColumn]) -> Vec<&'static str> {
+    columns.iter().map(|c| c.name()).collect()
+}
