@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::eval::during_training::TrainingEvaluation;
 use crate::gan::checkpoint::{Checkpoint, checkpoint_name};
 use crate::gan::presets;
+use crate::gan::real_data::HostData;
 use crate::gan::{
     DataSource, EvalSchedule, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Progress, Schedule,
     TrainConfig, WassersteinConfig, train_with_evaluation,
@@ -178,7 +179,9 @@ pub struct TrainArgs {
 
 const TOY_SETS: [&str; 2] = ["ring8", "grid25"];
 
-fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
+/// The run's configuration from the flags, and the image data it was sized from (None for toy
+/// sets), all of it, before any is held out.
+fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     let data_name = args.data.clone().unwrap_or_else(|| "ring8".into());
     let toy = TOY_SETS.contains(&data_name.as_str());
     let data = if toy {
@@ -228,15 +231,18 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         .holdout
         .unwrap_or(preset.as_ref().map_or(0, |p| p.holdout));
 
-    // Image data is read once here for its size and count (the trainer reads it again to
-    // upload); the held-out tail is checked and left out of the count now.
+    // Image data is read once, here: its size and count shape the config, and the trainer
+    // uploads the same copy; the held-out tail is checked and left out of the count now.
     let host = if toy {
         None
     } else {
-        Some(crate::gan::real_data::HostData::load(&data)?.hold_out(holdout)?)
+        Some(HostData::load(&data)?)
     };
     let data_shape = host.as_ref().map_or(vec![2], |h| h.shape.network_shape());
-    let training_examples = host.as_ref().map_or(0, |h| h.count);
+    let training_examples = match &host {
+        Some(host) => host.count_after_holdout(holdout)?,
+        None => 0,
+    };
 
     let (mut g_optimizer, mut d_optimizer) = match (args.optimizer, preset_training) {
         (None, Some(p)) => (p.generator_optimizer, p.discriminator_optimizer),
@@ -389,7 +395,7 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         eval: eval_schedule(args),
     };
     config.validate()?;
-    Ok(config)
+    Ok((config, host))
 }
 
 /// `--width` for a convolutional preset (its default without the flag); refused for the MLPs.
@@ -958,15 +964,16 @@ impl StopSignals {
 pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
     // The adapter first: its limits bound the data and network sizes checked below.
     let ctx = cli.open_gpu()?;
-    let (config, run_dir, checkpoint) = match &args.resume {
+    // A new run's data is read once, by build_config; a resumed run's by the trainer.
+    let (config, host, run_dir, checkpoint) = match &args.resume {
         Some(run_or_file) => {
             let (config, folder, checkpoint) = resume_config(args, run_or_file)?;
-            (config, folder, Some(checkpoint))
+            (config, None, folder, Some(checkpoint))
         }
         None => {
-            let config = build_config(args)?;
+            let (config, host) = build_config(args)?;
             let folder = new_run_folder(args, &config)?;
-            (config, folder, None)
+            (config, host, folder, None)
         }
     };
     crate::limits::check_training(&config, &MemoryLimits::of_device(&ctx.limits))?;
@@ -1029,6 +1036,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
     let outcome = train_with_evaluation(
         &ctx,
         &config,
+        host,
         &run_dir,
         checkpoint.as_ref(),
         &mut progress,

@@ -75,8 +75,20 @@ impl HostData {
     /// The data without its last `holdout` examples (the held-out set, never uploaded and so
     /// never drawn): an error unless at least one training example remains.
     pub fn hold_out(mut self, holdout: usize) -> Result<HostData> {
+        self.count = self.count_after_holdout(holdout)?;
         if holdout == 0 {
             return Ok(self);
+        }
+        self.pixels.truncate(self.count * self.shape.dim());
+        self.description = format!("{}, the last {holdout} held out", self.description);
+        Ok(self)
+    }
+
+    /// The examples left to train on once the last `holdout` are held out, or why they cannot
+    /// be (toy sets hold nothing out; some images must remain).
+    pub fn count_after_holdout(&self, holdout: usize) -> Result<usize> {
+        if holdout == 0 {
+            return Ok(self.count);
         }
         if matches!(self.shape, SampleShape::Point2d(_)) {
             return Err(Error::Input(format!(
@@ -92,10 +104,7 @@ impl HostData {
                 self.count, self.description
             )));
         }
-        self.count -= holdout;
-        self.pixels.truncate(self.count * self.shape.dim());
-        self.description = format!("{}, the last {holdout} held out", self.description);
-        Ok(self)
+        Ok(self.count - holdout)
     }
 
     /// The mean of each feature over the examples, scaled to [0, 1] (empty for toys).

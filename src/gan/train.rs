@@ -124,14 +124,16 @@ pub fn train(
     resume: Option<&Checkpoint>,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
-    train_with_evaluation(ctx, config, run_dir, resume, progress, None)
+    train_with_evaluation(ctx, config, None, run_dir, resume, progress, None)
 }
 
 /// [`train`], scoring the generator with `evaluation` every `config.eval.every` iterations and
-/// at the last one.
+/// at the last one. `data` is `config.data` as the caller already loaded it (all examples,
+/// before the held-out tail is dropped), so it is not read twice; None: read it here.
 pub fn train_with_evaluation(
     ctx: &GpuContext,
     config: &TrainConfig,
+    data: Option<HostData>,
     run_dir: &Path,
     resume: Option<&Checkpoint>,
     progress: &mut dyn Progress,
@@ -149,7 +151,10 @@ pub fn train_with_evaluation(
             )));
         }
     };
-    let host = HostData::load(&config.data)?;
+    let host = match data {
+        Some(host) => host,
+        None => HostData::load(&config.data)?,
+    };
     let examples = host.count;
     let real = RealData::upload(ctx, host.hold_out(config.holdout)?, config.batch_size)?;
     let graph = TrainGraph::new(ctx, config, real)?;
