@@ -19,20 +19,7 @@ use gan_gpu::nn::{
     ParamGrads,
 };
 use gan_gpu::reference::network as reference;
-use support::{assert_close_to_scale, gpu, to_f64};
-
-fn fresh_rng(test: &str) -> SplitMix64 {
-    let seed = std::env::var("GAN_GPU_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    eprintln!("{test}: GAN_GPU_TEST_SEED={seed}");
-    SplitMix64::new(seed)
-}
+use support::{assert_close_to_scale, fresh_rng, gpu, to_f64};
 
 fn conv(i: usize, o: usize, kernel: usize, stride: usize, padding: usize, bias: bool) -> ConvSpec {
     ConvSpec {

@@ -17,7 +17,7 @@ use gan_gpu::kernels::penalty::{PenaltyShape, PenaltySlots};
 use gan_gpu::nn::init::linear_init;
 use gan_gpu::nn::{MlpSpec, Network};
 use gan_gpu::reference::{mlp, penalty as reference};
-use support::{assert_close_to_scale, gpu, to_f64};
+use support::{assert_close_to_scale, fresh_rng, gpu, to_f64};
 
 const LAMBDA: f64 = 10.0;
 const SHAPES: [&[usize]; 2] = [&[7, 65, 33, 1], &[3, 5, 1]];
@@ -47,20 +47,6 @@ impl Kind {
             Kind::Gradient { one_sided } | Kind::FiniteDifference { one_sided } => one_sided,
         }
     }
-}
-
-/// A fresh seed per run, printed; GAN_GPU_TEST_SEED replays one.
-fn fresh_rng(test: &str) -> SplitMix64 {
-    let seed = std::env::var("GAN_GPU_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    eprintln!("{test}: GAN_GPU_TEST_SEED={seed}");
-    SplitMix64::new(seed)
 }
 
 /// A problem: critic, its parameters (f32 values, as the GPU holds them), and the points.

@@ -238,41 +238,10 @@ pub fn col2im(cols: &[f64], g: ConvGeometry, bias: Option<&[f64]>) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reference::test_util::{check_gradient, dot, values};
 
-    /// A deterministic pseudo-random vector in [−1, 1).
-    fn values(len: usize, seed: u64) -> Vec<f64> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-            })
-            .collect()
-    }
-
-    fn dot(a: &[f64], b: &[f64]) -> f64 {
-        a.iter().zip(b).map(|(x, y)| x * y).sum()
-    }
-
-    /// Central differences of L(v) = Σ r·f(v) against the analytic gradient, element by element.
-    fn check_gradient(what: &str, v: &[f64], analytic: &[f64], loss: impl Fn(&[f64]) -> f64) {
-        assert_eq!(v.len(), analytic.len(), "{what}: length");
-        let h = 1e-4;
-        for i in 0..v.len() {
-            let mut plus = v.to_vec();
-            let mut minus = v.to_vec();
-            plus[i] += h;
-            minus[i] -= h;
-            let numeric = (loss(&plus) - loss(&minus)) / (2.0 * h);
-            assert!(
-                (numeric - analytic[i]).abs() <= 1e-7 * (1.0 + numeric.abs()),
-                "{what}[{i}]: finite difference {numeric} vs analytic {}",
-                analytic[i]
-            );
-        }
-    }
+    /// Convolutions are linear in each operand: the central difference is exact up to rounding.
+    const STEP: (f64, f64) = (1e-4, 1e-7);
 
     fn geometries() -> Vec<ConvGeometry> {
         let g =
@@ -309,17 +278,23 @@ mod tests {
                 "conv2d dx",
                 &x,
                 &conv2d_backward_input(&r, &w, g, out_c),
+                STEP,
                 |v| loss(v, &w, &b),
             );
             check_gradient(
                 "conv2d dw",
                 &w,
                 &conv2d_backward_weight(&x, &r, g, out_c),
+                STEP,
                 |v| loss(&x, v, &b),
             );
-            check_gradient("conv2d db", &b, &conv2d_backward_bias(&r, g, out_c), |v| {
-                loss(&x, &w, v)
-            });
+            check_gradient(
+                "conv2d db",
+                &b,
+                &conv2d_backward_bias(&r, g, out_c),
+                STEP,
+                |v| loss(&x, &w, v),
+            );
         }
     }
 
@@ -339,18 +314,21 @@ mod tests {
                 "convT dx",
                 &x,
                 &conv_transpose2d_backward_input(&r, &w, g, in_c),
+                STEP,
                 |v| loss(v, &w, &b),
             );
             check_gradient(
                 "convT dw",
                 &w,
                 &conv_transpose2d_backward_weight(&x, &r, g, in_c),
+                STEP,
                 |v| loss(&x, v, &b),
             );
             check_gradient(
                 "convT db",
                 &b,
                 &conv_transpose2d_backward_bias(&r, g),
+                STEP,
                 |v| loss(&x, &w, v),
             );
         }

@@ -17,6 +17,20 @@ pub fn gpu() -> &'static GpuContext {
     })
 }
 
+/// A fresh SplitMix64 per run, its seed printed; GAN_GPU_TEST_SEED replays one.
+pub fn fresh_rng(test: &str) -> gan_gpu::data::SplitMix64 {
+    let seed = std::env::var("GAN_GPU_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    eprintln!("{test}: GAN_GPU_TEST_SEED={seed}");
+    gan_gpu::data::SplitMix64::new(seed)
+}
+
 pub fn to_f64(values: &[f32]) -> Vec<f64> {
     values.iter().map(|&v| v as f64).collect()
 }
