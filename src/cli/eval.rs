@@ -26,13 +26,13 @@ pub struct EvalArgs {
     #[arg(long)]
     pub no_classifier: bool,
     /// Generator samples (the Parzen window's centres and the classifier scores' sample).
-    #[arg(long, default_value_t = 10_000, value_parser = super::whole_number::<usize>)]
+    #[arg(long, default_value_t = crate::eval::DEFAULT_SAMPLES, value_parser = super::whole_number::<usize>)]
     pub samples: usize,
     /// Test images the Parzen estimate averages over (0: skip the Parzen estimate).
-    #[arg(long, default_value_t = 10_000, value_parser = super::whole_number::<usize>)]
+    #[arg(long, default_value_t = crate::eval::DEFAULT_PARZEN_TEST, value_parser = super::whole_number::<usize>)]
     pub parzen_test: usize,
     /// Held-out training images that choose the Parzen σ.
-    #[arg(long, default_value_t = 1_000, value_parser = super::whole_number::<usize>)]
+    #[arg(long, default_value_t = crate::eval::DEFAULT_PARZEN_VALIDATION, value_parser = super::whole_number::<usize>)]
     pub parzen_validation: usize,
     /// Also score real training images (as many as --samples, none held out) with the same
     /// Parzen estimate: the data's own log-likelihood at this size, to read the generator's

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Cli;
 use crate::error::{Error, Result};
-use crate::eval::during_training::TrainingEvaluation;
+use crate::eval::{self, during_training::TrainingEvaluation};
 use crate::gan::checkpoint::{Checkpoint, checkpoint_name};
 use crate::gan::presets;
 use crate::gan::real_data::HostData;
@@ -445,9 +445,11 @@ fn check_image_size(preset: &presets::Preset, data_shape: &[usize], data: &str) 
 fn eval_schedule(args: &TrainArgs) -> EvalSchedule {
     EvalSchedule {
         every: args.eval_every.unwrap_or(0),
-        samples: args.eval_samples.unwrap_or(10_000),
-        parzen_test: args.eval_parzen_test.unwrap_or(10_000),
-        parzen_validation: args.eval_parzen_validation.unwrap_or(1_000),
+        samples: args.eval_samples.unwrap_or(eval::DEFAULT_SAMPLES),
+        parzen_test: args.eval_parzen_test.unwrap_or(eval::DEFAULT_PARZEN_TEST),
+        parzen_validation: args
+            .eval_parzen_validation
+            .unwrap_or(eval::DEFAULT_PARZEN_VALIDATION),
         classifier: args
             .eval_classifier
             .as_ref()

@@ -56,15 +56,22 @@ pub struct EvalOptions {
     pub seed: u64,
 }
 
+/// The paper's evaluation sizes (Goodfellow et al. 2014, Breuleux et al.'s `parzen_ll.py`):
+/// 10,000 generator samples, 10,000 test images, 1,000 held-out images to choose σ. The one
+/// place they live: `eval`'s flags, `train --eval-*` and both option structs take them here.
+pub const DEFAULT_SAMPLES: usize = 10_000;
+pub const DEFAULT_PARZEN_TEST: usize = 10_000;
+pub const DEFAULT_PARZEN_VALIDATION: usize = 1_000;
+
 impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
             data: None,
             classifier: None,
             skip_classifier: false,
-            samples: 10_000,
-            parzen_test: 10_000,
-            parzen_validation: 1_000,
+            samples: DEFAULT_SAMPLES,
+            parzen_test: DEFAULT_PARZEN_TEST,
+            parzen_validation: DEFAULT_PARZEN_VALIDATION,
             sigmas: paper_sigmas(),
             tiling: Tiling::default(),
             parzen_real: false,

@@ -114,9 +114,9 @@ impl Default for EvalSchedule {
     fn default() -> Self {
         EvalSchedule {
             every: 0,
-            samples: 10_000,
-            parzen_test: 10_000,
-            parzen_validation: 1_000,
+            samples: crate::eval::DEFAULT_SAMPLES,
+            parzen_test: crate::eval::DEFAULT_PARZEN_TEST,
+            parzen_validation: crate::eval::DEFAULT_PARZEN_VALIDATION,
             classifier: None,
             use_classifier: true,
         }
