@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::gan::TrainConfig;
+use crate::nn::conv::conv_op;
 use crate::nn::{Layer, MlpSpec, NetworkSpec};
 
 /// What one allocation may use.
@@ -344,13 +345,12 @@ fn check_layers(
             f32_bytes(&values),
         )?;
         let columns = match layer {
-            Layer::Conv2d(c) => Some((output[1] * output[2], c.in_channels * c.kernel * c.kernel)),
-            Layer::ConvTranspose2d(c) => {
-                Some((input[1] * input[2], c.out_channels * c.kernel * c.kernel))
-            }
+            Layer::Conv2d(c) => Some(conv_op(c, false, 1, &input)?.geometry),
+            Layer::ConvTranspose2d(c) => Some(conv_op(c, true, 1, &input)?.geometry),
             _ => None,
         };
-        if let Some((positions, taps)) = columns {
+        if let Some(g) = columns {
+            let (positions, taps) = (g.positions(), g.patch_len());
             limits.check_binding(
                 &format!(
                     "--batch-size {batch}: {name}'s im2col columns ({batch}·{positions} × {taps}; \

@@ -12,6 +12,7 @@ use crate::gan::real_data::{HostData, RealData, SampleShape};
 use crate::gan::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
 use crate::gpu::{GpuContext, Recorder};
 use crate::kernels::data::PixelRange;
+use crate::nn::conv::conv_op;
 use crate::nn::{Layer, MlpSpec, NetworkSpec};
 
 pub struct TrainRow {
@@ -85,17 +86,14 @@ pub fn forward_macs(spec: &NetworkSpec) -> f64 {
     let mut input = spec.input_shape();
     let mut macs = 0.0;
     for (layer, output) in spec.layers.iter().zip(spec.shapes()) {
-        let values = |shape: &[usize]| shape.iter().product::<usize>() as f64;
         macs += match layer {
             Layer::Dense(_) | Layer::Linear(_) => {
                 let dense = layer.as_dense().expect("dense or linear");
                 (dense.inputs * dense.width()) as f64
             }
-            // Every output value of a conv sums in·k² products; every input value of a
-            // transposed conv scatters to out·k².
-            Layer::Conv2d(c) => values(&output) * (c.in_channels * c.kernel * c.kernel) as f64,
-            Layer::ConvTranspose2d(c) => {
-                values(&input) * (c.out_channels * c.kernel * c.kernel) as f64
+            Layer::Conv2d(c) | Layer::ConvTranspose2d(c) => {
+                let transposed = matches!(layer, Layer::ConvTranspose2d(_));
+                conv_op(c, transposed, 1, &input).map_or(0.0, |op| op.macs() as f64)
             }
             _ => 0.0,
         };

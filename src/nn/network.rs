@@ -93,21 +93,11 @@ impl Network {
         let params = FlatBuffer::zeros(ctx, &format!("{name} parameters"), &shapes)?;
         let grads = FlatBuffer::zeros(ctx, &format!("{name} gradients"), &shapes)?;
         let buffers = FlatBuffer::zeros(ctx, &format!("{name} buffers"), &spec.buffer_shapes())?;
-        let starts = |count: fn(&Layer) -> usize| -> Vec<usize> {
-            spec.layers
-                .iter()
-                .scan(0, |next, layer| {
-                    let start = *next;
-                    *next += count(layer);
-                    Some(start)
-                })
-                .collect()
-        };
         let network = Network {
             input_shape: spec.input_shape(),
             shapes: spec.shapes(),
-            param_start: starts(|l| l.parameter_shapes().len()),
-            buffer_start: starts(|l| l.buffer_shapes().len()),
+            param_start: spec.parameter_starts(),
+            buffer_start: spec.buffer_starts(),
             spec,
             params,
             grads,

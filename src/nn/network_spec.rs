@@ -156,6 +156,27 @@ impl NetworkSpec {
         self.layers.iter().flat_map(Layer::buffer_shapes).collect()
     }
 
+    /// The index of each layer's first tensor in `parameter_shapes` order.
+    pub fn parameter_starts(&self) -> Vec<usize> {
+        self.starts(|l| l.parameter_shapes().len())
+    }
+
+    /// The index of each layer's first tensor in `buffer_shapes` order.
+    pub fn buffer_starts(&self) -> Vec<usize> {
+        self.starts(|l| l.buffer_shapes().len())
+    }
+
+    fn starts(&self, count: fn(&Layer) -> usize) -> Vec<usize> {
+        self.layers
+            .iter()
+            .scan(0, |next, layer| {
+                let start = *next;
+                *next += count(layer);
+                Some(start)
+            })
+            .collect()
+    }
+
     /// The MLP this is, when every layer is dense.
     pub fn as_mlp(&self) -> Option<MlpSpec> {
         let layers = self

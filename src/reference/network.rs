@@ -5,8 +5,9 @@
 
 use super::activation::{activate, derivative_from_output};
 use super::{batch_norm, conv, mlp};
-use crate::kernels::batch_norm::BatchNormShape;
 use crate::kernels::conv::ConvGeometry;
+use crate::nn::batch_norm::batch_norm_shape;
+use crate::nn::conv::conv_op;
 use crate::nn::{ConvSpec, Layer, MlpSpec, NetworkSpec};
 
 /// What every layer computed for a batch.
@@ -36,46 +37,12 @@ impl Trace {
     }
 }
 
-/// Where each layer's parameters and buffers start in the flat lists.
-fn starts(spec: &NetworkSpec, count: fn(&Layer) -> usize) -> Vec<usize> {
-    spec.layers
-        .iter()
-        .scan(0, |next, layer| {
-            let start = *next;
-            *next += count(layer);
-            Some(start)
-        })
-        .collect()
-}
-
-/// The geometry `kernels::conv` and `reference::conv` describe a layer by: the image side
-/// (Conv2d's input, ConvTranspose2d's output).
-pub fn conv_geometry(
-    spec: &ConvSpec,
-    transposed: bool,
-    batch: usize,
-    input: &[usize],
-    output: &[usize],
-) -> ConvGeometry {
-    let image = if transposed { output } else { input };
-    ConvGeometry {
-        batch,
-        channels: image[0],
-        height: image[1],
-        width: image[2],
-        kernel_h: spec.kernel,
-        kernel_w: spec.kernel,
-        stride: spec.stride,
-        padding: spec.padding,
-    }
-}
-
-fn bn_shape(batch: usize, shape: &[usize]) -> BatchNormShape {
-    BatchNormShape {
-        batch,
-        channels: shape[0],
-        spatial: shape[1..].iter().product(),
-    }
+/// The geometry `reference::conv` describes a layer by: the image side (Conv2d's input,
+/// ConvTranspose2d's output), as the GPU layer's `ConvOp` has it.
+fn conv_geometry(spec: &ConvSpec, transposed: bool, batch: usize, input: &[usize]) -> ConvGeometry {
+    conv_op(spec, transposed, batch, input)
+        .expect("a validated network's convolutions fit their inputs")
+        .geometry
 }
 
 /// A dense or linear layer's [W, b] (a zero b for a linear layer without bias).
@@ -101,10 +68,7 @@ pub fn forward(
     masks: &[Option<Vec<f64>>],
 ) -> Trace {
     let shapes = spec.shapes();
-    let (param_start, buffer_start) = (
-        starts(spec, |l| l.parameter_shapes().len()),
-        starts(spec, |l| l.buffer_shapes().len()),
-    );
+    let (param_start, buffer_start) = (spec.parameter_starts(), spec.buffer_starts());
     let mut trace = Trace {
         batch,
         training,
@@ -133,7 +97,7 @@ pub fn forward(
             }
             Layer::Conv2d(c) | Layer::ConvTranspose2d(c) => {
                 let transposed = matches!(layer, Layer::ConvTranspose2d(_));
-                let g = conv_geometry(c, transposed, batch, &input_shape, &shapes[l]);
+                let g = conv_geometry(c, transposed, batch, &input_shape);
                 let bias = p.get(1).filter(|_| c.bias).map(Vec::as_slice);
                 match transposed {
                     false => conv::conv2d_forward(&x, &p[0], bias, g, c.out_channels),
@@ -141,7 +105,7 @@ pub fn forward(
                 }
             }
             Layer::BatchNorm(_) => {
-                let shape = bn_shape(batch, &input_shape);
+                let shape = batch_norm_shape(batch, &input_shape);
                 let (rm, rv) = (buffer_start[l], buffer_start[l] + 1);
                 if training {
                     let out = batch_norm::batch_norm_train_forward(
@@ -195,7 +159,7 @@ pub fn backward(
 ) -> (Vec<Vec<f64>>, Vec<f64>) {
     let batch = trace.batch;
     let shapes = spec.shapes();
-    let param_start = starts(spec, |l| l.parameter_shapes().len());
+    let param_start = spec.parameter_starts();
     let mut grads: Vec<Vec<f64>> = params.iter().map(|p| vec![0.0; p.len()]).collect();
     let mut dy = output_grad.to_vec();
     for (l, layer) in spec.layers.iter().enumerate().rev() {
@@ -227,7 +191,7 @@ pub fn backward(
             }
             Layer::Conv2d(c) | Layer::ConvTranspose2d(c) => {
                 let transposed = matches!(layer, Layer::ConvTranspose2d(_));
-                let g = conv_geometry(c, transposed, batch, &input_shape, &shapes[l]);
+                let g = conv_geometry(c, transposed, batch, &input_shape);
                 if transposed {
                     grads[start] = conv::conv_transpose2d_backward_weight(x, &dy, g, c.in_channels);
                     if c.bias {
@@ -243,7 +207,7 @@ pub fn backward(
                 }
             }
             Layer::BatchNorm(_) => {
-                let shape = bn_shape(batch, &input_shape);
+                let shape = batch_norm_shape(batch, &input_shape);
                 let (dx, dgamma, dbeta) = batch_norm::batch_norm_backward(&dy, x, &p[0], shape);
                 grads[start] = dgamma;
                 grads[start + 1] = dbeta;
