@@ -17,12 +17,18 @@ struct Params {
     cols: u32,
     // Elements (interpolate, second_derivative, add_in_place).
     n: u32,
-    // 1: max(0, r − 1)² instead of (r − 1)².
-    one_sided: u32,
+    // ψ: 0 (r − 1)², 1 max(0, r − 1)², 2 max(0, r − 1) (PenaltyForm).
+    form: u32,
     lambda: f32,
     penalty_slot: u32,
     norm_slot: u32,
     loss_slot: u32,
+    // gradient_penalty: the norm covers the first norm_cols columns of each row (a conditional
+    // critic's image part; its label columns are not penalised).
+    norm_cols: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -60,19 +66,28 @@ fn reduce_partial(lid: u32) {
     }
 }
 
-// ψ(r) = (r − 1)² or max(0, r − 1)², and ψ'(r).
+const FORM_SQUARED: u32 = 0u;
+const FORM_HINGE: u32 = 2u;
+
+// ψ(r): (r − 1)², max(0, r − 1)², or the un-squared hinge max(0, r − 1); and ψ'(r).
 fn psi(r: f32) -> f32 {
     var d = r - 1.0;
-    if (params.one_sided != 0u) {
+    if (params.form != FORM_SQUARED) {
         d = max(d, 0.0);
+    }
+    if (params.form == FORM_HINGE) {
+        return d;
     }
     return d * d;
 }
 
 fn psi_derivative(r: f32) -> f32 {
     var d = r - 1.0;
-    if (params.one_sided != 0u) {
+    if (params.form != FORM_SQUARED) {
         d = max(d, 0.0);
+    }
+    if (params.form == FORM_HINGE) {
+        return select(0.0, 1.0, d > 0.0);
     }
     return 2.0 * d;
 }
@@ -89,8 +104,9 @@ fn interpolate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     out4[i] = eps * in1[i] + (1.0 - eps) * in2[i];
 }
 
-// For g [rows, cols] (the critic's input gradient at x̂): n_b = ‖g_b‖,
-// ū_b = λ/B · ψ'(n_b) · g_b / n_b (0 where n_b = 0, where g/‖g‖ has no limit),
+// For g [rows, cols] (the critic's input gradient at x̂): n_b = ‖g_b‖ over the first norm_cols
+// columns, ū_b = λ/B · ψ'(n_b) · g_b / n_b there (0 where n_b = 0, where g/‖g‖ has no limit)
+// and 0 in the columns after them,
 // metrics[penalty_slot] and metrics[loss_slot] += λ/B · Σ_b ψ(n_b), metrics[norm_slot] += mean n_b.
 // Bindings: 1 g, 2 ū (written), 3 metrics.
 @compute @workgroup_size(256)
@@ -100,7 +116,7 @@ fn gradient_penalty(@builtin(local_invocation_index) lid: u32) {
     for (var b = lid; b < params.rows; b += WG) {
         let first = b * params.cols;
         var squares = 0.0;
-        for (var j = 0u; j < params.cols; j++) {
+        for (var j = 0u; j < params.norm_cols; j++) {
             let v = in1[first + j];
             squares += v * v;
         }
@@ -110,7 +126,7 @@ fn gradient_penalty(@builtin(local_invocation_index) lid: u32) {
             coefficient = scale * psi_derivative(norm) / norm;
         }
         for (var j = 0u; j < params.cols; j++) {
-            out2[first + j] = coefficient * in1[first + j];
+            out2[first + j] = select(0.0, coefficient * in1[first + j], j < params.norm_cols);
         }
         sums += vec2<f32>(psi(norm), norm);
     }

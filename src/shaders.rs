@@ -29,6 +29,7 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("augment", include_str!("../shaders/augment.wgsl")),
     ("conv", include_str!("../shaders/conv.wgsl")),
     ("batch_norm", include_str!("../shaders/batch_norm.wgsl")),
+    ("condition", include_str!("../shaders/condition.wgsl")),
 ];
 
 /// The full source of a kernel file, ready to compile.

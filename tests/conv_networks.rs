@@ -11,7 +11,7 @@ use gan_gpu::data::SplitMix64;
 use gan_gpu::gan::critic::GradientPenalty;
 use gan_gpu::gpu::{Recorder, Tensor};
 use gan_gpu::kernels::Activation;
-use gan_gpu::kernels::penalty::{PenaltyShape, PenaltySlots};
+use gan_gpu::kernels::penalty::{PenaltyForm, PenaltyShape, PenaltySlots};
 use gan_gpu::nn::init::initial_parameters;
 use gan_gpu::nn::network::initial_buffers;
 use gan_gpu::nn::{
@@ -351,14 +351,23 @@ fn conv_critic_penalty_gradient_matches_finite_differences() {
     let x = ctx.upload("x̂", &[batch, spec.inputs()], &points).unwrap();
     let shape = PenaltyShape {
         lambda: 10.0,
-        one_sided: false,
+        form: PenaltyForm::Squared,
     };
     let slots = PenaltySlots {
         penalty: 0,
         norm: 1,
         loss: 2,
     };
-    let gp = GradientPenalty::new(ctx, &critic, &x, batch, shape, &metrics, slots).unwrap();
+    let gp = GradientPenalty::new(
+        ctx,
+        &critic,
+        &x,
+        batch,
+        (shape, spec.inputs()),
+        &metrics,
+        slots,
+    )
+    .unwrap();
     let mut recorder = Recorder::new(ctx);
     recorder.record_all(&gp.dispatches);
     recorder.submit().unwrap();

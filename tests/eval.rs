@@ -12,7 +12,7 @@ use gan_gpu::eval::classifier::{ClassifierTraining, train_classifier};
 use gan_gpu::eval::fid::{GaussianStats, frechet_distance, symmetric_sqrt};
 use gan_gpu::eval::scores::{histogram_kl, inception_score, kl_divergence, softmax_rows};
 use nalgebra::{DMatrix, DVector};
-use support::{fails, gpu, succeeds};
+use support::{fails, fake_mnist, gpu, succeeds};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gan-gpu-eval-{name}-{}", std::process::id()));
@@ -285,34 +285,6 @@ fn eval_of_a_toy_run_writes_eval_json() {
         "{per_mode} vs {percent}"
     );
     assert_eq!(report["step"], 2);
-}
-
-/// A small MNIST-format folder: digit-like random images (a class-dependent bright block on
-/// noise) with labels 0..9, `train` training and `test` test images.
-fn fake_mnist(dir: &Path, train: u32, test: u32) {
-    let mut rng = SplitMix64::new(5);
-    let mut write = |prefix: &str, count: u32| {
-        let mut images = vec![0, 0, 8, 3];
-        for d in [count, 28, 28] {
-            images.extend_from_slice(&d.to_be_bytes());
-        }
-        let mut labels = vec![0, 0, 8, 1];
-        labels.extend_from_slice(&count.to_be_bytes());
-        for i in 0..count {
-            let class = (i % 10) as usize;
-            for p in 0..784 {
-                let (row, col) = (p / 28, p % 28);
-                let block = row / 7 == class % 4 && col / 7 == class / 4;
-                let noise = rng.below(60) as u8;
-                images.push(if block { 200 + noise / 2 } else { noise });
-            }
-            labels.push(class as u8);
-        }
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
-    };
-    write("train", train);
-    write("t10k", test);
 }
 
 #[test]

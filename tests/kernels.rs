@@ -41,3 +41,6 @@ mod conv;
 
 #[path = "kernels/batch_norm.rs"]
 mod batch_norm;
+
+#[path = "kernels/condition.rs"]
+mod condition;

@@ -13,7 +13,7 @@ use gan_gpu::data::SplitMix64;
 use gan_gpu::gan::critic::{GradientPenalty, LipschitzPenalty};
 use gan_gpu::gpu::Recorder;
 use gan_gpu::kernels::Activation;
-use gan_gpu::kernels::penalty::{PenaltyShape, PenaltySlots};
+use gan_gpu::kernels::penalty::{PenaltyForm, PenaltyShape, PenaltySlots};
 use gan_gpu::nn::init::linear_init;
 use gan_gpu::nn::{MlpSpec, Network};
 use gan_gpu::reference::{mlp, penalty as reference};
@@ -30,22 +30,32 @@ const ACTIVATIONS: [Activation; 4] = [
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
-    Gradient { one_sided: bool },
-    FiniteDifference { one_sided: bool },
+    Gradient { form: PenaltyForm },
+    FiniteDifference { form: PenaltyForm },
 }
 
-const KINDS: [Kind; 4] = [
-    Kind::Gradient { one_sided: false },
-    Kind::Gradient { one_sided: true },
-    Kind::FiniteDifference { one_sided: false },
-    Kind::FiniteDifference { one_sided: true },
+const FORMS: [PenaltyForm; 3] = [
+    PenaltyForm::Squared,
+    PenaltyForm::OneSidedSquared,
+    PenaltyForm::Hinge,
 ];
 
+fn kinds() -> impl Iterator<Item = Kind> {
+    FORMS
+        .into_iter()
+        .flat_map(|form| [Kind::Gradient { form }, Kind::FiniteDifference { form }])
+}
+
 impl Kind {
-    fn one_sided(self) -> bool {
+    fn form(self) -> PenaltyForm {
         match self {
-            Kind::Gradient { one_sided } | Kind::FiniteDifference { one_sided } => one_sided,
+            Kind::Gradient { form } | Kind::FiniteDifference { form } => form,
         }
+    }
+
+    /// ψ has a kink at r = 1 (the one-sided and hinge forms).
+    fn kinked(self) -> bool {
+        self.form() != PenaltyForm::Squared
     }
 }
 
@@ -68,16 +78,16 @@ impl Problem {
     fn penalty(&self, kind: Kind, params: &[Vec<f64>]) -> reference::PenaltyRows {
         let (y1, y2) = (to_f64(&self.y1), to_f64(&self.y2));
         match kind {
-            Kind::Gradient { one_sided } => reference::critic_gradient_penalty(
-                &self.spec, params, &y1, self.batch, LAMBDA, one_sided,
+            Kind::Gradient { form } => reference::critic_gradient_penalty(
+                &self.spec, params, &y1, self.batch, LAMBDA, form,
             ),
-            Kind::FiniteDifference { one_sided } => reference::critic_lipschitz_penalty(
+            Kind::FiniteDifference { form } => reference::critic_lipschitz_penalty(
                 &self.spec,
                 params,
                 (&y1, &y2),
                 self.batch,
                 LAMBDA,
-                one_sided,
+                form,
             ),
         }
     }
@@ -86,16 +96,16 @@ impl Problem {
         let (y1, y2) = (to_f64(&self.y1), to_f64(&self.y2));
         let params = self.params64();
         match kind {
-            Kind::Gradient { one_sided } => reference::critic_gradient_penalty_backward(
-                &self.spec, &params, &y1, self.batch, LAMBDA, one_sided,
+            Kind::Gradient { form } => reference::critic_gradient_penalty_backward(
+                &self.spec, &params, &y1, self.batch, LAMBDA, form,
             ),
-            Kind::FiniteDifference { one_sided } => reference::critic_lipschitz_penalty_backward(
+            Kind::FiniteDifference { form } => reference::critic_lipschitz_penalty_backward(
                 &self.spec,
                 &params,
                 (&y1, &y2),
                 self.batch,
                 LAMBDA,
-                one_sided,
+                form,
             ),
         }
     }
@@ -115,7 +125,7 @@ impl Problem {
                 }
             }
         }
-        if kind.one_sided() {
+        if kind.kinked() {
             pattern.extend(slopes(self, kind, params).iter().map(|&r| r > 1.0));
         }
         if let Kind::FiniteDifference { .. } = kind {
@@ -147,7 +157,7 @@ impl Problem {
             }
         }
         for r in slopes(self, kind, &params) {
-            if kind.one_sided() {
+            if kind.kinked() {
                 margin = margin.min((r - 1.0).abs());
             }
             if let Kind::FiniteDifference { .. } = kind {
@@ -228,22 +238,44 @@ fn problem(
 // One test per penalty kind, so the harness checks them in parallel.
 #[test]
 fn reference_gradient_penalty_matches_finite_differences() {
-    check_reference(Kind::Gradient { one_sided: false });
+    check_reference(Kind::Gradient {
+        form: PenaltyForm::Squared,
+    });
 }
 
 #[test]
 fn reference_one_sided_gradient_penalty_matches_finite_differences() {
-    check_reference(Kind::Gradient { one_sided: true });
+    check_reference(Kind::Gradient {
+        form: PenaltyForm::OneSidedSquared,
+    });
+}
+
+#[test]
+fn reference_hinge_gradient_penalty_matches_finite_differences() {
+    check_reference(Kind::Gradient {
+        form: PenaltyForm::Hinge,
+    });
 }
 
 #[test]
 fn reference_lipschitz_fd_penalty_matches_finite_differences() {
-    check_reference(Kind::FiniteDifference { one_sided: false });
+    check_reference(Kind::FiniteDifference {
+        form: PenaltyForm::Squared,
+    });
 }
 
 #[test]
 fn reference_one_sided_lipschitz_fd_penalty_matches_finite_differences() {
-    check_reference(Kind::FiniteDifference { one_sided: true });
+    check_reference(Kind::FiniteDifference {
+        form: PenaltyForm::OneSidedSquared,
+    });
+}
+
+#[test]
+fn reference_hinge_lipschitz_fd_penalty_matches_finite_differences() {
+    check_reference(Kind::FiniteDifference {
+        form: PenaltyForm::Hinge,
+    });
 }
 
 /// Every parameter of every critic: central differences of the reference penalty value against
@@ -323,7 +355,7 @@ fn gpu_penalty_gradients_match_reference() {
         norm: 1,
         loss: 2,
     };
-    for kind in KINDS {
+    for kind in kinds() {
         for hidden in ACTIVATIONS {
             for sizes in SHAPES {
                 for batch in [1, 5] {
@@ -338,14 +370,20 @@ fn gpu_penalty_gradients_match_reference() {
                     let metrics = ctx.upload("metrics", &[3], &[0.5f32, 0.25, -1.0]).unwrap();
                     let shape = PenaltyShape {
                         lambda: LAMBDA as f32,
-                        one_sided: kind.one_sided(),
+                        form: kind.form(),
                     };
                     let y1 = ctx.upload("y1", &[batch, dim], &problem.y1).unwrap();
                     let y2 = ctx.upload("y2", &[batch, dim], &problem.y2).unwrap();
                     let (dispatches, input_gradient) = match kind {
                         Kind::Gradient { .. } => {
                             let gp = GradientPenalty::new(
-                                ctx, &critic, &y1, batch, shape, &metrics, slots,
+                                ctx,
+                                &critic,
+                                &y1,
+                                batch,
+                                (shape, dim),
+                                &metrics,
+                                slots,
                             )
                             .unwrap();
                             (gp.dispatches, Some(gp.input_gradient))

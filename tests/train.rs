@@ -37,6 +37,8 @@ fn toy_config(steps: u64) -> TrainConfig {
     TrainConfig {
         data: DataSource::Toy("ring8".into()),
         noise_dim: 2,
+        noise: Default::default(),
+        classes: None,
         generator: MlpSpec::from_sizes(&[2, 32, 32, 2], hidden, Activation::Identity).into(),
         discriminator: MlpSpec::from_sizes(&[2, 32, 32, 1], hidden, Activation::Identity).into(),
         loss: GanLoss::Nsgan,
@@ -167,6 +169,8 @@ fn a_training_iteration_makes_no_host_write_or_read() {
         pixels: synthetic_pixels(40, true),
         count: 40,
         description: "synthetic".into(),
+        labels: Vec::new(),
+        classes: 0,
     };
     let goodfellow = tiny_goodfellow(DataSource::Folder("synthetic".into()), 40, 0, 10);
     let ring8 = || HostData::load(&DataSource::Toy("ring8".into())).unwrap();
@@ -249,6 +253,8 @@ fn mnist_training_moves_losses_and_writes_a_grid() {
     let config = TrainConfig {
         data: DataSource::Folder(folder.into()),
         noise_dim: 100,
+        noise: Default::default(),
+        classes: None,
         generator: MlpSpec::reference_generator(100, 784).into(),
         discriminator: MlpSpec::reference_discriminator(784).into(),
         log_every: 5,
@@ -298,6 +304,8 @@ fn tiny_goodfellow(data: DataSource, examples: usize, holdout: usize, steps: u64
     TrainConfig {
         data,
         noise_dim: 8,
+        noise: Default::default(),
+        classes: None,
         generator: presets::goodfellow2014_generator(8, 16, SIDE * SIDE).into(),
         discriminator: presets::goodfellow2014_discriminator(SIDE * SIDE, 8, 3).into(),
         loss: preset.loss,
@@ -444,6 +452,8 @@ fn held_out_examples_are_never_drawn() {
         pixels: synthetic_pixels(count, false),
         count,
         description: "synthetic".into(),
+        labels: Vec::new(),
+        classes: 0,
     };
     let config = tiny_goodfellow(DataSource::Folder("synthetic".into()), count, holdout, 1);
     let real = RealData::upload(gpu(), host.hold_out(holdout).unwrap(), 10).unwrap();
@@ -488,6 +498,8 @@ fn held_out_examples_are_never_drawn() {
         pixels: synthetic_pixels(count, false),
         count,
         description: "synthetic".into(),
+        labels: Vec::new(),
+        classes: 0,
     };
     let error = all.hold_out(count).err().unwrap().to_string();
     assert!(

@@ -102,6 +102,8 @@ fn config(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) -> T
     TrainConfig {
         data: DataSource::Folder("synthetic".into()),
         noise_dim: noise,
+        noise: Default::default(),
+        classes: None,
         generator,
         discriminator,
         loss: GanLoss::Nsgan,
@@ -229,6 +231,8 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
         pixels: pixels.clone(),
         count: EXAMPLES,
         description: "synthetic 6×6".into(),
+        labels: Vec::new(),
+        classes: 0,
     };
     let real = RealData::upload(ctx, host, BATCH).unwrap();
     let graph = TrainGraph::new(ctx, &config, real).unwrap();

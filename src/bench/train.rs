@@ -62,6 +62,8 @@ pub fn model_config(model: BenchModel, batch: usize) -> TrainConfig {
     TrainConfig {
         data: DataSource::Folder("synthetic".into()),
         noise_dim: 100,
+        noise: Default::default(),
+        classes: None,
         generator,
         discriminator,
         loss: GanLoss::Nsgan,
@@ -138,6 +140,8 @@ pub fn run(
                 .collect(),
             count,
             description: "synthetic 28×28".into(),
+            labels: Vec::new(),
+            classes: 0,
         };
         let real = RealData::upload(ctx, host, batch)?;
         let graph = TrainGraph::new(ctx, &config, real)?;

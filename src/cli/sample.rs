@@ -7,9 +7,10 @@ use clap::{Args, ValueEnum};
 use super::Cli;
 use crate::error::{Error, Result};
 use crate::gan::DataSource;
+use crate::gan::Prior;
 use crate::gan::checkpoint::load_generator;
 use crate::gan::real_data::{HostData, SampleShape};
-use crate::gan::samples::{fixed_noise, write_samples_png};
+use crate::gan::samples::write_samples_png;
 use crate::gpu::Recorder;
 use crate::limits::{MemoryLimits, f32_bytes};
 use crate::nn::NetworkSpec;
@@ -42,12 +43,43 @@ pub struct SampleArgs {
     /// Seed of the drawn noise.
     #[arg(long, default_value_t = 0, value_parser = super::whole_number::<u64>)]
     pub seed: u64,
+    /// A conditional run: draw every sample of this class (0-based, as the labels). Without
+    /// it, samples cycle through the classes, one grid row per class.
+    #[arg(long, value_name = "N", value_parser = super::whole_number::<usize>)]
+    pub class: Option<usize>,
+}
+
+/// Each sample's label (empty when unconditional) and the grid's columns (None: near-square),
+/// or why `--class` does not fit the run.
+pub fn sample_labels(
+    prior: &Prior,
+    count: usize,
+    class: Option<usize>,
+) -> Result<(Vec<u32>, Option<usize>)> {
+    match (prior.classes, class) {
+        (None, None) => Ok((Vec::new(), None)),
+        (None, Some(class)) => Err(Error::Input(format!(
+            "--class {class}: the run is not conditional (train it with --conditional)"
+        ))),
+        (Some(classes), Some(class)) if class >= classes => Err(Error::Input(format!(
+            "--class {class}: the run has {classes} classes, 0 to {}",
+            classes - 1
+        ))),
+        (Some(_), Some(class)) => Ok((vec![class as u32; count], None)),
+        // One row per class: ⌈n / K⌉ columns, sample i of class i / columns.
+        (Some(classes), None) => {
+            let columns = count.div_ceil(classes);
+            let labels = (0..count).map(|i| (i / columns) as u32).collect();
+            Ok((labels, Some(columns)))
+        }
+    }
 }
 
 pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
     let file = load_generator(&args.checkpoint)?;
     let config = &file.config;
     let noise_dim = config.noise_dim;
+    let prior = Prior::of(config);
     // The GPU first: its limits bound every size below, checked before anything is allocated.
     let ctx = cli.open_gpu()?;
     let limits = MemoryLimits::of_device(&ctx.limits);
@@ -82,13 +114,18 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
                 &config.generator,
                 &limits,
             )?;
-            (fixed_noise(args.count, noise_dim, args.seed), args.count)
+            (
+                prior.noise.host(args.count, noise_dim, args.seed),
+                args.count,
+            )
         }
     };
+    let (labels, columns) = sample_labels(&prior, count, args.class)?;
+    let input = prior.host_input(&noise, &labels);
     let ctx = cli.open_gpu()?;
     let generator = file.network(&ctx)?;
-    let noise = ctx.upload("noise", &[count, noise_dim], &noise)?;
-    let pass = generator.pass(&ctx, "sample", &noise, count)?;
+    let input = ctx.upload("noise", &[count, prior.input_dim()], &input)?;
+    let pass = generator.pass(&ctx, "sample", &input, count)?;
     let mut recorder = Recorder::new(&ctx);
     recorder.record_all(&pass.forward);
     recorder.submit()?;
@@ -104,7 +141,7 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
             write_samples_png(
                 &args.output,
                 &values,
-                count,
+                (count, columns),
                 &shape,
                 config.pixel_range,
                 args.seed,

@@ -15,8 +15,8 @@ use crate::gan::checkpoint::{Checkpoint, checkpoint_name};
 use crate::gan::presets;
 use crate::gan::real_data::HostData;
 use crate::gan::{
-    DataSource, EvalSchedule, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Progress, Schedule,
-    TrainConfig, WassersteinConfig, train_with_evaluation,
+    DataSource, EvalSchedule, GanLoss, Noise, OptimizerConfig, OptimizerKind, Penalty, Progress,
+    Schedule, TrainConfig, WassersteinConfig, train_with_evaluation,
 };
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
@@ -86,8 +86,9 @@ pub struct TrainArgs {
     /// (critic with weight clipping) [default: nsgan, or the preset's].
     #[arg(long, value_enum)]
     pub loss: Option<GanLoss>,
-    /// wgan-gp's penalty: two-sided (‖∇D(x̂)‖ − 1)², one-sided max(0, ‖∇D(x̂)‖ − 1)², or the
-    /// finite-difference forms lipschitz-fd and lipschitz-fd-one-sided [default: two-sided].
+    /// wgan-gp's penalty: two-sided (‖∇D(x̂)‖ − 1)², one-sided max(0, ‖∇D(x̂)‖ − 1)², hinge
+    /// max(0, ‖∇D(x̂)‖ − 1) (un-squared), or the finite-difference forms lipschitz-fd,
+    /// lipschitz-fd-one-sided and lipschitz-fd-hinge [default: the preset's, else two-sided].
     #[arg(long, value_enum)]
     pub penalty: Option<Penalty>,
     /// wgan-gp's penalty weight λ [default: 10].
@@ -134,6 +135,16 @@ pub struct TrainArgs {
     /// The discriminator's (critic's) hidden layer sizes, e.g. 128,64 (keeps the preset's activations).
     #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = super::whole_number::<usize>)]
     pub d_hidden: Option<Vec<usize>>,
+    /// The noise distribution, per component: normal N(0, 1) or uniform U(−1, 1) [default:
+    /// the preset's, else normal].
+    #[arg(long, value_enum)]
+    pub noise: Option<Noise>,
+    /// Train a conditional GAN (Mirza & Osindero 2014): a one-hot class label is appended to
+    /// G's noise and to D's input (as constant channels for a convolutional D), from the IDX
+    /// label file or the class sub-folders of an image folder. `sample --class N` then draws
+    /// one class, and the sample grids have one row per class.
+    #[arg(long)]
+    pub conditional: bool,
     /// The convolutional presets' channel width: the first layer's channels, doubled (or halved)
     /// layer by layer [default: 64]; 8 or 16 make dcgan64 fit a CPU adapter.
     #[arg(long)]
@@ -218,7 +229,7 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     // the optimizers instead of the default preset's; a named preset, and any flag, still win.
     let loss_defaults = loss.is_wasserstein() && args.preset.is_none();
     let preset_training = if loss_defaults { None } else { preset.as_ref() };
-    let wasserstein = wasserstein_config(args, loss)?;
+    let wasserstein = wasserstein_config(args, loss, preset.as_ref())?;
     let batch_size = args
         .batch_size
         .unwrap_or(preset.as_ref().map_or(64, |p| p.batch_size));
@@ -356,6 +367,34 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     }
     let generator = resize_hidden(generator, args.g_hidden.as_deref(), "--g-hidden")?;
     let discriminator = resize_hidden(discriminator, args.d_hidden.as_deref(), "--d-hidden")?;
+    let classes = match (args.conditional, &host) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(Error::Input(format!(
+                "--conditional: {data_name} is a toy set without labels; conditional GANs need \
+                 labelled image data (IDX labels, or an image folder with a sub-folder per class)"
+            )));
+        }
+        (true, Some(host)) if host.classes == 0 => {
+            return Err(Error::Input(format!(
+                "--conditional: {} has no class labels; an image folder needs one sub-folder of \
+                 images per class (torchvision's ImageFolder layout)",
+                host.description
+            )));
+        }
+        (true, Some(host)) => Some(host.classes),
+    };
+    // A conditional G takes K more inputs, D K more input channels (features for an MLP).
+    let (generator, discriminator) = match classes {
+        Some(k) => (
+            generator.with_extra_input_channels(k, "--conditional: generator")?,
+            discriminator.with_extra_input_channels(k, "--conditional: discriminator")?,
+        ),
+        None => (generator, discriminator),
+    };
+    let noise = args
+        .noise
+        .unwrap_or(preset.as_ref().map_or(Noise::Normal, |p| p.noise));
     let steps = match args.epochs {
         Some(epochs) => {
             if toy {
@@ -377,6 +416,8 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     let config = TrainConfig {
         data,
         noise_dim,
+        noise,
+        classes,
         generator,
         discriminator,
         loss,
@@ -502,8 +543,15 @@ fn resize_hidden(
 }
 
 /// --penalty, --lambda and --clip, each refused with a loss that does not use it.
-fn wasserstein_config(args: &TrainArgs, loss: GanLoss) -> Result<WassersteinConfig> {
+fn wasserstein_config(
+    args: &TrainArgs,
+    loss: GanLoss,
+    preset: Option<&presets::Preset>,
+) -> Result<WassersteinConfig> {
     let mut config = WassersteinConfig::default();
+    if let Some(preset) = preset {
+        config.penalty = preset.penalty;
+    }
     let refuse = |flag: &str, used_by: &str| {
         Error::Input(format!(
             "{flag}: only applies to --loss {used_by}, but the loss is {}",
@@ -655,6 +703,9 @@ fn refused_on_resume(args: &TrainArgs) -> Vec<&'static str> {
             args.momentum_ramp_epochs.is_some(),
         ),
         ("--noise-dim", args.noise_dim.is_some()),
+        ("--noise", args.noise.is_some()),
+        ("--conditional", args.conditional),
+        ("--width", args.width.is_some()),
         ("--g-hidden", args.g_hidden.is_some()),
         ("--d-hidden", args.d_hidden.is_some()),
         ("--seed", args.seed.is_some()),

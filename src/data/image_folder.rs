@@ -24,6 +24,12 @@ pub struct ImageFolder {
     pub pixels: Vec<u8>,
     /// The files, in the order of the images in `pixels`.
     pub files: Vec<PathBuf>,
+    /// Each image's class (the index of its sub-folder in `class_names`); empty for a flat
+    /// folder of images.
+    pub labels: Vec<u8>,
+    /// The class sub-folders' names, sorted (torchvision's `ImageFolder` convention); empty
+    /// for a flat folder.
+    pub class_names: Vec<String>,
 }
 
 impl ImageFolder {
@@ -68,15 +74,8 @@ fn is_image_file(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Load every PNG/JPEG in `dir` (not recursive). See the module docs.
-pub fn load_image_folder(dir: impl AsRef<Path>) -> Result<ImageFolder> {
-    let dir = dir.as_ref();
-    if !dir.is_dir() {
-        return Err(Error::Input(format!(
-            "image folder {} does not exist or is not a folder",
-            dir.display()
-        )));
-    }
+/// The image files directly in `dir`, sorted by name.
+fn images_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
@@ -85,9 +84,69 @@ pub fn load_image_folder(dir: impl AsRef<Path>) -> Result<ImageFolder> {
         }
     }
     files.sort();
+    Ok(files)
+}
+
+/// The sub-folders of `dir` that hold images, sorted by name, with their images.
+fn class_folders(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
+    let mut folders = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.is_dir() {
+            let files = images_in(&path)?;
+            if !files.is_empty() {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                folders.push((name.into_owned(), files));
+            }
+        }
+    }
+    folders.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(folders)
+}
+
+/// Whether `dir` is an image folder: images in it, or in class sub-folders of it.
+pub fn is_image_folder(dir: &Path) -> bool {
+    dir.is_dir()
+        && (images_in(dir).is_ok_and(|f| !f.is_empty())
+            || class_folders(dir).is_ok_and(|f| !f.is_empty()))
+}
+
+/// The most classes an image folder may have (labels are stored as bytes).
+pub const MAX_CLASSES: usize = 256;
+
+/// Load every PNG/JPEG in `dir` (not recursive); a folder without images of its own but with
+/// sub-folders of images is a labelled set, one class per sub-folder (torchvision's
+/// `ImageFolder`: classes in name order, images in name order within each). See the module docs.
+pub fn load_image_folder(dir: impl AsRef<Path>) -> Result<ImageFolder> {
+    let dir = dir.as_ref();
+    if !dir.is_dir() {
+        return Err(Error::Input(format!(
+            "image folder {} does not exist or is not a folder",
+            dir.display()
+        )));
+    }
+    let mut files = images_in(dir)?;
+    let mut labels = Vec::new();
+    let mut class_names = Vec::new();
+    if files.is_empty() {
+        let classes = class_folders(dir)?;
+        if classes.len() > MAX_CLASSES {
+            return Err(Error::Input(format!(
+                "image folder {}: {} class sub-folders, at most {MAX_CLASSES} are supported",
+                dir.display(),
+                classes.len()
+            )));
+        }
+        for (label, (name, class_files)) in classes.into_iter().enumerate() {
+            labels.extend(std::iter::repeat_n(label as u8, class_files.len()));
+            files.extend(class_files);
+            class_names.push(name);
+        }
+    }
     if files.is_empty() {
         return Err(Error::Input(format!(
-            "image folder {} holds no .png, .jpg or .jpeg files",
+            "image folder {} holds no .png, .jpg or .jpeg files (nor sub-folders of them, one \
+             per class)",
             dir.display()
         )));
     }
@@ -182,6 +241,8 @@ pub fn load_image_folder(dir: impl AsRef<Path>) -> Result<ImageFolder> {
         channels,
         pixels,
         files,
+        labels,
+        class_names,
     })
 }
 

@@ -1,10 +1,12 @@
-//! Generator samples for evaluation, made on the GPU: fresh N(0, I) noise from the Philox fill,
-//! G's forward pass in batches, each batch copied into one [count, dim] tensor.
+//! Generator samples for evaluation, made on the GPU: fresh noise from the Philox fill (the
+//! run's distribution; a conditional run's labels after it), G's forward pass in batches, each
+//! batch copied into one [count, dim] tensor.
 
 use crate::error::{Error, Result};
+use crate::gan::prior::{GeneratorInput, Prior};
 use crate::gpu::{GpuContext, Recorder, Tensor};
 use crate::kernels::Activation;
-use crate::kernels::random::{fill_normal, increment_counter};
+use crate::kernels::random::increment_counter;
 use crate::nn::Network;
 
 /// Rows per generator forward pass (bounded GPU memory for the activations).
@@ -14,23 +16,45 @@ const BATCH: usize = 1000;
 const NOISE_STREAM: u32 = 7;
 
 /// `count` samples of `generator` on noise drawn from `seed`, as [count, outputs] in the
-/// generator's own output range.
-pub fn generate(ctx: &GpuContext, generator: &Network, count: usize, seed: u64) -> Result<Tensor> {
+/// generator's own output range. A conditional generator draws `class` (None: the classes in
+/// turn, 0, 1, …, K − 1, 0, …, so every class has its share).
+pub fn generate(
+    ctx: &GpuContext,
+    generator: &Network,
+    prior: &Prior,
+    (count, class): (usize, Option<u32>),
+    seed: u64,
+) -> Result<Tensor> {
     if count == 0 {
         return Err(Error::Input(
             "evaluation: the number of generator samples must be at least 1".into(),
         ));
     }
-    let (noise_dim, dim) = (generator.spec.inputs(), generator.spec.outputs());
+    if generator.spec.inputs() != prior.input_dim() {
+        return Err(Error::Input(format!(
+            "evaluation: the generator takes {} inputs, its run's noise and labels {}",
+            generator.spec.inputs(),
+            prior.input_dim()
+        )));
+    }
+    let dim = generator.spec.outputs();
     let batch = BATCH.min(count);
-    let noise = ctx.zeros("eval noise", &[batch, noise_dim])?;
+    // Every batch reuses the first batch's cycled labels: each class gets an equal share when
+    // K divides the batch, and shares within one sample a batch of each other otherwise.
+    let labels = match (prior.classes, class) {
+        (None, _) => None,
+        (Some(_), Some(class)) => Some(vec![class; batch]),
+        (Some(_), None) => Some(prior.cycled_labels(batch)),
+    };
+    let labels = labels
+        .map(|labels| ctx.upload("eval labels", &[batch], &labels))
+        .transpose()?;
+    let input = GeneratorInput::new(ctx, prior, batch, labels.as_ref(), "eval G")?;
     let counter = ctx.zeros("eval noise counter", &[1])?;
-    let pass = generator.pass(ctx, "eval G", &noise, batch)?;
+    let pass = generator.pass(ctx, "eval G", &input.input, batch)?;
     let samples = ctx.zeros("eval samples", &[count, dim])?;
-    let draw = [
-        increment_counter(ctx, &counter)?,
-        fill_normal(ctx, &noise, 0.0, 1.0, seed, NOISE_STREAM, &counter)?,
-    ];
+    let mut draw = vec![increment_counter(ctx, &counter)?];
+    draw.extend(input.draw(ctx, seed, NOISE_STREAM, &counter)?);
     let mut recorder = Recorder::new(ctx);
     for start in (0..count).step_by(batch) {
         let rows = batch.min(count - start);

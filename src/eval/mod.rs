@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::data::{ToySet, load_mnist_folder, mode_stats};
 use crate::error::{Error, Result};
-use crate::gan::{DataSource, TrainConfig};
+use crate::gan::{DataSource, Prior, TrainConfig};
 use crate::gpu::{GpuContext, Recorder, Tensor};
 use crate::kernels::parzen::affine;
 use crate::nn::Network;
@@ -143,8 +143,20 @@ pub struct EvalReport {
     /// The same scores for real images: the test set's first half against its second half.
     pub real_floor: Option<ClassifierScores>,
     pub toy: Option<ToyReport>,
+    /// A conditional run: the classifier's accuracy on samples drawn for each class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_accuracy: Option<ClassAccuracy>,
     pub warnings: Vec<String>,
     pub seconds: f64,
+}
+
+/// How often a conditional generator draws the class it is asked for, by the classifier.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClassAccuracy {
+    pub samples_per_class: usize,
+    /// The fraction of class c's samples classified as c, for each c.
+    pub per_class: Vec<f64>,
+    pub mean: f64,
 }
 
 impl EvalReport {
@@ -161,6 +173,9 @@ impl EvalReport {
         if let Some(t) = &self.toy {
             let values = [t.modes_captured as f64, t.high_quality_percent];
             columns.extend(TOY_COLUMNS.into_iter().zip(values));
+        }
+        if let Some(a) = &self.class_accuracy {
+            columns.push((MetricColumn::ClassAccuracy, a.mean));
         }
         columns
     }
@@ -227,6 +242,20 @@ impl EvalReport {
             out += &format!("  class histogram (gen)   {:?}\n", g.class_histogram);
             out += &format!("  class histogram (real)  {:?}\n", r.class_histogram);
         }
+        if let Some(a) = &self.class_accuracy {
+            let per_class: Vec<String> = a
+                .per_class
+                .iter()
+                .map(|v| format!("{:.1}", 100.0 * v))
+                .collect();
+            out += &format!(
+                "  class accuracy          {:.1} % (the classifier's agreement with the class G \
+                 was asked for; {} samples a class)\n  per class (%)           {}\n",
+                100.0 * a.mean,
+                a.samples_per_class,
+                per_class.join(" ")
+            );
+        }
         if let Some(c) = &self.classifier {
             out += &format!(
                 "  classifier              {} ({} features, test accuracy {})\n",
@@ -282,6 +311,8 @@ pub struct Evaluator {
     setup: Setup,
     options: EvalOptions,
     warnings: Vec<String>,
+    /// The generator's input: noise distribution, and a conditional run's classes.
+    prior: Prior,
 }
 
 fn scores_against(
@@ -347,6 +378,7 @@ impl Evaluator {
                     setup: Setup::Toy(ToySet::parse(name)?),
                     options: options.clone(),
                     warnings: Vec::new(),
+                    prior: Prior::of(config),
                 });
             }
             (DataSource::Folder(_), Some(folder)) => folder.clone(),
@@ -505,6 +537,7 @@ impl Evaluator {
             })),
             options: options.clone(),
             warnings,
+            prior: Prior::of(config),
         })
     }
 
@@ -519,6 +552,9 @@ impl Evaluator {
                 }
                 if setup.classifier.is_some() {
                     columns.extend(CLASSIFIER_COLUMNS);
+                    if self.prior.classes.is_some() {
+                        columns.push(MetricColumn::ClassAccuracy);
+                    }
                 }
                 columns
             }
@@ -549,6 +585,7 @@ impl Evaluator {
             generated: None,
             real_floor: None,
             toy: None,
+            class_accuracy: None,
             warnings: self.warnings.clone(),
             seconds: 0.0,
         };
@@ -562,8 +599,13 @@ impl Evaluator {
                         generator.spec.outputs()
                     )));
                 }
-                let samples =
-                    generate::generate(ctx, generator, options.toy_samples, options.seed)?;
+                let samples = generate::generate(
+                    ctx,
+                    generator,
+                    &self.prior,
+                    (options.toy_samples, None),
+                    options.seed,
+                )?;
                 let values = ctx.read_f32(&samples)?;
                 let points: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
                 let criteria = crate::data::ModeCriteria::scaled_for(points.len());
@@ -588,7 +630,13 @@ impl Evaluator {
                 report.data = setup.description.clone();
                 report.parzen_real = setup.parzen_real.clone();
                 log(&format!("generating {} samples", options.samples));
-                let raw = generate::generate(ctx, generator, options.samples, options.seed)?;
+                let raw = generate::generate(
+                    ctx,
+                    generator,
+                    &self.prior,
+                    (options.samples, None),
+                    options.seed,
+                )?;
                 let (scale, shift) = generate::pixel_map(generator.spec.output_activation());
                 let pixels = ctx.zeros("eval sample pixels", &[options.samples, setup.dim])?;
                 let mut recorder = Recorder::new(ctx);
@@ -623,6 +671,11 @@ impl Evaluator {
                         &c.test_histogram,
                     )?);
                     report.real_floor = Some(c.real_floor.clone());
+                    if let Some(classes) = self.prior.classes {
+                        log("classifier accuracy on each class's samples");
+                        report.class_accuracy =
+                            Some(self.class_accuracy(ctx, generator, &c.classifier, classes)?);
+                    }
                     report.classifier = Some(ClassifierInfo {
                         file: c.file.display().to_string(),
                         test_accuracy: c.classifier.test_accuracy,
@@ -633,6 +686,45 @@ impl Evaluator {
         }
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
+    }
+}
+
+impl Evaluator {
+    /// A conditional generator asked for each class in turn (an equal share of the samples
+    /// each, at least one): the fraction of its samples the classifier assigns to that class.
+    fn class_accuracy(
+        &self,
+        ctx: &GpuContext,
+        generator: &Network,
+        classifier: &Classifier,
+        classes: usize,
+    ) -> Result<ClassAccuracy> {
+        let per_class = (self.options.samples / classes).max(1);
+        let (scale, shift) = generate::pixel_map(generator.spec.output_activation());
+        let mut accuracy = Vec::with_capacity(classes);
+        for class in 0..classes {
+            let raw = generate::generate(
+                ctx,
+                generator,
+                &self.prior,
+                (per_class, Some(class as u32)),
+                self.options.seed,
+            )?;
+            let pixels = ctx.zeros("class sample pixels", raw.shape())?;
+            let mut recorder = Recorder::new(ctx);
+            recorder.record(&affine(ctx, &raw, &pixels, scale, shift)?);
+            recorder.submit()?;
+            let predictions = classifier
+                .classify(ctx, &pixels)?
+                .predictions(classifier.classes);
+            let hits = predictions.iter().filter(|&&p| p == class).count();
+            accuracy.push(hits as f64 / per_class as f64);
+        }
+        Ok(ClassAccuracy {
+            samples_per_class: per_class,
+            mean: accuracy.iter().sum::<f64>() / classes as f64,
+            per_class: accuracy,
+        })
     }
 }
 

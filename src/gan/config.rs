@@ -3,10 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::prior::{Noise, label_layout};
 use crate::error::{Error, Result};
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
 use crate::kernels::optim::CountSchedule;
+use crate::kernels::penalty::PenaltyForm;
 #[cfg(test)]
 use crate::nn::MlpSpec;
 use crate::nn::{Layer, NetworkSpec};
@@ -44,8 +46,8 @@ impl GanLoss {
     }
 }
 
-/// The Lipschitz penalty of `--loss wgan-gp`, on a slope r: two-sided (r − 1)² or one-sided
-/// max(0, r − 1)²; r is ‖∇ₓD(x̂)‖ at a random interpolate x̂ (exact double backprop), or for the
+/// The Lipschitz penalty of `--loss wgan-gp`, on a slope r: two-sided (r − 1)², one-sided
+/// max(0, r − 1)², or the un-squared hinge max(0, r − 1); r is ‖∇ₓD(x̂)‖ at a random interpolate x̂ (exact double backprop), or for the
 /// lipschitz-fd forms |D(y₁) − D(y₂)| / ‖y₁ − y₂‖ between two interpolates of one pair (first
 /// derivatives only).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -60,11 +62,21 @@ pub enum Penalty {
     LipschitzFd,
     /// max(0, |D(y₁) − D(y₂)| / ‖y₁ − y₂‖ − 1)².
     LipschitzFdOneSided,
+    /// max(0, ‖∇ₓD(x̂)‖ − 1), un-squared: Su Jianlin's `mnist_gangp.py` (10·relu(‖∇D‖ − 1)).
+    Hinge,
+    /// max(0, |D(y₁) − D(y₂)| / ‖y₁ − y₂‖ − 1), un-squared (the same article's finite-difference
+    /// form).
+    LipschitzFdHinge,
 }
 
 impl Penalty {
-    pub fn one_sided(self) -> bool {
-        matches!(self, Penalty::OneSided | Penalty::LipschitzFdOneSided)
+    /// ψ, the function of the slope.
+    pub fn form(self) -> PenaltyForm {
+        match self {
+            Penalty::TwoSided | Penalty::LipschitzFd => PenaltyForm::Squared,
+            Penalty::OneSided | Penalty::LipschitzFdOneSided => PenaltyForm::OneSidedSquared,
+            Penalty::Hinge | Penalty::LipschitzFdHinge => PenaltyForm::Hinge,
+        }
     }
 }
 
@@ -289,6 +301,14 @@ pub enum DataSource {
 pub struct TrainConfig {
     pub data: DataSource,
     pub noise_dim: usize,
+    /// The distribution of each noise component (absent from older configs: normal).
+    #[serde(default, skip_serializing_if = "Noise::is_normal")]
+    pub noise: Noise,
+    /// A conditional GAN's K classes: G takes its noise followed by a one-hot label, D its
+    /// image followed by the same label (K values, or K constant channels for a [C, H, W]
+    /// input). None: unconditional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
     pub generator: NetworkSpec,
     pub discriminator: NetworkSpec,
     pub loss: GanLoss,
@@ -368,17 +388,26 @@ impl TrainConfig {
                 )));
             }
         }
-        if self.generator.inputs() != self.noise_dim {
+        let label_values = self.validate_classes()?;
+        if self.generator.inputs() != self.noise_dim + label_values.0 {
             return Err(Error::Input(format!(
-                "generator takes {} inputs but the noise has {} dimensions",
+                "generator takes {} inputs but the noise has {} dimensions{}",
                 self.generator.inputs(),
-                self.noise_dim
+                self.noise_dim,
+                match self.classes {
+                    Some(k) => format!(" and the label {k}"),
+                    None => String::new(),
+                }
             )));
         }
-        if self.generator.outputs() != self.discriminator.inputs() {
+        if self.generator.outputs() + label_values.1 != self.discriminator.inputs() {
             return Err(Error::Input(format!(
-                "generator makes {} values per sample but the discriminator takes {}",
+                "generator makes {} values per sample{} but the discriminator takes {}",
                 self.generator.outputs(),
+                match label_values.1 {
+                    0 => String::new(),
+                    n => format!(" (and the label adds {n})"),
+                },
                 self.discriminator.inputs()
             )));
         }
@@ -428,6 +457,25 @@ impl TrainConfig {
             )));
         }
         Ok(())
+    }
+
+    /// The label values a conditional run adds to G's and to D's input, (0, 0) otherwise.
+    fn validate_classes(&self) -> Result<(usize, usize)> {
+        let Some(classes) = self.classes else {
+            return Ok((0, 0));
+        };
+        if classes < 2 {
+            return Err(Error::Input(format!(
+                "--conditional: a conditional GAN needs at least 2 classes, found {classes}"
+            )));
+        }
+        if let DataSource::Toy(name) = &self.data {
+            return Err(Error::Input(format!(
+                "--conditional: {name} is a toy set without labels; conditional GANs need                  labelled image data (IDX labels, or an image folder with a sub-folder per class)"
+            )));
+        }
+        let d = label_layout(&self.discriminator, classes);
+        Ok((classes, d.width()))
     }
 
     /// A Wasserstein critic's layers: its penalty's double backprop is written for linear and
@@ -552,6 +600,8 @@ mod tests {
         TrainConfig {
             data: DataSource::Folder("data".into()),
             noise_dim: 4,
+            noise: Noise::Normal,
+            classes: None,
             generator: MlpSpec::from_sizes(&[4, 8, 16], Activation::Relu, Activation::Sigmoid)
                 .into(),
             discriminator: MlpSpec::from_sizes(&[16, 8, 1], Activation::Relu, Activation::Identity)
@@ -678,6 +728,8 @@ mod tests {
         TrainConfig {
             data: DataSource::Toy("ring8".into()),
             noise_dim: 2,
+            noise: Noise::Normal,
+            classes: None,
             generator: MlpSpec::from_sizes(&[2, 4, 2], Activation::Relu, Activation::Identity)
                 .into(),
             discriminator: MlpSpec::from_sizes(&[2, 4, 1], Activation::Relu, Activation::Identity)

@@ -146,7 +146,7 @@ impl GradientPenalty {
         critic: &Network,
         points: &Tensor,
         batch: usize,
-        shape: PenaltyShape,
+        (shape, norm_cols): (PenaltyShape, usize),
         metrics: &Tensor,
         slots: PenaltySlots,
     ) -> Result<GradientPenalty> {
@@ -221,7 +221,12 @@ impl GradientPenalty {
         // 3. adjoint[0] = dP/dg, the value and the metrics.
         let mut adjoint = buffer("penalty adjoint 0".into(), prims[0].1)?;
         dispatches.push(penalty::gradient_penalty(
-            ctx, &grads[0], &adjoint, metrics, shape, slots,
+            ctx,
+            &grads[0],
+            &adjoint,
+            metrics,
+            (shape, norm_cols),
+            slots,
         )?);
 
         // 4. The chain again with adjoints; 5a. the φ'' terms of smooth activations, at the
@@ -505,7 +510,7 @@ pub fn penalty(
     let settings = config.wasserstein;
     let shape = PenaltyShape {
         lambda: settings.lambda,
-        one_sided: settings.penalty.one_sided(),
+        form: settings.penalty.form(),
     };
     let mut interpolate = |name: &str, stream: u32| -> Result<Tensor> {
         let eps = ctx.zeros(&format!("{name} ε"), &[batch])?;
@@ -530,13 +535,23 @@ pub fn penalty(
         Ok(points)
     };
     match settings.penalty {
-        Penalty::TwoSided | Penalty::OneSided => {
+        Penalty::TwoSided | Penalty::OneSided | Penalty::Hinge => {
             let points = interpolate("x̂", stream::EPSILON)?;
-            let gp =
-                GradientPenalty::new(ctx, critic, &points, batch, shape, metrics, TRAINING_SLOTS)?;
+            // The slope is the gradient's norm over the image values only: a conditional
+            // critic's label columns (after them) are the same in x, G(z) and x̂.
+            let image_values = config.generator.outputs();
+            let gp = GradientPenalty::new(
+                ctx,
+                critic,
+                &points,
+                batch,
+                (shape, image_values),
+                metrics,
+                TRAINING_SLOTS,
+            )?;
             dispatches.extend(gp.dispatches);
         }
-        Penalty::LipschitzFd | Penalty::LipschitzFdOneSided => {
+        Penalty::LipschitzFd | Penalty::LipschitzFdOneSided | Penalty::LipschitzFdHinge => {
             let y1 = interpolate("y1", stream::EPSILON)?;
             let y2 = interpolate("y2", stream::EPSILON_2)?;
             let lp = LipschitzPenalty::new(

@@ -5,9 +5,11 @@
 use super::config::{GanLoss, TrainConfig};
 use super::critic;
 use super::optimizer::Optimizer;
+use super::prior::{GeneratorInput, Prior, label_layout};
 use super::real_data::RealData;
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
+use crate::kernels::condition::{append_one_hot, take_columns};
 use crate::kernels::{loss, optim, random};
 use crate::nn::{DropoutRng, Network, ParamGrads, init::initial_parameters};
 
@@ -35,6 +37,68 @@ pub mod stream {
     pub const DROPOUT_G: u32 = 0x100;
     pub const DROPOUT_D_REAL: u32 = 0x200;
     pub const DROPOUT_D_FAKE: u32 = 0x300;
+}
+
+/// What D reads: the real batch and G's output, each followed by its label in a conditional
+/// run (then in tensors of their own, filled by `append`); for the G step, D's input gradient
+/// of the generated batch, whose image part is G's output gradient.
+struct DiscriminatorInputs {
+    real: Tensor,
+    fake: Tensor,
+    /// Appends the labels to both batches (empty when unconditional).
+    append: Vec<Dispatch>,
+    /// Appends them to the generated batch only (the G step).
+    append_fake: Option<Dispatch>,
+    /// ∂D/∂[G(z), c] of the generated batch (None when unconditional: D writes ∂D/∂G(z)
+    /// straight into G's output gradient).
+    fake_grad: Option<Tensor>,
+}
+
+impl DiscriminatorInputs {
+    fn new(
+        ctx: &GpuContext,
+        config: &TrainConfig,
+        real: &RealData,
+        fake: &Tensor,
+        labels: Option<&Tensor>,
+    ) -> Result<DiscriminatorInputs> {
+        let (Some(classes), Some(labels)) = (config.classes, labels) else {
+            return Ok(DiscriminatorInputs {
+                real: real.batch.clone(),
+                fake: fake.clone(),
+                append: Vec::new(),
+                append_fake: None,
+                fake_grad: None,
+            });
+        };
+        let layout = label_layout(&config.discriminator, classes);
+        let shape = [config.batch_size, config.discriminator.inputs()];
+        let real_input = ctx.zeros("D real input", &shape)?;
+        let fake_input = ctx.zeros("D fake input", &shape)?;
+        let append_real = append_one_hot(ctx, &real.batch, labels, &real_input, layout)?;
+        let append_fake = append_one_hot(ctx, fake, labels, &fake_input, layout)?;
+        Ok(DiscriminatorInputs {
+            real: real_input,
+            fake: fake_input,
+            append: vec![append_real, append_fake.clone()],
+            append_fake: Some(append_fake),
+            fake_grad: Some(ctx.zeros("∂D/∂[G(z), c]", &shape)?),
+        })
+    }
+
+    /// Copies the image part of ∂D/∂[G(z), c] into G's output gradient (nothing when
+    /// unconditional).
+    fn take_image_grad(
+        &self,
+        ctx: &GpuContext,
+        g_output_grad: &Tensor,
+        batch: usize,
+    ) -> Result<Option<Dispatch>> {
+        self.fake_grad
+            .as_ref()
+            .map(|grad| take_columns(ctx, grad, g_output_grad, batch))
+            .transpose()
+    }
 }
 
 pub struct TrainGraph {
@@ -73,7 +137,11 @@ impl TrainGraph {
         let d_optimizer = Optimizer::new(ctx, "D", config.discriminator_optimizer, &discriminator)?;
         let rng_counter = ctx.upload("rng counter", &[1], &[0u32])?;
         let metrics = ctx.zeros("metrics", &[slot::COUNT])?;
-        let noise = ctx.zeros("noise", &[batch, config.noise_dim])?;
+        // G's input: noise, and for a conditional run the real batch's labels after it (so
+        // in D steps the generated batch has the real batch's class mix; the G step reuses
+        // the labels of the last D step's batch, a fresh draw from the data's class mix).
+        let labels = real.batch_labels();
+        let g_input = GeneratorInput::new(ctx, &Prior::of(config), batch, labels, "G")?;
 
         let dropout = |stream: u32| DropoutRng {
             seed: config.seed,
@@ -81,41 +149,35 @@ impl TrainGraph {
             counter: &rng_counter,
         };
         let g_pass =
-            generator.training_pass(ctx, "G", &noise, batch, dropout(stream::DROPOUT_G))?;
+            generator.training_pass(ctx, "G", &g_input.input, batch, dropout(stream::DROPOUT_G))?;
+        let d_input = DiscriminatorInputs::new(ctx, config, &real, g_pass.output(), labels)?;
         let d_real = discriminator.training_pass(
             ctx,
             "D real",
-            &real.batch,
+            &d_input.real,
             batch,
             dropout(stream::DROPOUT_D_REAL),
         )?;
         let d_fake = discriminator.training_pass(
             ctx,
             "D fake",
-            g_pass.output(),
+            &d_input.fake,
             batch,
             dropout(stream::DROPOUT_D_FAKE),
         )?;
 
         let draw_noise = |ctx: &GpuContext| -> Result<Vec<Dispatch>> {
-            Ok(vec![
-                random::increment_counter(ctx, &rng_counter)?,
-                random::fill_normal(
-                    ctx,
-                    &noise,
-                    0.0,
-                    1.0,
-                    config.seed,
-                    stream::NOISE,
-                    &rng_counter,
-                )?,
-            ])
+            let mut dispatches = vec![random::increment_counter(ctx, &rng_counter)?];
+            dispatches.extend(g_input.draw(ctx, config.seed, stream::NOISE, &rng_counter)?);
+            Ok(dispatches)
         };
 
         // D step: maximise log D(x) + log(1 − D(G(z))), i.e. BCE with targets 1 (real), 0 (fake).
-        let mut d_step = draw_noise(ctx)?;
-        d_step.extend(real.draw_batch(ctx, config.seed, stream::BATCH, config.pixel_range)?);
+        // The real batch first: a conditional G takes its labels.
+        let mut d_step = real.draw_batch(ctx, config.seed, stream::BATCH, config.pixel_range)?;
+        d_step.extend(draw_noise(ctx)?);
         d_step.extend(g_pass.forward.iter().cloned());
+        d_step.extend(d_input.append.iter().cloned());
         d_step.extend(d_real.forward.iter().cloned());
         d_step.extend(d_fake.forward.iter().cloned());
         // The Wasserstein losses' critic replaces BCE (src/gan/critic.rs).
@@ -177,6 +239,7 @@ impl TrainGraph {
         };
         let mut g_step = draw_noise(ctx)?;
         g_step.extend(g_pass.forward.iter().cloned());
+        g_step.extend(d_input.append_fake.iter().cloned());
         g_step.extend(d_fake.forward.iter().cloned());
         let logits = d_fake.output();
         if wasserstein {
@@ -204,8 +267,9 @@ impl TrainGraph {
             ctx,
             &d_fake,
             ParamGrads::Skip,
-            Some(g_pass.output_grad()),
+            Some(d_input.fake_grad.as_ref().unwrap_or(g_pass.output_grad())),
         )?);
+        g_step.extend(d_input.take_image_grad(ctx, g_pass.output_grad(), batch)?);
         g_step.extend(generator.backward(ctx, &g_pass, ParamGrads::Overwrite, None)?);
         g_step.extend(g_optimizer.dispatches.iter().cloned());
 

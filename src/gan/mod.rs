@@ -8,6 +8,7 @@ pub mod critic;
 pub mod graph;
 pub mod optimizer;
 pub mod presets;
+pub mod prior;
 pub mod real_data;
 pub mod samples;
 pub mod train;
@@ -16,4 +17,5 @@ pub use config::{
     DataSource, EvalSchedule, GanLoss, OptimizerConfig, OptimizerKind, Penalty, Schedule,
     TrainConfig, WassersteinConfig,
 };
+pub use prior::{Noise, Prior};
 pub use train::{Evaluation, Progress, Silent, TrainOutcome, train, train_with_evaluation};

@@ -2,14 +2,15 @@
 //! networks, loss, optimizers, batch size, k and held-out count; `gan-gpu train` then applies
 //! any flag given explicitly on top (see `cli::train`).
 
-use super::config::{GanLoss, OptimizerConfig, OptimizerKind, Schedule};
+use super::config::{GanLoss, OptimizerConfig, OptimizerKind, Penalty, Schedule};
 use super::conv_nets;
+use super::prior::Noise;
 use crate::error::{Error, Result};
 use crate::kernels::Activation;
 use crate::nn::{LayerInit, LayerSpec, MlpSpec, NetworkSpec};
 
 /// Every preset name with a one-line summary (for --help and for the unknown-name error).
-pub const KNOWN: [(&str, &str); 6] = [
+pub const KNOWN: [(&str, &str); 7] = [
     (
         "goodfellow2014",
         "the GAN paper's MNIST setup (the authors' pylearn2 mnist.yaml): G 100 → ReLU 1200 → \
@@ -51,6 +52,13 @@ pub const KNOWN: [(&str, &str); 6] = [
          two-sided gradient penalty λ 10 (exact double backprop through the convolutions), k 5, \
          Adam lr 1e-4 β (0.5, 0.9), batch 64",
     ),
+    (
+        "su2017",
+        "Su Jianlin's WGAN-GP MNIST code (bojone/gan mnist_gangp.py): 10-dimensional U(−1, 1) \
+         noise, G 10 → ReLU 32 → ReLU 128 → sigmoid 784, D 784 → ReLU 128 → ReLU 32 → 1, \
+         weights U(±0.05) and zero biases, hinge penalty 10·mean(relu(‖∇D‖ − 1)), k 5, Adam \
+         lr 1e-4 β (0.5, 0.999), batch 100, data in [0, 1]",
+    ),
 ];
 
 /// What a preset sets. Networks are functions of the noise size and the data's example shape
@@ -69,6 +77,10 @@ pub struct Preset {
     /// The image size ([height, width]) a convolutional preset is built for; None: any.
     pub image_size: Option<[usize; 2]>,
     pub loss: GanLoss,
+    /// wgan-gp's penalty (unused by the other losses).
+    pub penalty: Penalty,
+    /// The noise distribution.
+    pub noise: Noise,
     pub generator_optimizer: OptimizerConfig,
     pub discriminator_optimizer: OptimizerConfig,
     /// The momentum ramp's length in epochs; each network's update count follows from the
@@ -88,6 +100,7 @@ pub fn preset(name: &str) -> Result<Preset> {
         "dcgan" => Ok(dcgan()),
         "dcgan64" => Ok(dcgan64()),
         "wgan-gp-conv" => Ok(wgan_gp_conv()),
+        "su2017" => Ok(su2017()),
         _ => Err(Error::Input(format!(
             "--preset {name}: unknown preset; the known ones are:\n{}",
             KNOWN
@@ -182,12 +195,67 @@ pub fn pytorch_gan() -> Preset {
         width: None,
         image_size: None,
         loss: GanLoss::Nsgan,
+        penalty: Penalty::TwoSided,
+        noise: Noise::Normal,
         generator_optimizer: adam,
         discriminator_optimizer: adam,
         momentum_ramp_epochs: None,
         batch_size: 64,
         k: 1,
         holdout: 0,
+    }
+}
+
+/// Su Jianlin's WGAN-GP on MNIST (kexue.fm/archives/4439, github.com/bojone/gan
+/// `mnist_gangp.py`): small MLPs on 10-dimensional uniform noise, the un-squared hinge penalty.
+pub fn su2017() -> Preset {
+    let adam = OptimizerConfig {
+        lr: 1e-4,
+        ..OptimizerConfig::default_for(OptimizerKind::Adam) // β (0.5, 0.999)
+    };
+    Preset {
+        name: "su2017",
+        noise_dim: 10,
+        noise: Noise::Uniform,
+        generator: |noise, data, _| su2017_generator(noise, values(data)).into(),
+        discriminator: |data, _| su2017_discriminator(values(data)).into(),
+        loss: GanLoss::WganGp,
+        penalty: Penalty::Hinge,
+        generator_optimizer: adam,
+        discriminator_optimizer: adam,
+        batch_size: 100,
+        k: 5,
+        ..pytorch_gan()
+    }
+}
+
+/// A layer of uniform(±0.05) weights and zero biases.
+fn uniform_005(inputs: usize, outputs: usize, activation: Activation) -> LayerSpec {
+    LayerSpec {
+        init: LayerInit::Uniform { range: 0.05 },
+        ..LayerSpec::linear(inputs, outputs, activation)
+    }
+}
+
+/// su2017's G: noise → ReLU 32 → ReLU 128 → sigmoid data.
+pub fn su2017_generator(noise: usize, data: usize) -> MlpSpec {
+    MlpSpec {
+        layers: vec![
+            uniform_005(noise, 32, Activation::Relu),
+            uniform_005(32, 128, Activation::Relu),
+            uniform_005(128, data, Activation::Sigmoid),
+        ],
+    }
+}
+
+/// su2017's critic: data → ReLU 128 → ReLU 32 → one linear output.
+pub fn su2017_discriminator(data: usize) -> MlpSpec {
+    MlpSpec {
+        layers: vec![
+            uniform_005(data, 128, Activation::Relu),
+            uniform_005(128, 32, Activation::Relu),
+            uniform_005(32, 1, Activation::Identity),
+        ],
     }
 }
 
@@ -215,6 +283,8 @@ pub fn goodfellow2014() -> Preset {
         image_size: None,
         // pylearn2's AdversaryCost2: G minimises the cost of target 1 on D(G(z)).
         loss: GanLoss::Nsgan,
+        penalty: Penalty::TwoSided,
+        noise: Noise::Normal,
         generator_optimizer: schedule(0.1, 1e-6),
         // pylearn2 minimises D's objective 0.5·(BCE(real) + BCE(fake)); ours is the sum. SGD's
         // step is linear in the gradient (momentum too), so half the rate and half the floor
@@ -306,6 +376,33 @@ mod tests {
         for (name, _) in KNOWN {
             assert!(error.contains(name), "{error}");
         }
+    }
+
+    /// bojone/gan mnist_gangp.py: the sizes, the init, the optimizer, the penalty and the noise.
+    #[test]
+    fn su2017_matches_the_published_code() {
+        let preset = su2017();
+        let (g, d) = (
+            (preset.generator)(preset.noise_dim, &[1, 28, 28], 0)
+                .as_mlp()
+                .unwrap(),
+            (preset.discriminator)(&[1, 28, 28], 0).as_mlp().unwrap(),
+        );
+        assert_eq!(g.sizes_text(), "10-32-128-784");
+        assert_eq!(d.sizes_text(), "784-128-32-1");
+        assert_eq!(g.layers[2].activation, Activation::Sigmoid);
+        assert_eq!(d.layers[2].activation, Activation::Identity);
+        for layer in g.layers.iter().chain(&d.layers) {
+            assert_eq!(layer.init, LayerInit::Uniform { range: 0.05 });
+        }
+        assert_eq!(preset.noise, Noise::Uniform);
+        assert_eq!(
+            (preset.loss, preset.penalty),
+            (GanLoss::WganGp, Penalty::Hinge)
+        );
+        let adam = preset.discriminator_optimizer;
+        assert_eq!((adam.lr, adam.momentum, adam.beta2), (1e-4, 0.5, 0.999));
+        assert_eq!((preset.batch_size, preset.k), (100, 5));
     }
 
     #[test]

@@ -5,10 +5,13 @@
 use std::path::Path;
 
 use super::config::DataSource;
-use crate::data::{ToySet, load_image_folder, load_mnist_folder};
+use crate::data::image_folder::is_image_folder;
+use crate::data::{MNIST_CLASSES, ToySet, load_image_folder, load_mnist_folder};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, GpuContext, Tensor};
-use crate::kernels::data::{IndexOrder, PixelRange, draw_indices, gather_u8, sample_mixture};
+use crate::kernels::data::{
+    IndexOrder, PixelRange, draw_indices, gather_labels, gather_u8, sample_mixture,
+};
 use crate::kernels::random::increment_counter;
 
 /// What one sample is.
@@ -54,6 +57,10 @@ pub struct HostData {
     pub pixels: Vec<u8>,
     pub count: usize,
     pub description: String,
+    /// Each example's class label (empty when the data has none: toys, flat image folders).
+    pub labels: Vec<u8>,
+    /// The number of classes the labels come from (0 without labels).
+    pub classes: usize,
 }
 
 impl HostData {
@@ -66,6 +73,8 @@ impl HostData {
                     pixels: Vec::new(),
                     count: 0,
                     description: format!("toy set {}", set.name()),
+                    labels: Vec::new(),
+                    classes: 0,
                 })
             }
             DataSource::Folder(folder) => load_folder(Path::new(folder)),
@@ -80,6 +89,7 @@ impl HostData {
             return Ok(self);
         }
         self.pixels.truncate(self.count * self.shape.dim());
+        self.labels.truncate(self.count);
         self.description = format!("{}, the last {holdout} held out", self.description);
         Ok(self)
     }
@@ -126,16 +136,9 @@ impl HostData {
 }
 
 fn load_folder(folder: &Path) -> Result<HostData> {
-    let has_images = std::fs::read_dir(folder)
-        .map(|entries| {
-            entries.flatten().any(|e| {
-                let name = e.file_name().to_string_lossy().to_lowercase();
-                name.ends_with(".png") || name.ends_with(".jpg") || name.ends_with(".jpeg")
-            })
-        })
-        .unwrap_or(false);
-    if has_images {
+    if is_image_folder(folder) {
         let images = load_image_folder(folder)?;
+        let classes = images.class_names.len();
         return Ok(HostData {
             shape: SampleShape::Image {
                 height: images.height,
@@ -152,6 +155,8 @@ fn load_folder(folder: &Path) -> Result<HostData> {
                 folder.display()
             ),
             pixels: images.pixels,
+            labels: images.labels,
+            classes,
         });
     }
     let mnist = load_mnist_folder(folder)?;
@@ -171,6 +176,8 @@ fn load_folder(folder: &Path) -> Result<HostData> {
             mnist.train.images_path.display()
         ),
         pixels: train.pixels,
+        labels: mnist.train.labels,
+        classes: MNIST_CLASSES as usize,
     })
 }
 
@@ -186,6 +193,13 @@ pub struct RealData {
     /// Each feature's mean over the training examples, in [0, 1] (images; empty for toys).
     pub feature_means: Vec<f64>,
     source: Source,
+    /// A conditional run's labels: every example's, and the latest batch's.
+    labels: Option<Labels>,
+}
+
+struct Labels {
+    dataset: Tensor,
+    batch: Tensor,
 }
 
 enum Source {
@@ -195,6 +209,21 @@ enum Source {
 
 impl RealData {
     pub fn upload(ctx: &GpuContext, host: HostData, batch_size: usize) -> Result<RealData> {
+        Self::upload_conditional(ctx, host, batch_size, None)
+    }
+
+    /// The data, and for a conditional run of `classes` classes its labels, which travel with
+    /// their images: each batch's labels are gathered by the same indices.
+    pub fn upload_conditional(
+        ctx: &GpuContext,
+        host: HostData,
+        batch_size: usize,
+        classes: Option<usize>,
+    ) -> Result<RealData> {
+        let labels = match classes {
+            None => None,
+            Some(classes) => Some(upload_labels(ctx, &host, batch_size, classes)?),
+        };
         let dim = host.shape.dim();
         let feature_means = host.feature_means();
         let batch = ctx.zeros("real batch", &[batch_size, dim])?;
@@ -227,7 +256,13 @@ impl RealData {
             counter: ctx.upload("batch counter", &[1], &[0u32])?,
             feature_means,
             source,
+            labels,
         })
+    }
+
+    /// The class labels of the latest batch ([batch] u32; None unless conditional).
+    pub fn batch_labels(&self) -> Option<&Tensor> {
+        self.labels.as_ref().map(|l| &l.batch)
     }
 
     /// The example indices of the latest image batch ([batch] u32; None for toys).
@@ -273,7 +308,42 @@ impl RealData {
         };
         // Draw with the current count, then advance it for the next batch.
         let mut dispatches = draw;
+        if let (Some(labels), Source::Images { indices, .. }) = (&self.labels, &self.source) {
+            dispatches.push(gather_labels(ctx, &labels.dataset, indices, &labels.batch)?);
+        }
         dispatches.push(increment_counter(ctx, counter)?);
         Ok(dispatches)
     }
+}
+
+/// A conditional run's labels on the GPU, or why the data cannot give them.
+fn upload_labels(
+    ctx: &GpuContext,
+    host: &HostData,
+    batch_size: usize,
+    classes: usize,
+) -> Result<Labels> {
+    if host.labels.is_empty() || host.labels.len() != host.count {
+        return Err(Error::Input(format!(
+            "--conditional: {} has no class labels (MNIST-format folders need \
+             train-labels-idx1-ubyte[.gz]; image folders need one sub-folder per class)",
+            host.description
+        )));
+    }
+    if host.classes != classes {
+        return Err(Error::Input(format!(
+            "--conditional: the run has {classes} classes but {} has {}",
+            host.description, host.classes
+        )));
+    }
+    if let Some(&label) = host.labels.iter().find(|&&l| l as usize >= classes) {
+        return Err(Error::Input(format!(
+            "--conditional: {} has label {label}, outside its {classes} classes",
+            host.description
+        )));
+    }
+    Ok(Labels {
+        dataset: ctx.upload_bytes("dataset labels", &host.labels)?,
+        batch: ctx.zeros("batch labels", &[batch_size])?,
+    })
 }

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use super::graph::TrainGraph;
+use super::prior::{Noise, Prior};
 use super::real_data::SampleShape;
-use crate::data::SplitMix64;
 use crate::data::toy::{ModeStats, mode_stats};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
@@ -17,11 +17,34 @@ use crate::report::scatter::write_scatter;
 /// on, so the scatter shows exactly the samples behind metrics.csv's modes and high_quality.
 const GRID_SAMPLES: usize = 64;
 const SCATTER_SAMPLES: usize = 2500;
+/// A conditional run's class grid: this many samples a class, one row per class.
+pub const CLASS_GRID_COLUMNS: usize = 10;
 
 /// Standard-normal noise [n, dim] from a host generator (setup only, reproducible by seed).
 pub fn fixed_noise(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-    let mut rng = SplitMix64::new(seed ^ 0x005A_4D50_4C45);
-    (0..n * dim).map(|_| rng.next_normal() as f32).collect()
+    Noise::Normal.host(n, dim, seed)
+}
+
+/// G's input for a grid: `count` noise rows and labels, and the grid's columns (None:
+/// near-square). A conditional run's class grid has one row per class and `columns` samples a
+/// row; column j has the same noise in every row, so a row shows each style in its class.
+pub fn grid_input(prior: &Prior, count: usize, seed: u64) -> (Vec<f32>, usize, Option<usize>) {
+    match prior.classes {
+        None => (prior.noise.host(count, prior.noise_dim, seed), count, None),
+        Some(classes) => {
+            let columns = CLASS_GRID_COLUMNS;
+            let noise = prior.noise.host(columns, prior.noise_dim, seed);
+            let count = classes * columns;
+            let rows: Vec<f32> = (0..count)
+                .flat_map(|i| {
+                    let j = i % columns;
+                    noise[j * prior.noise_dim..(j + 1) * prior.noise_dim].to_vec()
+                })
+                .collect();
+            let labels: Vec<u32> = (0..count).map(|i| (i / columns) as u32).collect();
+            (prior.host_input(&rows, &labels), count, Some(columns))
+        }
+    }
 }
 
 pub struct SampleWriter {
@@ -30,25 +53,27 @@ pub struct SampleWriter {
     forward: Vec<Dispatch>,
     output: Tensor,
     count: usize,
+    columns: Option<usize>,
     seed: u64,
 }
 
 impl SampleWriter {
     pub fn new(ctx: &GpuContext, graph: &TrainGraph, seed: u64) -> Result<SampleWriter> {
         let shape = graph.real.shape.clone();
-        let count = match shape {
-            SampleShape::Image { .. } => GRID_SAMPLES,
-            SampleShape::Point2d(_) => SCATTER_SAMPLES,
+        let prior = Prior::of(&graph.config);
+        let (input, count, columns) = match shape {
+            SampleShape::Image { .. } => grid_input(&prior, GRID_SAMPLES, seed),
+            SampleShape::Point2d(_) => grid_input(&prior, SCATTER_SAMPLES, seed),
         };
-        let dim = graph.config.noise_dim;
-        let noise = ctx.upload("fixed noise", &[count, dim], &fixed_noise(count, dim, seed))?;
-        let pass = graph.generator.pass(ctx, "samples", &noise, count)?;
+        let input = ctx.upload("fixed noise", &[count, prior.input_dim()], &input)?;
+        let pass = graph.generator.pass(ctx, "samples", &input, count)?;
         Ok(SampleWriter {
             shape,
             range: graph.config.pixel_range,
             output: pass.output().clone(),
             forward: pass.forward,
             count,
+            columns,
             seed,
         })
     }
@@ -67,7 +92,7 @@ impl SampleWriter {
         write_samples_png(
             &path,
             &values,
-            self.count,
+            (self.count, self.columns),
             &self.shape,
             self.range,
             self.seed,
@@ -83,11 +108,12 @@ impl SampleWriter {
 }
 
 /// Generated samples as a PNG: an image grid with pixel values in `range` (the generator's
-/// output range), or for 2-D toys a scatter over real points drawn with `seed`.
+/// output range) and `columns` tiles a row (None: near-square), or for 2-D toys a scatter over
+/// real points drawn with `seed`.
 pub fn write_samples_png(
     path: &Path,
     values: &[f32],
-    count: usize,
+    (count, columns): (usize, Option<usize>),
     shape: &SampleShape,
     range: PixelRange,
     seed: u64,
@@ -100,7 +126,7 @@ pub fn write_samples_png(
         } => write_image_grid(
             path,
             values,
-            count,
+            (count, columns),
             *height,
             *width,
             *channels,
@@ -130,7 +156,7 @@ mod tests {
         let pad = crate::report::grid::GRID_PADDING;
         let first_pixel = |range: PixelRange| {
             let path = dir.join(format!("{range:?}.png"));
-            write_samples_png(&path, &[0.0; 4], 1, &shape, range, 0).unwrap();
+            write_samples_png(&path, &[0.0; 4], (1, None), &shape, range, 0).unwrap();
             image::open(&path).unwrap().to_rgb8().get_pixel(pad, pad).0[0]
         };
         assert_eq!(first_pixel(PixelRange::ZeroToOne), 0);

@@ -156,7 +156,12 @@ pub fn train_with_evaluation(
         None => HostData::load(&config.data)?,
     };
     let examples = host.count;
-    let real = RealData::upload(ctx, host.hold_out(config.holdout)?, config.batch_size)?;
+    let real = RealData::upload_conditional(
+        ctx,
+        host.hold_out(config.holdout)?,
+        config.batch_size,
+        config.classes,
+    )?;
     let graph = TrainGraph::new(ctx, config, real)?;
     let mut step = 0;
     if let Some(checkpoint) = resume {

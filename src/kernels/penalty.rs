@@ -15,11 +15,36 @@ struct Params {
     rows: u32,
     cols: u32,
     n: u32,
-    one_sided: u32,
+    form: u32,
     lambda: f32,
     penalty_slot: u32,
     norm_slot: u32,
     loss_slot: u32,
+    norm_cols: u32,
+    _pad: [u32; 3],
+}
+
+/// The function ψ a penalty applies to each slope r.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PenaltyForm {
+    /// (r − 1)²: WGAN-GP's two-sided penalty.
+    #[default]
+    Squared,
+    /// max(0, r − 1)²: penalise only slopes above 1 (WGAN-LP).
+    OneSidedSquared,
+    /// max(0, r − 1), un-squared: Su Jianlin's `mnist_gangp.py` (relu(‖∇D‖ − 1)).
+    Hinge,
+}
+
+impl PenaltyForm {
+    /// The code of `form` in shaders/penalty.wgsl.
+    pub fn code(self) -> u32 {
+        match self {
+            PenaltyForm::Squared => 0,
+            PenaltyForm::OneSidedSquared => 1,
+            PenaltyForm::Hinge => 2,
+        }
+    }
 }
 
 /// The shape of the penalty ψ(r) applied to a slope r (a gradient norm or a difference quotient).
@@ -27,8 +52,8 @@ struct Params {
 pub struct PenaltyShape {
     /// λ: the penalty is λ/B · Σ_b ψ(r_b).
     pub lambda: f32,
-    /// ψ(r) = max(0, r − 1)² (penalise only slopes above 1) instead of (r − 1)².
-    pub one_sided: bool,
+    /// ψ.
+    pub form: PenaltyForm,
 }
 
 /// Where the penalty kernels add their metrics (all in one metrics tensor).
@@ -73,7 +98,7 @@ fn check_lambda(kernel: &str, lambda: f32) -> Result<()> {
     }
 }
 
-/// The checked Params both penalties share: the metric slots, λ and one-sidedness, over `n`
+/// The checked Params both penalties share: the metric slots, λ and ψ, over `n`
 /// elements of a [rows, cols] operand.
 fn penalty_params(
     kernel: &str,
@@ -88,11 +113,13 @@ fn penalty_params(
         rows: rows as u32,
         cols: cols as u32,
         n: n as u32,
-        one_sided: shape.one_sided as u32,
+        form: shape.form.code(),
         lambda: shape.lambda,
         penalty_slot: slots.penalty,
         norm_slot: slots.norm,
         loss_slot: slots.loss,
+        norm_cols: cols as u32,
+        _pad: [0; 3],
     })
 }
 
@@ -149,24 +176,32 @@ pub fn interpolate(
 
 /// For the critic's input gradient g [B, D]: adjoint[b, :] = λ/B · ψ'(‖g_b‖) · g_b / ‖g_b‖
 /// (0 for a zero row), and metrics[penalty], metrics[loss] += λ/B · Σ ψ(‖g_b‖),
-/// metrics[norm] += mean ‖g_b‖. One workgroup; metrics are always added to.
+/// metrics[norm] += mean ‖g_b‖. The norm covers the first `norm_cols` columns (all D for an
+/// unconditional critic; a conditional critic's label columns follow its image and are not
+/// penalised, their adjoint is 0). One workgroup; metrics are always added to.
 pub fn gradient_penalty(
     ctx: &GpuContext,
     g: &Tensor,
     adjoint: &Tensor,
     metrics: &Tensor,
-    shape: PenaltyShape,
+    (shape, norm_cols): (PenaltyShape, usize),
     slots: PenaltySlots,
 ) -> Result<Dispatch> {
     let (rows, cols) = matrix("gradient_penalty", "g", g)?;
     expect_len("gradient_penalty", "adjoint", adjoint.len(), rows * cols)?;
-    let params = penalty_params(
+    if norm_cols == 0 || norm_cols > cols {
+        return Err(Error::Input(format!(
+            "gradient_penalty: the norm must cover 1 to {cols} columns of g, found {norm_cols}"
+        )));
+    }
+    let mut params = penalty_params(
         "gradient_penalty",
         metrics,
         (rows, cols, rows * cols),
         shape,
         slots,
     )?;
+    params.norm_cols = norm_cols as u32;
     dispatch(
         ctx,
         "gradient_penalty",

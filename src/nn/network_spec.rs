@@ -114,6 +114,33 @@ impl NetworkSpec {
         Ok(shapes)
     }
 
+    /// The same network taking `extra` more input channels (input features, for a flat
+    /// input): how a conditional GAN appends a one-hot label, K values after a feature vector
+    /// or K constant channels after a [C, H, W] image. The first layer, where the inputs enter,
+    /// must be dense, linear or a convolution; the error is prefixed by `name`.
+    pub fn with_extra_input_channels(&self, extra: usize, name: &str) -> Result<NetworkSpec> {
+        let mut spec = self.clone();
+        let flat_input = self.input_shape().len() == 1;
+        if !spec.input.is_empty() {
+            spec.input[0] += extra;
+        }
+        match spec.layers.first_mut() {
+            Some(Layer::Dense(dense)) if flat_input => dense.inputs += extra,
+            Some(Layer::Linear(linear)) if flat_input => linear.inputs += extra,
+            Some(Layer::Conv2d(conv) | Layer::ConvTranspose2d(conv)) => conv.in_channels += extra,
+            first => {
+                return Err(Error::Input(format!(
+                    "{name}: the first layer ({}) on input {:?} cannot take extra input \
+                     channels; it must be dense or linear on a flat input, or a convolution",
+                    first.map_or("none", |l| l.kind_name()),
+                    self.input_shape()
+                )));
+            }
+        }
+        spec.validate(name)?;
+        Ok(spec)
+    }
+
     /// The shape of one output example.
     pub fn output_shape(&self) -> Vec<usize> {
         self.shapes().pop().unwrap_or_else(|| self.input_shape())

@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod augment;
 pub mod batch_norm;
+pub mod condition;
 pub mod conv;
 pub mod data;
 pub mod loss;

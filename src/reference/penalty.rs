@@ -13,25 +13,31 @@ use super::matmul::matmul;
 use super::mlp;
 use crate::kernels::Activation;
 use crate::kernels::matmul::Layout;
+use crate::kernels::penalty::PenaltyForm;
 use crate::nn::MlpSpec;
 
-/// ψ(r) = (r − 1)², or max(0, r − 1)² when one-sided.
-pub fn psi(r: f64, one_sided: bool) -> f64 {
-    let d = if one_sided {
-        (r - 1.0).max(0.0)
-    } else {
-        r - 1.0
-    };
-    d * d
+/// ψ(r): (r − 1)², max(0, r − 1)², or max(0, r − 1).
+pub fn psi(r: f64, form: PenaltyForm) -> f64 {
+    match form {
+        PenaltyForm::Squared => (r - 1.0).powi(2),
+        PenaltyForm::OneSidedSquared => (r - 1.0).max(0.0).powi(2),
+        PenaltyForm::Hinge => (r - 1.0).max(0.0),
+    }
 }
 
-pub fn psi_derivative(r: f64, one_sided: bool) -> f64 {
-    let d = if one_sided {
-        (r - 1.0).max(0.0)
-    } else {
-        r - 1.0
-    };
-    2.0 * d
+/// ψ'(r) (the hinge's kink at r = 1 takes the derivative 0 from the left).
+pub fn psi_derivative(r: f64, form: PenaltyForm) -> f64 {
+    match form {
+        PenaltyForm::Squared => 2.0 * (r - 1.0),
+        PenaltyForm::OneSidedSquared => 2.0 * (r - 1.0).max(0.0),
+        PenaltyForm::Hinge => {
+            if r > 1.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+    }
 }
 
 /// ε[b]·real[b, :] + (1 − ε[b])·fake[b, :].
@@ -59,22 +65,31 @@ pub struct PenaltyRows {
     pub adjoint2: Vec<f64>,
 }
 
-/// The gradient penalty of input gradients g [B, D]: r_b = ‖g_b‖, adjoint
-/// λ/B · ψ'(r_b) g_b / r_b (0 for a zero row).
-pub fn gradient_penalty(g: &[f64], cols: usize, lambda: f64, one_sided: bool) -> PenaltyRows {
+/// The gradient penalty of input gradients g [B, D]: r_b = ‖g_b[..norm_cols]‖, adjoint
+/// λ/B · ψ'(r_b) g_b / r_b on those columns (0 for a zero row) and 0 on the rest.
+pub fn gradient_penalty(
+    g: &[f64],
+    (cols, norm_cols): (usize, usize),
+    lambda: f64,
+    form: PenaltyForm,
+) -> PenaltyRows {
     let rows = g.len() / cols;
     let scale = lambda / rows as f64;
     let (mut value, mut slopes) = (0.0, 0.0);
     let mut adjoint = Vec::with_capacity(g.len());
     for row in g.chunks(cols) {
-        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let norm = row[..norm_cols].iter().map(|v| v * v).sum::<f64>().sqrt();
         let coefficient = if norm > 0.0 {
-            scale * psi_derivative(norm, one_sided) / norm
+            scale * psi_derivative(norm, form) / norm
         } else {
             0.0
         };
-        adjoint.extend(row.iter().map(|v| coefficient * v));
-        value += psi(norm, one_sided);
+        adjoint.extend(
+            row.iter()
+                .enumerate()
+                .map(|(j, v)| if j < norm_cols { coefficient * v } else { 0.0 }),
+        );
+        value += psi(norm, form);
         slopes += norm;
     }
     PenaltyRows {
@@ -115,7 +130,7 @@ pub fn lipschitz_penalty(
     (y1, y2): (&[f64], &[f64]),
     cols: usize,
     lambda: f64,
-    one_sided: bool,
+    form: PenaltyForm,
 ) -> PenaltyRows {
     let rows = d1.len();
     let scale = lambda / rows as f64;
@@ -136,16 +151,13 @@ pub fn lipschitz_penalty(
             } else {
                 0.0
             };
-            (
-                ratio,
-                scale * psi_derivative(ratio, one_sided) * sign / distance,
-            )
+            (ratio, scale * psi_derivative(ratio, form) * sign / distance)
         } else {
             (0.0, 0.0)
         };
         adjoint.push(grad);
         adjoint2.push(-grad);
-        value += psi(ratio, one_sided);
+        value += psi(ratio, form);
         slopes += ratio;
     }
     PenaltyRows {
@@ -222,10 +234,10 @@ pub fn critic_gradient_penalty(
     x: &[f64],
     batch: usize,
     lambda: f64,
-    one_sided: bool,
+    form: PenaltyForm,
 ) -> PenaltyRows {
     let g = critic_input_gradient(spec, params, x, batch);
-    gradient_penalty(&g, spec.inputs(), lambda, one_sided)
+    gradient_penalty(&g, (spec.inputs(), spec.inputs()), lambda, form)
 }
 
 /// The gradient penalty and its exact gradient with respect to every parameter (in
@@ -236,13 +248,13 @@ pub fn critic_gradient_penalty_backward(
     x: &[f64],
     batch: usize,
     lambda: f64,
-    one_sided: bool,
+    form: PenaltyForm,
 ) -> (PenaltyRows, Vec<Vec<f64>>) {
     check_critic(spec);
     let layers = spec.layers.len();
     let trace = mlp::forward(spec, params, x, batch);
     let InputGradient { e, d } = input_gradient_chain(spec, params, &trace, batch);
-    let penalty = gradient_penalty(&d[0], spec.inputs(), lambda, one_sided);
+    let penalty = gradient_penalty(&d[0], (spec.inputs(), spec.inputs()), lambda, form);
     let mut grads: Vec<Vec<f64>> = params.iter().map(|p| vec![0.0; p.len()]).collect();
 
     // The input-gradient chain in reverse: δ̄ (dbar) flows up from ū = dP/dg.
@@ -328,12 +340,12 @@ pub fn critic_lipschitz_penalty(
     (y1, y2): (&[f64], &[f64]),
     batch: usize,
     lambda: f64,
-    one_sided: bool,
+    form: PenaltyForm,
 ) -> PenaltyRows {
     check_critic(spec);
     let d1 = mlp::forward(spec, params, y1, batch).outputs.pop().unwrap();
     let d2 = mlp::forward(spec, params, y2, batch).outputs.pop().unwrap();
-    lipschitz_penalty((&d1, &d2), (y1, y2), spec.inputs(), lambda, one_sided)
+    lipschitz_penalty((&d1, &d2), (y1, y2), spec.inputs(), lambda, form)
 }
 
 /// The Lipschitz penalty and its gradient with respect to every parameter: two ordinary
@@ -344,9 +356,9 @@ pub fn critic_lipschitz_penalty_backward(
     (y1, y2): (&[f64], &[f64]),
     batch: usize,
     lambda: f64,
-    one_sided: bool,
+    form: PenaltyForm,
 ) -> (PenaltyRows, Vec<Vec<f64>>) {
-    let penalty = critic_lipschitz_penalty(spec, params, (y1, y2), batch, lambda, one_sided);
+    let penalty = critic_lipschitz_penalty(spec, params, (y1, y2), batch, lambda, form);
     let trace1 = mlp::forward(spec, params, y1, batch);
     let trace2 = mlp::forward(spec, params, y2, batch);
     let (mut grads, _) = mlp::backward(spec, params, &trace1, &penalty.adjoint, batch);

@@ -33,7 +33,7 @@ pub fn grid_shape(n: usize) -> (usize, usize) {
     (cols, n.div_ceil(cols).max(1))
 }
 
-/// Render the grid as an RGB image (grayscale samples are replicated).
+/// Render the grid as an RGB image (grayscale samples are replicated), near-square.
 pub fn grid_rgb(
     samples: &[f32],
     n: usize,
@@ -42,7 +42,32 @@ pub fn grid_rgb(
     channels: usize,
     value_range: (f32, f32),
 ) -> Result<RgbImage> {
+    grid_rgb_columns(
+        samples,
+        (n, grid_shape(n).0),
+        height,
+        width,
+        channels,
+        value_range,
+    )
+}
+
+/// Render the grid with `columns` tiles a row (a conditional run's class grid: one row per
+/// class).
+pub fn grid_rgb_columns(
+    samples: &[f32],
+    (n, columns): (usize, usize),
+    height: usize,
+    width: usize,
+    channels: usize,
+    value_range: (f32, f32),
+) -> Result<RgbImage> {
     let (lo, hi) = value_range;
+    if columns == 0 {
+        return Err(Error::Input(
+            "image grid: columns must be at least 1".into(),
+        ));
+    }
     if n == 0 || height == 0 || width == 0 {
         return Err(Error::Input(format!(
             "image grid: n, height and width must be non-zero (got n={n}, {height}×{width})"
@@ -68,7 +93,7 @@ pub fn grid_rgb(
             samples.len()
         )));
     }
-    let (cols, rows) = grid_shape(n);
+    let (cols, rows) = (columns, n.div_ceil(columns));
     let pad = GRID_PADDING as usize;
     let img_w = cols * width + (cols + 1) * pad;
     let img_h = rows * height + (rows + 1) * pad;
@@ -104,17 +129,18 @@ pub fn grid_rgb(
     Ok(img)
 }
 
-/// Write the grid of [`grid_rgb`] as a PNG (atomically).
+/// Write the grid of [`grid_rgb_columns`] as a PNG (atomically); `columns` None: near-square.
 pub fn write_image_grid(
     path: impl AsRef<Path>,
     samples: &[f32],
-    n: usize,
+    (n, columns): (usize, Option<usize>),
     height: usize,
     width: usize,
     channels: usize,
     value_range: (f32, f32),
 ) -> Result<()> {
-    let img = grid_rgb(samples, n, height, width, channels, value_range)?;
+    let columns = columns.unwrap_or(grid_shape(n).0);
+    let img = grid_rgb_columns(samples, (n, columns), height, width, channels, value_range)?;
     save_png(path, &img)
 }
 
@@ -146,7 +172,7 @@ mod tests {
         s[1] = 5.0;
         s[2] = f32::NAN;
         let p = dir.join("grid.png");
-        write_image_grid(&p, &s, n, h, w, 1, (-1.0, 1.0)).unwrap();
+        write_image_grid(&p, &s, (n, None), h, w, 1, (-1.0, 1.0)).unwrap();
         let (cols, rows) = (4u32, 3u32);
         let img = decode_png(&p, cols * 4 + 5 * 2, rows * 3 + 4 * 2);
         assert_eq!(img.get_pixel(0, 0), &GRID_PAD_COLOR);
@@ -175,6 +201,21 @@ mod tests {
         assert!(grid_rgb(&s, 4, 1, 2, 1, (0.0, 1.0)).is_err());
         assert!(grid_rgb(&s, 6, 1, 1, 1, (0.0, 1.0)).is_ok());
         assert!(grid_rgb(&[], 0, 1, 1, 1, (0.0, 1.0)).is_err());
+    }
+
+    /// A class grid: 3 classes × 2 columns of 1×1 tiles, tile i of value i / 5, lands row by
+    /// row (tile i at column i % 2, row i / 2).
+    #[test]
+    fn grids_with_given_columns_fill_row_by_row() {
+        let s: Vec<f32> = (0..6).map(|i| i as f32 / 5.0).collect();
+        let img = grid_rgb_columns(&s, (6, 2), 1, 1, 1, (0.0, 1.0)).unwrap();
+        assert_eq!((img.width(), img.height()), (2 + 3 * 2, 3 + 4 * 2));
+        for i in 0..6u32 {
+            let (x, y) = (2 + (i % 2) * 3, 2 + (i / 2) * 3);
+            let expected = (i as f32 / 5.0 * 255.0).round() as u8;
+            assert_eq!(img.get_pixel(x, y).0, [expected; 3], "tile {i}");
+        }
+        assert!(grid_rgb_columns(&s, (6, 0), 1, 1, 1, (0.0, 1.0)).is_err());
     }
 
     #[test]

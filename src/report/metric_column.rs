@@ -22,6 +22,12 @@ pub enum MetricColumn {
     /// `train --eval-every` reports of toy sets (`gan-gpu eval`'s toy statistics).
     ModesCaptured,
     HighQualityPercent,
+    /// A conditional run's evaluation: the classifier's mean accuracy on samples of each class
+    /// (did G draw the class it was asked for?).
+    ClassAccuracy,
+    /// 1-D toy sets: mean |D(x) − D*(x)| over the data's support, D* = p_data / (p_data + p_g)
+    /// the optimal discriminator for the current G (Goodfellow et al. 2014, Proposition 1).
+    DStarGap,
 }
 
 impl MetricColumn {
@@ -40,6 +46,8 @@ impl MetricColumn {
             MetricColumn::ClassKl => "class_kl",
             MetricColumn::ModesCaptured => "modes_captured",
             MetricColumn::HighQualityPercent => "high_quality_percent",
+            MetricColumn::ClassAccuracy => "class_accuracy",
+            MetricColumn::DStarGap => "d_star_gap",
         }
     }
 
@@ -57,6 +65,8 @@ impl MetricColumn {
             MetricColumn::Fid => format!("  FID {v:.2}"),
             MetricColumn::InceptionScore => format!("  IS {v:.2}"),
             MetricColumn::ClassKl => format!("  KL {v:.3}"),
+            MetricColumn::ClassAccuracy => format!("  class acc {:.1}%", 100.0 * v),
+            MetricColumn::DStarGap => format!("  |D−D*| {v:.3}"),
         }
     }
 
@@ -77,6 +87,7 @@ impl MetricColumn {
             MetricColumn::Fid => Some("FID (classifier features)"),
             MetricColumn::InceptionScore => Some("Inception score"),
             MetricColumn::ClassKl => Some("class KL (real vs generated)"),
+            MetricColumn::ClassAccuracy => Some("class accuracy (conditional samples)"),
             _ => None,
         }
     }

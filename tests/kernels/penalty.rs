@@ -1,5 +1,5 @@
 //! Lipschitz-penalty kernels: interpolation, the gradient penalty (value, adjoint, metrics;
-//! two- and one-sided; zero rows), the φ'' product, the in-place add and the finite-difference
+//! squared, one-sided and hinge ψ, norms over all or a prefix of the columns; zero rows), the φ'' product, the in-place add and the finite-difference
 //! penalty (including coinciding points), on awkward shapes against the f64 reference.
 
 use gan_gpu::gpu::Tensor;
@@ -8,6 +8,12 @@ use gan_gpu::kernels::penalty::*;
 use gan_gpu::reference::penalty as reference;
 
 use crate::common::*;
+
+const FORMS: [PenaltyForm; 3] = [
+    PenaltyForm::Squared,
+    PenaltyForm::OneSidedSquared,
+    PenaltyForm::Hinge,
+];
 
 const SHAPES: [(usize, usize); 5] = [(1, 1), (1, 784), (7, 63), (65, 2), (300, 7)];
 
@@ -86,8 +92,17 @@ fn interpolate_mixes_rows_with_their_own_epsilon() {
 fn gradient_penalty_value_adjoint_and_metrics() {
     let ctx = gpu();
     for (rows, cols) in SHAPES {
-        for one_sided in [false, true] {
-            let what = format!("gradient_penalty [{rows}, {cols}] one_sided={one_sided}");
+        // The norm over all columns, and over an image part followed by label columns.
+        let norm_widths = if cols > 3 {
+            vec![cols, cols - 3]
+        } else {
+            vec![cols]
+        };
+        for (form, norm_cols) in FORMS
+            .into_iter()
+            .flat_map(|form| norm_widths.iter().map(move |&w| (form, w)))
+        {
+            let what = format!("gradient_penalty [{rows}, {cols}] {form:?} norm over {norm_cols}");
             let mut rng = rng(&what);
             // Row norms on both sides of 1, and a zero row where there are several.
             let spread = 2.0 / (cols as f32).sqrt();
@@ -103,12 +118,13 @@ fn gradient_penalty_value_adjoint_and_metrics() {
                 &upload_matrix(&g, rows, cols),
                 &adjoint,
                 &metrics,
-                PenaltyShape { lambda, one_sided },
+                (PenaltyShape { lambda, form }, norm_cols),
                 SLOTS,
             )
             .unwrap();
             let got = run_and_read(&[&dispatch], &adjoint);
-            let expected = reference::gradient_penalty(&to_f64(&g), cols, lambda as f64, one_sided);
+            let expected =
+                reference::gradient_penalty(&to_f64(&g), (cols, norm_cols), lambda as f64, form);
             // Each adjoint element is coefficient·g: relative to the row's scale λ/B·|g|.
             let floor = lambda as f64 / rows as f64 * spread as f64 * 1e-2;
             assert_close(
@@ -215,8 +231,8 @@ fn add_in_place_adds() {
 fn lipschitz_penalty_ratio_and_gradients() {
     let ctx = gpu();
     for (rows, cols) in SHAPES {
-        for one_sided in [false, true] {
-            let what = format!("lipschitz_penalty [{rows}, {cols}] one_sided={one_sided}");
+        for form in FORMS {
+            let what = format!("lipschitz_penalty [{rows}, {cols}] {form:?}");
             let mut rng = rng(&what);
             let y1 = uniform(&mut rng, rows * cols, -1.0, 1.0);
             let mut y2 = uniform(&mut rng, rows * cols, -1.0, 1.0);
@@ -239,7 +255,7 @@ fn lipschitz_penalty_ratio_and_gradients() {
                 ),
                 (&grad1, &grad2),
                 &metrics,
-                PenaltyShape { lambda, one_sided },
+                PenaltyShape { lambda, form },
                 SLOTS,
             )
             .unwrap();
@@ -250,7 +266,7 @@ fn lipschitz_penalty_ratio_and_gradients() {
                 (&to_f64(&y1), &to_f64(&y2)),
                 cols,
                 lambda as f64,
-                one_sided,
+                form,
             );
             let floor = lambda as f64 / rows as f64 * 1e-2;
             assert_close(
@@ -290,7 +306,7 @@ fn bad_shapes_and_settings_are_errors() {
     let (metrics, _) = metrics();
     let shape = PenaltyShape {
         lambda: 1.0,
-        one_sided: false,
+        form: PenaltyForm::Squared,
     };
     let message = |r: gan_gpu::Result<gan_gpu::gpu::Dispatch>| r.err().unwrap().to_string();
     let nan = PenaltyShape {
@@ -306,8 +322,27 @@ fn bad_shapes_and_settings_are_errors() {
         (6, shape, same, "must differ"),
     ] {
         let adjoint = upload(&vec![0.0; adjoint_len]);
-        let error = message(gradient_penalty(ctx, &g, &adjoint, &metrics, shape, slots));
+        let error = message(gradient_penalty(
+            ctx,
+            &g,
+            &adjoint,
+            &metrics,
+            (shape, 3),
+            slots,
+        ));
         assert!(error.contains(expected), "{expected}: {error}");
+    }
+    for norm_cols in [0, 4] {
+        let adjoint = upload(&[0.0; 6]);
+        let error = message(gradient_penalty(
+            ctx,
+            &g,
+            &adjoint,
+            &metrics,
+            (shape, norm_cols),
+            SLOTS,
+        ));
+        assert!(error.contains("1 to 3 columns"), "{norm_cols}: {error}");
     }
     assert!(
         message(interpolate(

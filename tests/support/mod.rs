@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -82,4 +83,32 @@ pub fn fails(args: &[&str]) -> String {
     let (ok, _, stderr) = gan_gpu(args);
     assert!(!ok, "gan-gpu {args:?} should fail; stderr:\n{stderr}");
     stderr
+}
+
+/// A small MNIST-format folder: digit-like random images (a class-dependent bright block on
+/// noise) with labels 0..9, `train` training and `test` test images.
+pub fn fake_mnist(dir: &Path, train: u32, test: u32) {
+    let mut rng = gan_gpu::data::SplitMix64::new(5);
+    let mut write = |prefix: &str, count: u32| {
+        let mut images = vec![0, 0, 8, 3];
+        for d in [count, 28, 28] {
+            images.extend_from_slice(&d.to_be_bytes());
+        }
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend_from_slice(&count.to_be_bytes());
+        for i in 0..count {
+            let class = (i % 10) as usize;
+            for p in 0..784 {
+                let (row, col) = (p / 28, p % 28);
+                let block = row / 7 == class % 4 && col / 7 == class / 4;
+                let noise = rng.below(60) as u8;
+                images.push(if block { 200 + noise / 2 } else { noise });
+            }
+            labels.push(class as u8);
+        }
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
+    };
+    write("train", train);
+    write("t10k", test);
 }
