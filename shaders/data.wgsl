@@ -27,6 +27,8 @@ struct Params {
     spread: f32,
     // gather_u8's PixelRange: 0 maps bytes to [−1, 1], 1 to [0, 1].
     pixel_range: u32,
+    // sample_mixture: the points' dimensions, 1 or 2.
+    dims: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -154,7 +156,8 @@ fn gather_labels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 }
 
 // Point b: Philox((b, stream, step, 2)); lane 0 picks the component uniformly (multiply-high by
-// C), lanes 2 and 3 give two normals by Box–Muller; out[b] = center + std·(z0, z1).
+// C), lanes 2 and 3 give two normals by Box–Muller; out[b] = center + std·(z0, z1), or for 1-D
+// points center + std·z0.
 @compute @workgroup_size(256)
 fn sample_mixture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let b = flat_index(gid, groups, 256u);
@@ -164,6 +167,9 @@ fn sample_mixture(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let bits = philox4x32_10(vec4<u32>(b, params.stream, counter[0], 2u), seed_key());
     let component = mul_hi_lo(bits.x, params.examples).x;
     let z = box_muller(bits_to_unit(bits.z), bits_to_unit(bits.w));
-    out[2u * b] = centers[2u * component] + params.spread * z.x;
-    out[2u * b + 1u] = centers[2u * component + 1u] + params.spread * z.y;
+    let d = params.dims;
+    out[d * b] = centers[d * component] + params.spread * z.x;
+    if (d == 2u) {
+        out[2u * b + 1u] = centers[2u * component + 1u] + params.spread * z.y;
+    }
 }

@@ -30,6 +30,7 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("conv", include_str!("../shaders/conv.wgsl")),
     ("batch_norm", include_str!("../shaders/batch_norm.wgsl")),
     ("condition", include_str!("../shaders/condition.wgsl")),
+    ("nearest", include_str!("../shaders/nearest.wgsl")),
 ];
 
 /// The full source of a kernel file, ready to compile.

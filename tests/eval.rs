@@ -355,7 +355,17 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
         "40",
     ]);
     assert!(table.contains("Parzen") && table.contains("FID"), "{table}");
+    assert!(table.contains("nearest training image"), "{table}");
     let report = read_json(&run.join("eval.json"));
+    // The memorisation check: as many samples as were drawn (≤ 1000), every test image.
+    let nearest = &report["nearest"];
+    assert_eq!(nearest["samples"], 200);
+    assert_eq!(nearest["test_images"], 120);
+    assert_eq!(nearest["training_images"], 300);
+    for key in ["generated_mean_distance", "test_mean_distance"] {
+        let d = nearest[key].as_f64().unwrap();
+        assert!(d > 0.0 && d < 28.0, "{key}: {d}");
+    }
     let parzen = &report["parzen"];
     assert_eq!(parzen["samples"], 200);
     assert_eq!(parzen["test_points"], 50);

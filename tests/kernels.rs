@@ -44,3 +44,6 @@ mod batch_norm;
 
 #[path = "kernels/condition.rs"]
 mod condition;
+
+#[path = "kernels/nearest.rs"]
+mod nearest;

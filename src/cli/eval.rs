@@ -45,6 +45,11 @@ pub struct EvalArgs {
     /// Seed of the generator's noise.
     #[arg(long, default_value_t = 0, value_parser = super::whole_number::<u64>)]
     pub seed: u64,
+    /// Generator samples and test images whose nearest training image is found: their mean
+    /// distances side by side (a generator that copies training images is nearer to them than
+    /// the test set is; the paper's Figure 2 check). 0: skip.
+    #[arg(long, value_name = "N", default_value_t = crate::eval::DEFAULT_NEAREST, value_parser = super::whole_number::<usize>)]
+    pub nearest: usize,
 }
 
 pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
@@ -78,6 +83,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         parzen_real: args.parzen_real,
         toy_samples: args.toy_samples,
         seed: args.seed,
+        nearest: args.nearest,
         ..EvalOptions::default()
     };
     let ctx = cli.open_gpu()?;

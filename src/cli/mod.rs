@@ -4,6 +4,7 @@ mod bench;
 mod classifier;
 mod eval;
 mod info;
+mod interpolate;
 mod sample;
 mod train;
 
@@ -30,12 +31,16 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Train a GAN (Algorithm 1 of Goodfellow et al. 2014) on image data or a 2-D toy set.
+    /// Train a GAN (Algorithm 1 of Goodfellow et al. 2014) on image data or a toy set.
     #[command(allow_negative_numbers = true)]
     Train(Box<train::TrainArgs>),
     /// Draw samples from a trained generator.
     #[command(allow_negative_numbers = true)]
     Sample(sample::SampleArgs),
+    /// Walk the noise space: rows of samples along straight (or --slerp spherical) paths
+    /// between random pairs of z, the paper's Figure 3.
+    #[command(allow_negative_numbers = true)]
+    Interpolate(interpolate::InterpolateArgs),
     /// List the GPU adapters, which one is chosen and why, and the limits that matter.
     Info,
     /// Measure kernel and training speed on the chosen adapter.
@@ -65,6 +70,7 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
     let done = match &cli.command {
         Command::Train(args) => return train::run(&cli, args),
         Command::Sample(args) => sample::run(&cli, args),
+        Command::Interpolate(args) => interpolate::run(&cli, args),
         Command::Info => info::run(&cli),
         Command::Bench(args) => bench::run(&cli, args),
         Command::Eval(args) => eval::run(&cli, args),

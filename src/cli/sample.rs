@@ -6,11 +6,13 @@ use clap::{Args, ValueEnum};
 
 use super::Cli;
 use crate::error::{Error, Result};
-use crate::gan::DataSource;
+use crate::eval::nearest::{NearestSearch, mean_distance};
+use crate::eval::parzen::Tiling;
 use crate::gan::Prior;
 use crate::gan::checkpoint::load_generator;
 use crate::gan::real_data::{HostData, SampleShape};
 use crate::gan::samples::write_samples_png;
+use crate::gan::{DataSource, TrainConfig};
 use crate::gpu::Recorder;
 use crate::limits::{MemoryLimits, f32_bytes};
 use crate::nn::NetworkSpec;
@@ -18,7 +20,7 @@ use crate::report::npy::{read_npy_2d, write_npy_f32};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SampleFormat {
-    /// An image grid (images) or a scatter plot (2-D toy sets).
+    /// An image grid (images), a scatter plot (2-D toy sets) or the data and generator densities (1-D toy sets).
     Png,
     /// Raw samples as a NumPy float32 array [n, features]; image pixels in the run's range
     /// (config.json pixel_range: [0, 1] for a sigmoid generator, [−1, 1] otherwise).
@@ -47,6 +49,14 @@ pub struct SampleArgs {
     /// it, samples cycle through the classes, one grid row per class.
     #[arg(long, value_name = "N", value_parser = super::whole_number::<usize>)]
     pub class: Option<usize>,
+    /// Beside each sample, its nearest training example (squared Euclidean distance, found on
+    /// the GPU), as the rightmost column of the paper's Figure 2: a generator that memorises
+    /// shows copies. Image data only; reads the run's data folder (or --data).
+    #[arg(long)]
+    pub nearest: bool,
+    /// The training data for --nearest, instead of the run's own folder.
+    #[arg(long, value_name = "DATA", requires = "nearest")]
+    pub data: Option<PathBuf>,
 }
 
 /// Each sample's label (empty when unconditional) and the grid's columns (None: near-square),
@@ -122,7 +132,6 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
     };
     let (labels, columns) = sample_labels(&prior, count, args.class)?;
     let input = prior.host_input(&noise, &labels);
-    let ctx = cli.open_gpu()?;
     let generator = file.network(&ctx)?;
     let input = ctx.upload("noise", &[count, prior.input_dim()], &input)?;
     let pass = generator.pass(&ctx, "sample", &input, count)?;
@@ -131,22 +140,19 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
     recorder.submit()?;
     let values = ctx.read_f32(pass.output())?;
     let features = config.generator.outputs();
+    if args.nearest {
+        return write_with_nearest(&ctx, args, config, (&values, count));
+    }
     match args.format {
         SampleFormat::Npy => write_npy_f32(&args.output, &values, count, features)?,
-        SampleFormat::Png => {
-            let shape = match &config.data {
-                DataSource::Toy(_) => HostData::load(&config.data)?.shape,
-                DataSource::Folder(_) => square_image_shape(features)?,
-            };
-            write_samples_png(
-                &args.output,
-                &values,
-                (count, columns),
-                &shape,
-                config.pixel_range,
-                args.seed,
-            )?;
-        }
+        SampleFormat::Png => write_samples_png(
+            &args.output,
+            &values,
+            (count, columns),
+            &sample_shape(config, features)?,
+            config.pixel_range,
+            args.seed,
+        )?,
     }
     let range = match &config.data {
         DataSource::Folder(_) => {
@@ -159,12 +165,85 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
     Ok(())
 }
 
+/// `sample --nearest`: each sample followed by its nearest training example, in pairs across
+/// the grid (or, for npy, the nearest examples' indices and distances printed).
+fn write_with_nearest(
+    ctx: &crate::gpu::GpuContext,
+    args: &SampleArgs,
+    config: &TrainConfig,
+    (values, count): (&[f32], usize),
+) -> Result<()> {
+    let source = match (&args.data, &config.data) {
+        (_, DataSource::Toy(name)) => {
+            return Err(Error::Input(format!(
+                "--nearest: {name} is a toy set; the nearest-training-example check is for \
+                 image data"
+            )));
+        }
+        (Some(folder), _) => DataSource::Folder(folder.display().to_string()),
+        (None, source) => source.clone(),
+    };
+    let host = HostData::load(&source)?;
+    let features = config.generator.outputs();
+    if host.shape.dim() != features {
+        return Err(Error::Input(format!(
+            "--nearest: {} has {} values an example, the generator makes {features}",
+            host.description,
+            host.shape.dim()
+        )));
+    }
+    // Only what the generator trained on: the held-out tail is not training data.
+    let trained = host.count_after_holdout(config.holdout)?;
+    let range = config.pixel_range;
+    let training: Vec<f32> = host.pixels[..trained * features]
+        .iter()
+        .map(|&p| range.from_byte(p))
+        .collect();
+    let search = NearestSearch::new(ctx, &training, features)?;
+    let queries = ctx.upload("samples", &[count, features], values)?;
+    let neighbours = search.search(ctx, &queries, Tiling::default())?;
+    let mut pairs = Vec::with_capacity(2 * values.len());
+    for (sample, n) in values.chunks(features).zip(&neighbours) {
+        pairs.extend_from_slice(sample);
+        pairs.extend_from_slice(&training[n.index * features..(n.index + 1) * features]);
+    }
+    let per_row = (count as f64).sqrt().ceil() as usize;
+    match args.format {
+        SampleFormat::Png => write_samples_png(
+            &args.output,
+            &pairs,
+            (2 * count, Some(2 * per_row.max(1))),
+            &host.shape,
+            range,
+            args.seed,
+        )?,
+        SampleFormat::Npy => write_npy_f32(&args.output, &pairs, 2 * count, features)?,
+    }
+    crate::errln!(
+        "wrote {count} samples, each followed by its nearest of {trained} training examples \
+         ({}), to {}; mean distance {:.3} (pixel values in {:?})",
+        host.description,
+        args.output.display(),
+        mean_distance(&neighbours),
+        range.bounds()
+    );
+    Ok(())
+}
+
 /// The most samples one `sample` call draws: GPU dispatch sizes and indices are 32-bit.
 pub const MAX_SAMPLES: usize = (1 << 31) - 1;
 
+/// What one sample of the run is: a toy point, or a square image (the data folder may be gone).
+pub fn sample_shape(config: &TrainConfig, features: usize) -> Result<SampleShape> {
+    match &config.data {
+        DataSource::Toy(_) => Ok(HostData::load(&config.data)?.shape),
+        DataSource::Folder(_) => square_image_shape(features),
+    }
+}
+
 /// Refuse `count` samples of `generator` beyond 2^31 − 1, or whose noise, activations or
 /// output would not fit the adapter's binding or the host (checked before allocating).
-fn check_sample_count(
+pub fn check_sample_count(
     what: &str,
     count: usize,
     generator: &NetworkSpec,

@@ -9,6 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Cli;
+use crate::data::Toy;
 use crate::error::{Error, Result};
 use crate::eval::{self, during_training::TrainingEvaluation};
 use crate::gan::checkpoint::{Checkpoint, checkpoint_name};
@@ -28,7 +29,9 @@ use crate::report::run_dir::MetricsRow;
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// A folder of MNIST-format IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz])
-    /// or of same-sized PNG/JPEG images, or a built-in 2-D toy set: ring8 (default) or grid25.
+    /// or of same-sized PNG/JPEG images (in class sub-folders for --conditional), or a built-in
+    /// toy set: ring8 (default) or grid25 (2-D Gaussians), gauss1d or mix1d (1-D densities, the
+    /// paper's Figure 1).
     pub data: Option<String>,
     /// Start from a named setup (image data). Explicit flags override its values.
     ///
@@ -188,13 +191,12 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
-const TOY_SETS: [&str; 2] = ["ring8", "grid25"];
-
 /// The run's configuration from the flags, and the image data it was sized from (None for toy
 /// sets), all of it, before any is held out.
 fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     let data_name = args.data.clone().unwrap_or_else(|| "ring8".into());
-    let toy = TOY_SETS.contains(&data_name.as_str());
+    let toy = Toy::is_toy(&data_name);
+    let line = matches!(Toy::parse(&data_name), Ok(Toy::Line(_)));
     let data = if toy {
         DataSource::Toy(data_name.clone())
     } else {
@@ -204,7 +206,7 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
                 "DATA {data_name}: no such folder, and not a toy set ({}). Pass a folder holding \
                  train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (MNIST: \
                  https://yann.lecun.com/exdb/mnist/), or of PNG/JPEG images",
-                TOY_SETS.join(", ")
+                Toy::NAMES.join(", ")
             )));
         }
         DataSource::Folder(data_name.clone())
@@ -214,7 +216,7 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         (Some(name), true) => {
             presets::preset(name)?;
             return Err(Error::Input(format!(
-                "--preset {name}: presets are for image data; {data_name} is a 2-D toy set, \
+                "--preset {name}: presets are for image data; {data_name} is a toy set, \
                  which trains its own small MLPs"
             )));
         }
@@ -337,13 +339,15 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
 
     let (noise_dim, generator, discriminator, default_steps) = match &preset {
         None => {
-            let noise = args.noise_dim.unwrap_or(2);
+            // 2-D points from 2-D noise; 1-D points from 1-D noise, as in Figure 1.
+            let dims = if line { 1 } else { 2 };
+            let noise = args.noise_dim.unwrap_or(dims);
             let hidden = Activation::LeakyRelu(0.2);
             (
                 noise,
-                MlpSpec::from_sizes(&[noise, 128, 128, 128, 2], hidden, Activation::Identity)
+                MlpSpec::from_sizes(&[noise, 128, 128, 128, dims], hidden, Activation::Identity)
                     .into(),
-                MlpSpec::from_sizes(&[2, 128, 128, 128, 1], hidden, Activation::Identity).into(),
+                MlpSpec::from_sizes(&[dims, 128, 128, 128, 1], hidden, Activation::Identity).into(),
                 2000,
             )
         }
@@ -392,9 +396,11 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         ),
         None => (generator, discriminator),
     };
+    // Figure 1 draws z uniformly; every other default is Gaussian noise.
+    let default_noise = if line { Noise::Uniform } else { Noise::Normal };
     let noise = args
         .noise
-        .unwrap_or(preset.as_ref().map_or(Noise::Normal, |p| p.noise));
+        .unwrap_or(preset.as_ref().map_or(default_noise, |p| p.noise));
     let steps = match args.epochs {
         Some(epochs) => {
             if toy {

@@ -72,6 +72,50 @@ impl SplitMix64 {
     }
 }
 
+/// A built-in toy set: 2-D Gaussians (ring8, grid25) or a 1-D density (gauss1d, mix1d).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toy {
+    Plane(ToySet),
+    Line(super::toy1d::Density1d),
+}
+
+impl Toy {
+    /// Every toy set's name, for messages.
+    pub const NAMES: [&str; 4] = ["ring8", "grid25", "gauss1d", "mix1d"];
+
+    pub fn parse(s: &str) -> Result<Toy> {
+        if let Some(density) = super::toy1d::Density1d::parse(s) {
+            return Ok(Toy::Line(density));
+        }
+        ToySet::parse(s).map(Toy::Plane).map_err(|_| {
+            Error::Input(format!(
+                "unknown toy data set {s:?}: expected one of ring8 (alias 8gaussians), grid25 \
+                 (alias 25gaussians), gauss1d or mix1d"
+            ))
+        })
+    }
+
+    /// Whether `s` names a toy set.
+    pub fn is_toy(s: &str) -> bool {
+        Self::parse(s).is_ok()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Toy::Plane(set) => set.name(),
+            Toy::Line(density) => density.name(),
+        }
+    }
+
+    /// Values in one point.
+    pub fn dims(self) -> usize {
+        match self {
+            Toy::Plane(_) => 2,
+            Toy::Line(_) => 1,
+        }
+    }
+}
+
 /// A built-in 2-D toy data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToySet {

@@ -20,6 +20,8 @@ pub fn options_for(schedule: &EvalSchedule) -> EvalOptions {
         samples: schedule.samples,
         parzen_test: schedule.parzen_test,
         parzen_validation: schedule.parzen_validation,
+        // The memorisation check is `gan-gpu eval`'s (not a metrics.csv column).
+        nearest: 0,
         ..EvalOptions::default()
     }
 }

@@ -11,6 +11,7 @@ pub mod classifier;
 pub mod during_training;
 pub mod fid;
 pub mod generate;
+pub mod nearest;
 pub mod parzen;
 pub mod scores;
 
@@ -19,7 +20,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::data::{ToySet, load_mnist_folder, mode_stats};
+use crate::data::{Toy, ToySet, load_mnist_folder, mode_stats};
 use crate::error::{Error, Result};
 use crate::gan::{DataSource, Prior, TrainConfig};
 use crate::gpu::{GpuContext, Recorder, Tensor};
@@ -28,6 +29,7 @@ use crate::nn::Network;
 use crate::report::metric_column::MetricColumn;
 use classifier::{Classifier, ClassifierOutputs, pixels_to_inputs};
 use fid::{GaussianStats, frechet_distance};
+use nearest::{NearestReport, NearestSearch, mean_distance};
 use parzen::{ParzenReport, ParzenWindow, Tiling, paper_sigmas, parzen_estimate};
 use scores::{class_histogram, histogram_kl, inception_score, softmax_rows};
 
@@ -54,7 +56,13 @@ pub struct EvalOptions {
     /// Generator samples for the toy sets' mode statistics.
     pub toy_samples: usize,
     pub seed: u64,
+    /// Generator samples and test images whose nearest training image is found (the
+    /// memorisation check; 0: none).
+    pub nearest: usize,
 }
+
+/// Samples and test images of `eval`'s nearest-training-image check by default.
+pub const DEFAULT_NEAREST: usize = 1_000;
 
 /// The paper's evaluation sizes (Goodfellow et al. 2014, Breuleux et al.'s `parzen_ll.py`):
 /// 10,000 generator samples, 10,000 test images, 1,000 held-out images to choose σ. The one
@@ -77,6 +85,7 @@ impl Default for EvalOptions {
             parzen_real: false,
             toy_samples: 2_500,
             seed: 0,
+            nearest: DEFAULT_NEAREST,
         }
     }
 }
@@ -143,6 +152,9 @@ pub struct EvalReport {
     /// The same scores for real images: the test set's first half against its second half.
     pub real_floor: Option<ClassifierScores>,
     pub toy: Option<ToyReport>,
+    /// Mean distance to the nearest training image, of samples and of test images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nearest: Option<NearestReport>,
     /// A conditional run: the classifier's accuracy on samples drawn for each class.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_accuracy: Option<ClassAccuracy>,
@@ -242,6 +254,28 @@ impl EvalReport {
             out += &format!("  class histogram (gen)   {:?}\n", g.class_histogram);
             out += &format!("  class histogram (real)  {:?}\n", r.class_histogram);
         }
+        if let Some(n) = &self.nearest {
+            out += &format!(
+                "  nearest training image  {:.3} (mean distance of {} samples; test images: {:.3} \
+                 over {}; pixels in [0, 1], {} training images)\n",
+                n.generated_mean_distance,
+                n.samples,
+                n.test_mean_distance,
+                n.test_images,
+                n.training_images
+            );
+        }
+        if let Some(n) = &self.nearest {
+            out += &format!(
+                "  nearest training image  {:.3} (mean distance of {} samples; test images: {:.3} \
+                 over {}; pixels in [0, 1], {} training images)\n",
+                n.generated_mean_distance,
+                n.samples,
+                n.test_mean_distance,
+                n.test_images,
+                n.training_images
+            );
+        }
         if let Some(a) = &self.class_accuracy {
             let per_class: Vec<String> = a
                 .per_class
@@ -291,9 +325,17 @@ struct ClassifierSetup {
     real_floor: ClassifierScores,
 }
 
+/// The training images to search and the test images' own mean nearest distance.
+struct NearestSetup {
+    search: NearestSearch,
+    test_images: usize,
+    test_mean_distance: f64,
+}
+
 struct ImageSetup {
     description: String,
     dim: usize,
+    nearest: Option<NearestSetup>,
     validation: Tensor,
     test: Tensor,
     /// The Parzen estimate with real training images as the window, when asked for.
@@ -374,8 +416,19 @@ impl Evaluator {
     ) -> Result<Evaluator> {
         let folder = match (&config.data, &options.data) {
             (DataSource::Toy(name), _) => {
+                let set = match Toy::parse(name)? {
+                    Toy::Plane(set) => set,
+                    Toy::Line(density) => {
+                        return Err(Error::Input(format!(
+                            "{}: a 1-D toy set is scored while it trains: its sample steps \
+                             draw the paper's Figure 1 and log d_star_gap (mean |D − D*|) in \
+                             metrics.csv; gan-gpu eval scores image data and the 2-D toy sets",
+                            density.name()
+                        )));
+                    }
+                };
                 return Ok(Evaluator {
-                    setup: Setup::Toy(ToySet::parse(name)?),
+                    setup: Setup::Toy(set),
                     options: options.clone(),
                     warnings: Vec::new(),
                     prior: Prior::of(config),
@@ -526,10 +579,38 @@ impl Evaluator {
                 real_floor,
             })
         };
+        let nearest = if options.nearest > 0 {
+            // The images the generator trained on: all but the held-out tail.
+            let trained = if holdout > 0 && holdout <= n {
+                n - holdout
+            } else {
+                n
+            };
+            let test_images = options.nearest.min(test.images.count);
+            log(&format!(
+                "nearest training images of {test_images} test images ({trained} training images)"
+            ));
+            let search =
+                NearestSearch::new(ctx, &pixels_to_inputs(&train.pixels[..trained * dim]), dim)?;
+            let queries = ctx.upload(
+                "eval nearest test images",
+                &[test_images, dim],
+                &pixels_to_inputs(&test.images.pixels[..test_images * dim]),
+            )?;
+            let neighbours = search.search(ctx, &queries, options.tiling)?;
+            Some(NearestSetup {
+                search,
+                test_images,
+                test_mean_distance: mean_distance(&neighbours),
+            })
+        } else {
+            None
+        };
         Ok(Evaluator {
             setup: Setup::Images(Box::new(ImageSetup {
                 description: folder.display().to_string(),
                 dim,
+                nearest,
                 validation,
                 test: test_tensor,
                 parzen_real,
@@ -586,6 +667,7 @@ impl Evaluator {
             real_floor: None,
             toy: None,
             class_accuracy: None,
+            nearest: None,
             warnings: self.warnings.clone(),
             seconds: 0.0,
         };
@@ -657,6 +739,19 @@ impl Evaluator {
                         &options.sigmas,
                         options.tiling,
                     )?);
+                }
+                if let Some(nearest) = &setup.nearest {
+                    let count = options.nearest.min(options.samples);
+                    log(&format!("nearest training images of {count} samples"));
+                    let queries = pixels.view(0, &[count, setup.dim]);
+                    let neighbours = nearest.search.search(ctx, &queries, options.tiling)?;
+                    report.nearest = Some(NearestReport {
+                        training_images: nearest.search.count(),
+                        samples: count,
+                        generated_mean_distance: mean_distance(&neighbours),
+                        test_images: nearest.test_images,
+                        test_mean_distance: nearest.test_mean_distance,
+                    });
                 }
                 if let Some(c) = &setup.classifier {
                     log("classifier features of the samples");

@@ -48,7 +48,7 @@ pub struct ParzenWindow {
 
 /// Rows per tile rounded up so that every tile's first row starts on the device's storage
 /// offset alignment (tiles are bound as views of the whole set).
-fn aligned_rows(ctx: &GpuContext, rows: usize, dim: usize) -> usize {
+pub(crate) fn aligned_rows(ctx: &GpuContext, rows: usize, dim: usize) -> usize {
     let align = (ctx.limits.min_storage_buffer_offset_alignment as usize).max(4);
     let row_bytes = dim * 4;
     let granule = align / gcd(align, row_bytes);

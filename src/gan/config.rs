@@ -293,7 +293,7 @@ impl Schedule {
 pub enum DataSource {
     /// A folder of MNIST-format IDX files, or of same-sized PNG/JPEG images.
     Folder(String),
-    /// A built-in 2-D toy set: "ring8" or "grid25".
+    /// A built-in toy set: "ring8", "grid25" (2-D), "gauss1d" or "mix1d" (1-D).
     Toy(String),
 }
 
@@ -519,8 +519,9 @@ impl TrainConfig {
         }
         if let DataSource::Toy(name) = &self.data {
             return Err(Error::Input(format!(
-                "--eval-every {}: {name} is a 2-D toy set, whose mode coverage is already logged \
-                 at every sample step (modes, high_quality in metrics.csv); evaluations during \
+                "--eval-every {}: {name} is a toy set, whose statistics are already logged \
+                 at every sample step (modes and high_quality, or d_star_gap, in metrics.csv); \
+                 evaluations during \
                  training are for image data",
                 eval.every
             )));

@@ -6,6 +6,7 @@ pub mod config;
 pub mod conv_nets;
 pub mod critic;
 pub mod graph;
+pub mod interpolate;
 pub mod optimizer;
 pub mod presets;
 pub mod prior;

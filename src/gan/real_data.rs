@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::config::DataSource;
 use crate::data::image_folder::is_image_folder;
-use crate::data::{MNIST_CLASSES, ToySet, load_image_folder, load_mnist_folder};
+use crate::data::{Density1d, MNIST_CLASSES, Toy, ToySet, load_image_folder, load_mnist_folder};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, GpuContext, Tensor};
 use crate::kernels::data::{
@@ -23,6 +23,8 @@ pub enum SampleShape {
         channels: usize,
     },
     Point2d(ToySet),
+    /// A point of a 1-D density (the paper's Figure 1).
+    Point1d(Density1d),
 }
 
 impl SampleShape {
@@ -34,6 +36,7 @@ impl SampleShape {
                 channels,
             } => height * width * channels,
             SampleShape::Point2d(_) => 2,
+            SampleShape::Point1d(_) => 1,
         }
     }
 
@@ -46,6 +49,7 @@ impl SampleShape {
                 channels,
             } => vec![*channels, *height, *width],
             SampleShape::Point2d(_) => vec![2],
+            SampleShape::Point1d(_) => vec![1],
         }
     }
 }
@@ -67,12 +71,15 @@ impl HostData {
     pub fn load(source: &DataSource) -> Result<HostData> {
         match source {
             DataSource::Toy(name) => {
-                let set = ToySet::parse(name)?;
+                let toy = Toy::parse(name)?;
                 Ok(HostData {
-                    shape: SampleShape::Point2d(set),
+                    shape: match toy {
+                        Toy::Plane(set) => SampleShape::Point2d(set),
+                        Toy::Line(density) => SampleShape::Point1d(density),
+                    },
                     pixels: Vec::new(),
                     count: 0,
-                    description: format!("toy set {}", set.name()),
+                    description: format!("toy set {}", toy.name()),
                     labels: Vec::new(),
                     classes: 0,
                 })
@@ -100,7 +107,10 @@ impl HostData {
         if holdout == 0 {
             return Ok(self.count);
         }
-        if matches!(self.shape, SampleShape::Point2d(_)) {
+        if matches!(
+            self.shape,
+            SampleShape::Point2d(_) | SampleShape::Point1d(_)
+        ) {
             return Err(Error::Input(format!(
                 "--holdout {holdout}: {} is endless and holds nothing out; held-out examples \
                  need image data",
@@ -203,8 +213,15 @@ struct Labels {
 }
 
 enum Source {
-    Images { dataset: Tensor, indices: Tensor },
-    Mixture { centers: Tensor, std: f32 },
+    Images {
+        dataset: Tensor,
+        indices: Tensor,
+    },
+    Mixture {
+        centers: Tensor,
+        dims: usize,
+        std: f32,
+    },
 }
 
 impl RealData {
@@ -244,7 +261,16 @@ impl RealData {
                 let count = centers.len() / 2;
                 Source::Mixture {
                     centers: ctx.upload("mixture centers", &[count, 2], &centers)?,
+                    dims: 2,
                     std: set.std(),
+                }
+            }
+            SampleShape::Point1d(density) => {
+                let centers: Vec<f32> = density.centers().iter().map(|&m| m as f32).collect();
+                Source::Mixture {
+                    centers: ctx.upload("mixture centers", &[centers.len(), 1], &centers)?,
+                    dims: 1,
+                    std: density.std() as f32,
                 }
             }
         };
@@ -296,10 +322,11 @@ impl RealData {
                 )?,
                 gather_u8(ctx, dataset, indices, &self.batch, self.shape.dim(), range)?,
             ],
-            Source::Mixture { centers, std } => vec![sample_mixture(
+            Source::Mixture { centers, dims, std } => vec![sample_mixture(
                 ctx,
                 centers,
                 &self.batch,
+                *dims,
                 *std,
                 seed,
                 stream,

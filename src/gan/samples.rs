@@ -7,9 +7,11 @@ use super::graph::TrainGraph;
 use super::prior::{Noise, Prior};
 use super::real_data::SampleShape;
 use crate::data::toy::{ModeStats, mode_stats};
+use crate::data::toy1d::{FIGURE1_GRID, Figure1Curves, figure1_curves, figure1_grid};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
 use crate::kernels::data::PixelRange;
+use crate::report::curves::write_loss_curves;
 use crate::report::grid::write_image_grid;
 use crate::report::scatter::write_scatter;
 
@@ -55,6 +57,17 @@ pub struct SampleWriter {
     count: usize,
     columns: Option<usize>,
     seed: u64,
+    /// 1-D toys with a probability D: D's forward pass on the Figure-1 x grid and its logits.
+    discriminator_on_grid: Option<(Vec<Dispatch>, Tensor)>,
+}
+
+/// What a sample step measures besides the picture.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SampleStats {
+    /// 2-D toys: mode coverage.
+    pub modes: Option<ModeStats>,
+    /// 1-D toys: mean |D − D*| over the data's support.
+    pub d_star_gap: Option<f64>,
 }
 
 impl SampleWriter {
@@ -63,10 +76,25 @@ impl SampleWriter {
         let prior = Prior::of(&graph.config);
         let (input, count, columns) = match shape {
             SampleShape::Image { .. } => grid_input(&prior, GRID_SAMPLES, seed),
-            SampleShape::Point2d(_) => grid_input(&prior, SCATTER_SAMPLES, seed),
+            SampleShape::Point2d(_) | SampleShape::Point1d(_) => {
+                grid_input(&prior, SCATTER_SAMPLES, seed)
+            }
         };
         let input = ctx.upload("fixed noise", &[count, prior.input_dim()], &input)?;
         let pass = graph.generator.pass(ctx, "samples", &input, count)?;
+        // Figure 1's D(x) needs a probability: the BCE losses' sigmoid of D's logit (a
+        // Wasserstein critic's value is no probability, and has no D*).
+        let discriminator_on_grid = match shape {
+            SampleShape::Point1d(density) if !graph.config.loss.is_wasserstein() => {
+                let grid: Vec<f32> = figure1_grid(density).iter().map(|&x| x as f32).collect();
+                let grid = ctx.upload("figure 1 x grid", &[grid.len(), 1], &grid)?;
+                let d = graph
+                    .discriminator
+                    .pass(ctx, "figure 1 D", &grid, FIGURE1_GRID)?;
+                Some((d.forward.clone(), d.output().clone()))
+            }
+            _ => None,
+        };
         Ok(SampleWriter {
             shape,
             range: graph.config.pixel_range,
@@ -75,20 +103,40 @@ impl SampleWriter {
             count,
             columns,
             seed,
+            discriminator_on_grid,
         })
     }
 
     /// Run G on the fixed noise and write samples/step_NNNNNNNNN.png; for a 2-D toy set, also
-    /// score the samples' mode coverage.
-    pub fn write(&self, ctx: &GpuContext, folder: &Path, step: u64) -> Result<Option<ModeStats>> {
+    /// score the samples' mode coverage; for a 1-D toy set, draw the paper's Figure 1 (p_data,
+    /// G's density, D and D*) and measure |D − D*|.
+    pub fn write(&self, ctx: &GpuContext, folder: &Path, step: u64) -> Result<SampleStats> {
         let mut recorder = Recorder::new(ctx);
         recorder.record_all(&self.forward);
+        if let Some((forward, _)) = &self.discriminator_on_grid {
+            recorder.record_all(forward);
+        }
         recorder.submit()?;
         let values = ctx.read_f32(&self.output)?;
         let path = folder.join(format!(
             "step_{step:0width$}.png",
             width = super::checkpoint::STEP_DIGITS
         ));
+        if let (SampleShape::Point1d(density), Some((_, logits))) =
+            (&self.shape, &self.discriminator_on_grid)
+        {
+            let d: Vec<f64> = ctx
+                .read_f32(logits)?
+                .iter()
+                .map(|&l| 1.0 / (1.0 + (-(l as f64)).exp()))
+                .collect();
+            let curves = figure1_curves(*density, &values, &d);
+            write_figure1(&path, &curves)?;
+            return Ok(SampleStats {
+                d_star_gap: Some(curves.d_star_gap),
+                ..Default::default()
+            });
+        }
         write_samples_png(
             &path,
             &values,
@@ -100,11 +148,31 @@ impl SampleWriter {
         Ok(match self.shape {
             SampleShape::Point2d(set) => {
                 let points: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-                Some(mode_stats(&points, set))
+                SampleStats {
+                    modes: Some(mode_stats(&points, set)),
+                    ..Default::default()
+                }
             }
-            SampleShape::Image { .. } => None,
+            SampleShape::Image { .. } | SampleShape::Point1d(_) => SampleStats::default(),
         })
     }
+}
+
+/// The paper's Figure 1 as curves over x: the data density, G's density (a kernel density
+/// estimate of its samples), and when known D(x) and D*(x) = p_data / (p_data + p_g).
+pub fn write_figure1(path: &Path, curves: &Figure1Curves) -> Result<()> {
+    let points = |ys: &[f64]| -> Vec<(f64, f64)> {
+        curves.xs.iter().copied().zip(ys.iter().copied()).collect()
+    };
+    let (p_data, p_g) = (points(&curves.p_data), points(&curves.p_g));
+    let (d, d_star) = (points(&curves.d), points(&curves.d_star));
+    let mut series: Vec<(&str, &[(f64, f64)])> =
+        vec![("p_data(x)", &p_data), ("p_g(x), KDE of G(z)", &p_g)];
+    if !curves.d.is_empty() {
+        series.push(("D(x)", &d));
+        series.push(("D*(x)", &d_star));
+    }
+    write_loss_curves(path, &series)
 }
 
 /// Generated samples as a PNG: an image grid with pixel values in `range` (the generator's
@@ -135,6 +203,12 @@ pub fn write_samples_png(
         SampleShape::Point2d(set) => {
             let fake: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
             write_scatter(path, &fake, &set.sample(SCATTER_SAMPLES, seed), 512)
+        }
+        // Without D (`gan-gpu sample`): the data's and the generator's densities.
+        SampleShape::Point1d(density) => {
+            let mut curves = figure1_curves(*density, values, &[]);
+            curves.d.clear();
+            write_figure1(path, &curves)
         }
     }
 }

@@ -8,8 +8,8 @@ use super::checkpoint::{self, Checkpoint};
 use super::config::{DataSource, GanLoss, TrainConfig};
 use super::graph::{TrainGraph, slot};
 use super::real_data::{HostData, RealData};
-use super::samples::SampleWriter;
-use crate::data::ModeStats;
+use super::samples::{SampleStats, SampleWriter};
+use crate::data::Toy;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PendingRead, Recorder};
 use crate::nn::Network;
@@ -80,8 +80,14 @@ pub fn extra_columns(config: &TrainConfig) -> Vec<MetricColumn> {
         GanLoss::Wgan => columns.push(MetricColumn::Wasserstein),
         GanLoss::Nsgan | GanLoss::Minimax => {}
     }
-    if matches!(config.data, DataSource::Toy(_)) {
-        columns.extend([MetricColumn::Modes, MetricColumn::HighQuality]);
+    if let DataSource::Toy(name) = &config.data {
+        match Toy::parse(name) {
+            Ok(Toy::Line(_)) if !config.loss.is_wasserstein() => {
+                columns.push(MetricColumn::DStarGap)
+            }
+            Ok(Toy::Line(_)) => {}
+            _ => columns.extend([MetricColumn::Modes, MetricColumn::HighQuality]),
+        }
     }
     columns
 }
@@ -92,8 +98,9 @@ fn extra_values(
     row: &MetricsRow,
     sums: &[f32],
     d_steps: f64,
-    modes: Option<&ModeStats>,
+    stats: Option<&SampleStats>,
 ) -> Vec<f64> {
+    let modes = stats.and_then(|s| s.modes.as_ref());
     columns
         .iter()
         .map(|&column| match column {
@@ -103,6 +110,7 @@ fn extra_values(
             MetricColumn::GradNorm => sums[slot::GRAD_NORM as usize] as f64 / d_steps,
             MetricColumn::Modes => modes.map_or(f64::NAN, |m| m.modes_captured as f64),
             MetricColumn::HighQuality => modes.map_or(f64::NAN, |m| m.high_quality_fraction as f64),
+            MetricColumn::DStarGap => stats.and_then(|s| s.d_star_gap).unwrap_or(f64::NAN),
             other => unreachable!("the evaluation fills metrics column {}", other.name()),
         })
         .collect()
@@ -209,7 +217,7 @@ pub fn train_with_evaluation(
 
     // Turn a chunk's metric sums into a row (means per step), check for divergence, log it.
     let mut finish = |flight: InFlight,
-                      (modes, scores): (Option<&ModeStats>, Option<&[f64]>),
+                      (modes, scores): (Option<&SampleStats>, Option<&[f64]>),
                       last_done: &mut Instant,
                       (rows, extras): (&mut Vec<MetricsRow>, &mut Vec<Vec<f64>>),
                       progress: &mut dyn Progress|
@@ -293,7 +301,7 @@ pub fn train_with_evaluation(
         let eval_now = eval_every > 0 && (step % eval_every == 0 || step == config.steps);
         // Samples first: a toy set's mode coverage goes into this chunk's row.
         let modes = if sample_now {
-            samples.write(ctx, &run.samples_dir(), step)?
+            Some(samples.write(ctx, &run.samples_dir(), step)?)
         } else {
             None
         };

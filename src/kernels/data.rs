@@ -48,6 +48,14 @@ impl PixelRange {
         }
     }
 
+    /// A pixel byte's value in this range (as `gather_u8` maps it on the GPU).
+    pub fn from_byte(self, byte: u8) -> f32 {
+        match self {
+            PixelRange::MinusOneToOne => byte as f32 / 127.5 - 1.0,
+            PixelRange::ZeroToOne => byte as f32 / 255.0,
+        }
+    }
+
     /// The values of bytes 0 and 255.
     pub fn bounds(self) -> (f32, f32) {
         match self {
@@ -86,6 +94,8 @@ struct Params {
     half_bits: u32,
     spread: f32,
     pixel_range: u32,
+    // sample_mixture: the points' dimensions (1 or 2).
+    dims: u32,
 }
 
 fn dispatch(
@@ -215,13 +225,15 @@ pub fn gather_labels(
     dispatch(ctx, kernel, params, tensors, indices.len())
 }
 
-/// B points of a 2-D Gaussian mixture with equal weights: out[b] = centers[c] + std·(z0, z1),
-/// component c uniform. `centers` is [C, 2], `out` [B, 2].
+/// B points of a 1-D or 2-D Gaussian mixture with equal weights: out[b] = centers[c] + std·z,
+/// component c uniform, z = z0 (1-D) or (z0, z1) (2-D). `centers` is [C, dims], `out`
+/// [B, dims].
 #[allow(clippy::too_many_arguments)]
 pub fn sample_mixture(
     ctx: &GpuContext,
     centers: &Tensor,
     out: &Tensor,
+    dims: usize,
     std: f32,
     seed: u64,
     stream: u32,
@@ -229,28 +241,34 @@ pub fn sample_mixture(
 ) -> Result<Dispatch> {
     let kernel = "sample_mixture";
     expect_len(kernel, "counter", counter.len(), 1)?;
-    if centers.is_empty() || !centers.len().is_multiple_of(2) {
+    if !(dims == 1 || dims == 2) {
         return Err(Error::Input(format!(
-            "{kernel}: centers has {} elements, expected [C, 2] with C ≥ 1",
+            "{kernel}: points have 1 or 2 dimensions, found {dims}"
+        )));
+    }
+    if centers.is_empty() || !centers.len().is_multiple_of(dims) {
+        return Err(Error::Input(format!(
+            "{kernel}: centers has {} elements, expected [C, {dims}] with C ≥ 1",
             centers.len()
         )));
     }
-    if !out.len().is_multiple_of(2) {
+    if !out.len().is_multiple_of(dims) {
         return Err(Error::Input(format!(
-            "{kernel}: out has {} elements, expected [B, 2]",
+            "{kernel}: out has {} elements, expected [B, {dims}]",
             out.len()
         )));
     }
     check_u32_len(kernel, "out", out.len())?;
     let [seed_lo, seed_hi] = seed_key(seed);
-    let batch = out.len() / 2;
+    let batch = out.len() / dims;
     let params = Params {
         batch: batch as u32,
-        examples: (centers.len() / 2) as u32,
+        examples: (centers.len() / dims) as u32,
         seed_lo,
         seed_hi,
         stream,
         spread: std,
+        dims: dims as u32,
         ..Params::default()
     };
     let tensors = vec![

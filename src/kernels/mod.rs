@@ -9,6 +9,7 @@ pub mod conv;
 pub mod data;
 pub mod loss;
 pub mod matmul;
+pub mod nearest;
 pub mod optim;
 pub mod parzen;
 pub mod penalty;

@@ -105,7 +105,7 @@ pub fn gather_labels(labels: &[u8], indices: &[u32]) -> Vec<u32> {
 
 /// The mixture points (flattened [B, 2]) and the component each was drawn from.
 pub fn sample_mixture(
-    centers: &[[f64; 2]],
+    centers: &[Vec<f64>],
     batch: usize,
     std: f64,
     seed: u64,
@@ -119,7 +119,9 @@ pub fn sample_mixture(
         let c = multiply_high(bits[0], centers.len() as u32) as usize;
         let (z0, z1) = box_muller(bits_to_unit(bits[2]) as f64, bits_to_unit(bits[3]) as f64);
         points.push(centers[c][0] + std * z0);
-        points.push(centers[c][1] + std * z1);
+        if centers[c].len() == 2 {
+            points.push(centers[c][1] + std * z1);
+        }
         components.push(c);
     }
     (points, components)

@@ -10,6 +10,7 @@ pub mod data;
 pub mod loss;
 pub mod matmul;
 pub mod mlp;
+pub mod nearest;
 pub mod network;
 pub mod optim;
 pub mod parzen;

@@ -25,7 +25,7 @@ pub enum MetricColumn {
     /// A conditional run's evaluation: the classifier's mean accuracy on samples of each class
     /// (did G draw the class it was asked for?).
     ClassAccuracy,
-    /// 1-D toy sets: mean |D(x) − D*(x)| over the data's support, D* = p_data / (p_data + p_g)
+    /// 1-D toy sets: mean |D(x) − D*(x)| under p_data, D* = p_data / (p_data + p_g)
     /// the optimal discriminator for the current G (Goodfellow et al. 2014, Proposition 1).
     DStarGap,
 }

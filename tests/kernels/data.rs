@@ -253,41 +253,53 @@ fn with_replacement_in_range_and_uniform() {
 
 #[test]
 fn mixture_matches_reference_and_statistics() {
-    let mut rng = rng("mixture");
+    // ring8's eight centers on a circle of radius 2, and a 1-D mixture of three.
+    let ring: Vec<Vec<f64>> = (0..8)
+        .map(|k| {
+            let angle = k as f64 * std::f64::consts::TAU / 8.0;
+            vec![
+                (2.0 * angle.cos()) as f32 as f64,
+                (2.0 * angle.sin()) as f32 as f64,
+            ]
+        })
+        .collect();
+    let line = vec![vec![-1.5], vec![0.25], vec![2.0]];
+    for centers in [ring, line] {
+        check_mixture(&centers);
+    }
+}
+
+fn check_mixture(centers: &[Vec<f64>]) {
+    let dims = centers[0].len();
+    let what = format!("mixture of {} in {dims}-D", centers.len());
+    let mut rng = rng(&what);
     let (seed, stream, step) = (
         rng.random::<u64>(),
         rng.random::<u32>(),
         rng.random::<u32>(),
     );
-    // ring8: eight centers on a circle of radius 2.
-    let centers: Vec<[f64; 2]> = (0..8)
-        .map(|k| {
-            let angle = k as f64 * std::f64::consts::TAU / 8.0;
-            [2.0 * angle.cos(), 2.0 * angle.sin()]
-        })
-        .map(|[x, y]| [x as f32 as f64, y as f32 as f64])
-        .collect();
     let flat: Vec<f32> = centers.iter().flatten().map(|&v| v as f32).collect();
     let std = 0.05f32;
     let batch = 8000;
-    let (centers_gpu, out) = (upload(&flat), poisoned(2 * batch));
+    let (centers_gpu, out) = (upload(&flat), poisoned(dims * batch));
     let counter = u32_tensor(&[step]);
-    let sample = sample_mixture(gpu(), &centers_gpu, &out, std, seed, stream, &counter).unwrap();
+    let sample =
+        sample_mixture(gpu(), &centers_gpu, &out, dims, std, seed, stream, &counter).unwrap();
     let result = run_and_read(&[&sample], &out);
     let (expected, components) =
-        reference::sample_mixture(&centers, batch, std as f64, seed, stream, step);
+        reference::sample_mixture(centers, batch, std as f64, seed, stream, step);
     // The component choice is exact integer arithmetic; the offsets carry Box–Muller's f32
     // log/cos error (absolute, ~1e-6·std), so judge them against the scale of the centers.
-    assert_close("mixture points", &result, &expected, 1e-4, 1.0);
+    assert_close(&what, &result, &expected, 1e-4, 1.0);
 
     let c = centers.len();
-    let mut sums = vec![[0.0f64; 2]; c];
+    let mut sums = vec![vec![0.0f64; dims]; c];
     let mut squares = vec![0.0f64; c];
     let mut counts = vec![0usize; c];
     for (b, &k) in components.iter().enumerate() {
         counts[k] += 1;
         for (d, sum) in sums[k].iter_mut().enumerate() {
-            let offset = result[2 * b + d] as f64 - centers[k][d];
+            let offset = result[dims * b + d] as f64 - centers[k][d];
             *sum += offset;
             squares[k] += offset * offset;
         }
@@ -299,20 +311,22 @@ fn mixture_matches_reference_and_statistics() {
         let count = counts[k] as f64;
         assert!(
             (count - batch as f64 * p).abs() <= 5.0 * count_se,
-            "component {k} drawn {count} times of {batch}"
+            "{what}: component {k} drawn {count} times of {batch}"
         );
         for (d, sum) in sums[k].iter().enumerate() {
             let mean_offset = sum / count;
             assert!(
                 mean_offset.abs() <= 5.0 * std as f64 / count.sqrt(),
-                "component {k} axis {d}: mean off its center by {mean_offset}"
+                "{what}: component {k} axis {d}: mean off its center by {mean_offset}"
             );
         }
-        // The mean square offset over 2·count normal coordinates: mean s², SE s²·√(2/(2·count)).
-        let variance = squares[k] / (2.0 * count);
+        // The mean square offset over dims·count normal coordinates: mean s², SE
+        // s²·√(2/(dims·count)).
+        let n = dims as f64 * count;
+        let variance = squares[k] / n;
         assert!(
-            (variance - s2).abs() <= 5.0 * s2 * (1.0 / count).sqrt(),
-            "component {k}: spread {} vs std {std}",
+            (variance - s2).abs() <= 5.0 * s2 * (2.0 / n).sqrt(),
+            "{what}: component {k}: spread {} vs std {std}",
             variance.sqrt()
         );
     }
@@ -337,5 +351,6 @@ fn data_rejects_bad_shapes() {
     assert!(empty.is_err(), "a dataset of zero examples");
     let odd_centers = upload(&[0.0, 1.0, 2.0]);
     let points = poisoned(8);
-    assert!(sample_mixture(gpu(), &odd_centers, &points, 0.1, 1, 0, &counter).is_err());
+    assert!(sample_mixture(gpu(), &odd_centers, &points, 2, 0.1, 1, 0, &counter).is_err());
+    assert!(sample_mixture(gpu(), &odd_centers, &points, 3, 0.1, 1, 0, &counter).is_err());
 }
