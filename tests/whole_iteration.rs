@@ -9,6 +9,7 @@ mod support;
 
 use gan_gpu::data::SplitMix64;
 use gan_gpu::gan::graph::{TrainGraph, stream};
+use gan_gpu::gan::prior::label_layout;
 use gan_gpu::gan::real_data::{HostData, RealData, SampleShape};
 use gan_gpu::gan::{
     DataSource, EvalSchedule, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig,
@@ -22,7 +23,7 @@ use gan_gpu::nn::network::initial_buffers;
 use gan_gpu::nn::{
     BatchNormSpec, ConvSpec, Layer, LayerInit, LinearSpec, MlpSpec, Network, NetworkSpec,
 };
-use gan_gpu::reference::{data, loss, network, optim, random};
+use gan_gpu::reference::{condition, data, loss, network, optim, random};
 use support::{gpu, to_f64};
 
 const BATCH: usize = 5;
@@ -94,7 +95,12 @@ fn small_dcgan(noise: usize) -> (NetworkSpec, NetworkSpec) {
     (g, d)
 }
 
-fn config(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) -> TrainConfig {
+fn config(
+    generator: NetworkSpec,
+    discriminator: NetworkSpec,
+    noise: usize,
+    classes: Option<usize>,
+) -> TrainConfig {
     let adam = OptimizerConfig {
         lr: 1e-3,
         ..OptimizerConfig::default_for(OptimizerKind::Adam)
@@ -103,7 +109,7 @@ fn config(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) -> T
         data: DataSource::Folder("synthetic".into()),
         noise_dim: noise,
         noise: Default::default(),
-        classes: None,
+        classes,
         generator,
         discriminator,
         loss: GanLoss::Nsgan,
@@ -214,14 +220,39 @@ fn compare_params(what: &str, gpu_values: &[Vec<f32>], reference: &[Vec<f64>], l
     }
 }
 
-fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
+/// `classes`: a conditional GAN of that many classes (the networks widened for the label),
+/// each example of a random class.
+fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, classes: Option<usize>) {
     let ctx = gpu();
-    let config = config(generator, discriminator, noise);
+    let (generator, discriminator) = match classes {
+        Some(k) => (
+            generator.with_extra_input_channels(k, "G").unwrap(),
+            discriminator.with_extra_input_channels(k, "D").unwrap(),
+        ),
+        None => (generator, discriminator),
+    };
+    let config = config(generator, discriminator, noise, classes);
     let mut rng = SplitMix64::new(7);
     let dim = SIDE * SIDE;
     let pixels: Vec<u8> = (0..EXAMPLES * dim)
         .map(|_| (rng.next_u64() >> 56) as u8)
         .collect();
+    let labels: Vec<u8> = match classes {
+        Some(k) => (0..EXAMPLES).map(|_| rng.below(k as u64) as u8).collect(),
+        None => Vec::new(),
+    };
+    // The label after G's noise, and after D's input (channels for a conv D).
+    let (g_layout, d_layout) = match classes {
+        Some(k) => (
+            Some((k, 1)),
+            Some((k, label_layout(&config.discriminator, k).repeat)),
+        ),
+        None => (None, None),
+    };
+    let with_label = |x: &[f64], labels: &[u32], layout: Option<(usize, usize)>| match layout {
+        Some(layout) => condition::append_one_hot(x, labels, x.len() / BATCH, layout),
+        None => x.to_vec(),
+    };
     let host = HostData {
         shape: SampleShape::Image {
             height: SIDE,
@@ -231,10 +262,10 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
         pixels: pixels.clone(),
         count: EXAMPLES,
         description: "synthetic 6×6".into(),
-        labels: Vec::new(),
-        classes: 0,
+        labels: labels.clone(),
+        classes: classes.unwrap_or(0),
     };
-    let real = RealData::upload(ctx, host, BATCH).unwrap();
+    let real = RealData::upload_conditional(ctx, host, BATCH, classes).unwrap();
     let graph = TrainGraph::new(ctx, &config, real).unwrap();
     let mut recorder = Recorder::new(ctx);
     for _ in 0..ITERATIONS {
@@ -249,6 +280,7 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
     let mut g = Reference::new(&config.generator, &g_init);
     let mut d = Reference::new(&config.discriminator, &d_init);
     let (mut rng_counter, mut batch_counter) = (0u32, 0u32);
+    let mut batch_labels = Vec::new();
     for _ in 0..ITERATIONS {
         // D step: BCE(D(x), 1) + BCE(D(G(z)), 0).
         rng_counter += 1;
@@ -270,9 +302,15 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
         );
         batch_counter += 1;
         let x = data::gather_u8(&pixels, &indices, dim, config.pixel_range);
-        let fake = g.forward(&z).output().to_vec();
-        let real_trace = d.forward(&x);
-        let fake_trace = d.forward(&fake);
+        if classes.is_some() {
+            batch_labels = data::gather_labels(&labels, &indices);
+        }
+        let fake = g
+            .forward(&with_label(&z, &batch_labels, g_layout))
+            .output()
+            .to_vec();
+        let real_trace = d.forward(&with_label(&x, &batch_labels, d_layout));
+        let fake_trace = d.forward(&with_label(&fake, &batch_labels, d_layout));
         let real_grad = loss::bce_with_logits_backward(real_trace.output(), 1.0, 1.0);
         let fake_grad = loss::bce_with_logits_backward(fake_trace.output(), 0.0, 1.0);
         let (mut d_grads, _) = network::backward(&d.spec, &d.params, &real_trace, &real_grad);
@@ -292,10 +330,16 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize) {
             stream::NOISE,
             rng_counter,
         );
-        let g_trace = g.forward(&z);
-        let d_trace = d.forward(g_trace.output());
+        // The G step keeps the last D step's labels.
+        let g_trace = g.forward(&with_label(&z, &batch_labels, g_layout));
+        let d_trace = d.forward(&with_label(g_trace.output(), &batch_labels, d_layout));
         let logit_grad = loss::bce_with_logits_backward(d_trace.output(), 1.0, 1.0);
-        let (_, sample_grad) = network::backward(&d.spec, &d.params, &d_trace, &logit_grad);
+        let (_, input_grad) = network::backward(&d.spec, &d.params, &d_trace, &logit_grad);
+        // G's output gradient: the image part of D's input gradient.
+        let sample_grad = match d_layout {
+            Some(_) => condition::take_columns(&input_grad, d.spec.inputs(), dim),
+            None => input_grad,
+        };
         let (g_grads, _) = network::backward(&g.spec, &g.params, &g_trace, &sample_grad);
         g.adam(&g_grads, &config.generator_optimizer);
     }
@@ -357,11 +401,23 @@ fn two_mlp_gan_iterations_match_the_f64_reference() {
     let hidden = Activation::LeakyRelu(0.2);
     let g = MlpSpec::from_sizes(&[4, 17, SIDE * SIDE], hidden, Activation::Tanh);
     let d = MlpSpec::from_sizes(&[SIDE * SIDE, 13, 1], hidden, Activation::Identity);
-    run(g.into(), d.into(), 4);
+    run(g.into(), d.into(), 4, None);
 }
 
 #[test]
 fn two_conv_gan_iterations_match_the_f64_reference() {
     let (g, d) = small_dcgan(5);
-    run(g, d, 5);
+    run(g, d, 5, None);
+}
+
+/// Conditional GANs: labels gathered with their images, one-hot after G's noise and after D's
+/// input (features for the MLP, channels for the conv D), G's gradient the image part of D's.
+#[test]
+fn two_conditional_gan_iterations_match_the_f64_reference() {
+    let hidden = Activation::LeakyRelu(0.2);
+    let g = MlpSpec::from_sizes(&[4, 17, SIDE * SIDE], hidden, Activation::Tanh);
+    let d = MlpSpec::from_sizes(&[SIDE * SIDE, 13, 1], hidden, Activation::Identity);
+    run(g.into(), d.into(), 4, Some(3));
+    let (g, d) = small_dcgan(5);
+    run(g, d, 5, Some(4));
 }

@@ -299,6 +299,43 @@ mod tests {
     use crate::nn::layer::{ConvSpec, LinearSpec};
     use crate::nn::spec::LayerInit;
 
+    /// A conditional GAN's label: K more features for an MLP, K more channels for a
+    /// convolution (and for a conv G's [noise, 1, 1] input); refused where inputs enter through
+    /// a reshape.
+    #[test]
+    fn extra_input_channels_widen_the_first_layer() {
+        use crate::gan::conv_nets::{dcgan_discriminator, dcgan64_generator};
+        let mlp: NetworkSpec =
+            MlpSpec::from_sizes(&[784, 16, 1], Activation::Relu, Activation::Identity).into();
+        let wide = mlp.with_extra_input_channels(10, "d").unwrap();
+        assert_eq!((wide.inputs(), wide.output_shape()), (794, vec![1]));
+        let conv = dcgan_discriminator(1, 4, true);
+        let wide = conv.with_extra_input_channels(10, "d").unwrap();
+        assert_eq!(wide.input_shape(), [11, 28, 28]);
+        assert_eq!(wide.output_shape(), conv.output_shape());
+        let g = dcgan64_generator(100, 3, 2);
+        let wide = g.with_extra_input_channels(10, "g").unwrap();
+        assert_eq!(
+            (wide.inputs(), wide.output_shape()),
+            (110, g.output_shape())
+        );
+        let linear = Layer::Linear(LinearSpec {
+            inputs: 16,
+            outputs: 1,
+            bias: true,
+            init: LayerInit::Torch,
+        });
+        let reshaped = NetworkSpec::new(&[1, 4, 4], vec![Layer::Flatten, linear]);
+        let error = reshaped
+            .with_extra_input_channels(2, "--conditional: discriminator")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("--conditional: discriminator") && error.contains("flatten"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn mlp_configs_from_before_layer_lists_load_and_write_unchanged() {
         let old = r#"{"layers":[{"inputs":2,"outputs":3,"activation":{"leaky_relu":0.2},"pieces":1,"input_keep":1.0,"init":"torch"}]}"#;
