@@ -265,17 +265,6 @@ impl EvalReport {
                 n.training_images
             );
         }
-        if let Some(n) = &self.nearest {
-            out += &format!(
-                "  nearest training image  {:.3} (mean distance of {} samples; test images: {:.3} \
-                 over {}; pixels in [0, 1], {} training images)\n",
-                n.generated_mean_distance,
-                n.samples,
-                n.test_mean_distance,
-                n.test_images,
-                n.training_images
-            );
-        }
         if let Some(a) = &self.class_accuracy {
             let per_class: Vec<String> = a
                 .per_class
