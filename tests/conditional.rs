@@ -104,6 +104,25 @@ fn image_folder_class_subfolders_are_labels() {
     assert_eq!(shades, [200, 200, 90, 90, 10, 10]);
 }
 
+/// An MNIST folder stays one when run folders (with PNGs) are written inside it.
+#[test]
+fn mnist_folders_with_image_subfolders_are_still_mnist() {
+    let dir = scratch("mnist-with-runs");
+    fake_mnist(&dir, 20, 10);
+    let run = dir.join("run").join("samples");
+    std::fs::create_dir_all(&run).unwrap();
+    image::RgbImage::new(80, 40)
+        .save(run.join("step_000000000.png"))
+        .unwrap();
+    image::RgbImage::new(80, 40)
+        .save(dir.join("run").join("loss_curves.png"))
+        .unwrap();
+    let source = gan_gpu::gan::DataSource::Folder(dir.to_str().unwrap().into());
+    let host = HostData::load(&source).unwrap();
+    assert_eq!(host.shape.network_shape(), [1, 28, 28]);
+    assert_eq!((host.count, host.classes), (20, 10));
+}
+
 #[test]
 fn conditional_runs_sample_by_class_and_evaluate_per_class() {
     let dir = scratch("run");

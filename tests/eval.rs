@@ -355,7 +355,11 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
         "40",
     ]);
     assert!(table.contains("Parzen") && table.contains("FID"), "{table}");
-    assert_eq!(table.matches("nearest training image").count(), 1, "{table}");
+    assert_eq!(
+        table.matches("nearest training image").count(),
+        1,
+        "{table}"
+    );
     let report = read_json(&run.join("eval.json"));
     // The memorisation check: as many samples as were drawn (≤ 1000), every test image.
     let nearest = &report["nearest"];

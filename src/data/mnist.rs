@@ -118,6 +118,12 @@ pub fn load_mnist_folder(dir: impl AsRef<Path>) -> Result<MnistFolder> {
     })
 }
 
+/// Whether `dir` holds MNIST-format training images (raw or .gz): then it is read as MNIST even
+/// if sub-folders of it hold images (run folders written inside it, for instance).
+pub fn has_mnist_files(dir: &Path) -> bool {
+    find_file(dir, TRAIN_IMAGES).is_some()
+}
+
 fn expected_names() -> String {
     format!(
         "{} and {} (required) plus optionally {} and {}, each raw or with .gz",

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::config::DataSource;
 use crate::data::image_folder::is_image_folder;
+use crate::data::mnist::has_mnist_files;
 use crate::data::{Density1d, MNIST_CLASSES, Toy, ToySet, load_image_folder, load_mnist_folder};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, GpuContext, Tensor};
@@ -146,7 +147,7 @@ impl HostData {
 }
 
 fn load_folder(folder: &Path) -> Result<HostData> {
-    if is_image_folder(folder) {
+    if !has_mnist_files(folder) && is_image_folder(folder) {
         let images = load_image_folder(folder)?;
         let classes = images.class_names.len();
         return Ok(HostData {
