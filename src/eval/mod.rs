@@ -456,18 +456,22 @@ impl Evaluator {
         }
         let n = train.count;
         let validation_count = options.parzen_validation.min(n).max(1);
+        // The σ warnings concern the Parzen estimate only.
+        let parzen = options.parzen_test > 0;
         let validation_start = if holdout > 0 && holdout <= n {
-            if holdout < validation_count {
+            if parzen && holdout < validation_count {
                 warnings.push(format!(
                     "the run holds out only {holdout} training images; σ is chosen on those"
                 ));
             }
             n - holdout
         } else {
-            warnings.push(format!(
-                "the run has no held-out images (train --holdout N): σ is chosen on the last \
+            if parzen {
+                warnings.push(format!(
+                    "the run has no held-out images (train --holdout N): σ is chosen on the last \
                  {validation_count} training images, which the generator may have been trained on"
-            ));
+                ));
+            }
             n - validation_count
         };
         let validation_end = (validation_start + validation_count).min(n);
