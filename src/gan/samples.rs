@@ -60,10 +60,7 @@ impl SampleWriter {
         recorder.record_all(&self.forward);
         recorder.submit()?;
         let values = ctx.read_f32(&self.output)?;
-        let path = folder.join(format!(
-            "step_{step:0width$}.png",
-            width = super::checkpoint::STEP_DIGITS
-        ));
+        let path = sample_path(folder, step);
         write_samples_png(
             &path,
             &values,
@@ -80,6 +77,14 @@ impl SampleWriter {
             SampleShape::Image { .. } => None,
         })
     }
+}
+
+/// samples/step_NNNNNNNNN.png of `step` in `folder`.
+pub fn sample_path(folder: &Path, step: u64) -> std::path::PathBuf {
+    folder.join(format!(
+        "step_{step:0width$}.png",
+        width = super::checkpoint::STEP_DIGITS
+    ))
 }
 
 /// Generated samples as a PNG: an image grid with pixel values in `range` (the generator's
