@@ -365,3 +365,118 @@ pub fn export_generator(file: &GeneratorFile, path: &Path) -> Result<ModelProto>
     crate::report::write_atomic(path, &model.encode_to_vec())?;
     Ok(model)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::SplitMix64;
+    use crate::nn::torch::NetworkValues;
+    use crate::nn::{
+        BatchNormSpec, ConvSpec, DropoutSpec, LayerInit, LayerSpec, LinearSpec, NetworkSpec,
+    };
+    use tract_onnx::prelude::*;
+
+    /// Every layer kind the integration tests' presets lack, against the f64 reference in
+    /// evaluation mode: maxout with input dropout, dropout, a linear layer without bias,
+    /// BatchNorm1d, unflatten, Conv2d, flatten, LeakyReLU and sigmoid.
+    #[test]
+    fn every_layer_kind_matches_the_reference_in_tract() {
+        let noise = 6;
+        let layers = vec![
+            Layer::Dense(LayerSpec {
+                pieces: 3,
+                input_keep: 0.8,
+                ..LayerSpec::linear(noise, 5, Activation::Identity)
+            }),
+            Layer::Dropout(DropoutSpec { keep: 0.5 }),
+            Layer::Linear(LinearSpec {
+                inputs: 5,
+                outputs: 16,
+                bias: false,
+                init: LayerInit::Torch,
+            }),
+            Layer::BatchNorm(BatchNormSpec {
+                features: 16,
+                init: LayerInit::Torch,
+            }),
+            Layer::Activation(Activation::LeakyRelu(0.2)),
+            Layer::Unflatten(vec![1, 4, 4]),
+            Layer::Conv2d(ConvSpec {
+                in_channels: 1,
+                out_channels: 2,
+                kernel: 3,
+                stride: 1,
+                padding: 1,
+                bias: true,
+                init: LayerInit::Torch,
+            }),
+            Layer::Flatten,
+            Layer::Dense(LayerSpec::linear(32, 4, Activation::Sigmoid)),
+        ];
+        let spec = NetworkSpec::new(&[], layers);
+        spec.validate("generator").unwrap();
+        let mut rng = SplitMix64::new(3);
+        let mut draw =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.next_normal() as f32).collect() };
+        let params: Vec<Vec<f32>> = spec
+            .parameter_shapes()
+            .iter()
+            .map(|s| draw(s.iter().product()))
+            .collect();
+        let mut buffers: Vec<Vec<f32>> = spec
+            .buffer_shapes()
+            .iter()
+            .map(|s| draw(s.iter().product()))
+            .collect();
+        buffers[1].iter_mut().for_each(|v| *v = v.abs() + 0.1); // a variance
+        let mut config = crate::bench::train::reference_config(4);
+        config.noise_dim = noise;
+        config.generator = spec.clone();
+        let file = GeneratorFile {
+            path: "test.safetensors".into(),
+            config,
+            values: NetworkValues {
+                params: params.clone(),
+                buffers: buffers.clone(),
+            },
+            metadata: Default::default(),
+        };
+        let model = generator_model(&file).unwrap();
+        let bytes = model.encode_to_vec();
+
+        let batch = 3;
+        let z = draw(batch * noise);
+        let to64 = |v: &Vec<f32>| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        let mut buffers64: Vec<Vec<f64>> = buffers.iter().map(to64).collect();
+        let masks = vec![None; spec.layers.len()];
+        let trace = crate::reference::network::forward(
+            &spec,
+            &params.iter().map(to64).collect::<Vec<_>>(),
+            &mut buffers64,
+            &to64(&z),
+            batch,
+            false,
+            &masks,
+        );
+
+        let runnable = tract_onnx::onnx()
+            .model_for_read(&mut bytes.as_slice())
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        let input: Tensor = tract_ndarray::Array2::from_shape_vec((batch, noise), z)
+            .unwrap()
+            .into();
+        let result = runnable.run(tvec!(input.into())).unwrap();
+        let output = result[0].to_plain_array_view::<f32>().unwrap();
+        assert_eq!(output.shape(), [batch, 1, 2, 2]);
+        for (i, (got, want)) in output.iter().zip(trace.output()).enumerate() {
+            assert!(
+                (*got as f64 - want).abs() < 1e-5,
+                "[{i}]: ONNX {got}, reference {want}"
+            );
+        }
+    }
+}
