@@ -7,6 +7,7 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod gan;
 pub mod gpu;
 pub mod kernels;

@@ -21,7 +21,7 @@ pub struct ClassifierArgs {
 pub enum ClassifierCommand {
     /// Train the classifier on an MNIST-format folder's training split and report its accuracy
     /// on the test split (t10k) after every epoch.
-    #[command(allow_negative_numbers = true)]
+    #[command(allow_negative_numbers = true, after_help = super::examples::CLASSIFIER)]
     Train(TrainClassifierArgs),
 }
 

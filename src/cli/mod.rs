@@ -2,7 +2,10 @@
 
 mod bench;
 mod classifier;
+mod download;
 mod eval;
+mod examples;
+mod export;
 mod info;
 mod interpolate;
 mod sample;
@@ -17,7 +20,8 @@ use crate::gpu::{AdapterChoice, GpuContext};
 #[command(
     name = "gan-gpu",
     version,
-    about = "Train GANs on any GPU with hand-written WGSL kernels"
+    about = "Train GANs on any GPU with hand-written WGSL kernels",
+    after_help = examples::MAIN
 )]
 pub struct Cli {
     /// GPU adapter to use: an index from `gan-gpu info` or part of its name
@@ -32,26 +36,34 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a GAN (Algorithm 1 of Goodfellow et al. 2014) on image data or a toy set.
-    #[command(allow_negative_numbers = true)]
+    #[command(allow_negative_numbers = true, after_help = examples::TRAIN)]
     Train(Box<train::TrainArgs>),
     /// Draw samples from a trained generator.
-    #[command(allow_negative_numbers = true)]
+    #[command(allow_negative_numbers = true, after_help = examples::SAMPLE)]
     Sample(sample::SampleArgs),
     /// Walk the noise space: rows of samples along straight (or --slerp spherical) paths
     /// between random pairs of z, the paper's Figure 3.
     #[command(allow_negative_numbers = true)]
     Interpolate(interpolate::InterpolateArgs),
     /// List the GPU adapters, which one is chosen and why, and the limits that matter.
+    #[command(after_help = examples::INFO)]
     Info,
     /// Measure kernel and training speed on the chosen adapter.
-    #[command(allow_negative_numbers = true)]
+    #[command(allow_negative_numbers = true, after_help = examples::BENCH)]
     Bench(bench::BenchArgs),
     /// Score a trained generator: Parzen log-likelihood, FID / Inception Score / class
     /// histogram with the gan-gpu classifier, or mode coverage on toy sets.
-    #[command(allow_negative_numbers = true)]
+    #[command(allow_negative_numbers = true, after_help = examples::EVAL)]
     Eval(eval::EvalArgs),
     /// The evaluation classifier: `gan-gpu classifier train DATA`.
+    #[command(after_help = examples::CLASSIFIER)]
     Classifier(classifier::ClassifierArgs),
+    /// Export a trained generator for other tools: an ONNX model.
+    #[command(after_help = examples::EXPORT)]
+    Export(export::ExportArgs),
+    /// Download MNIST or Fashion-MNIST (IDX files, checksums verified).
+    #[command(after_help = examples::DOWNLOAD)]
+    Download(download::DownloadArgs),
 }
 
 impl Cli {
@@ -75,6 +87,8 @@ pub fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Bench(args) => bench::run(&cli, args),
         Command::Eval(args) => eval::run(&cli, args),
         Command::Classifier(args) => classifier::run(&cli, args),
+        Command::Export(args) => export::run(&cli, args),
+        Command::Download(args) => download::run(&cli, args),
     };
     done.map(|()| std::process::ExitCode::SUCCESS)
 }

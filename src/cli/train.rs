@@ -17,7 +17,7 @@ use crate::gan::presets;
 use crate::gan::real_data::HostData;
 use crate::gan::{
     DataSource, EvalSchedule, GanLoss, Noise, OptimizerConfig, OptimizerKind, Penalty, Progress,
-    Schedule, TrainConfig, WassersteinConfig, train_with_evaluation,
+    Schedule, TrainConfig, WassersteinConfig,
 };
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
@@ -189,6 +189,9 @@ pub struct TrainArgs {
     /// No progress bar (a line per log instead).
     #[arg(long)]
     pub quiet: bool,
+    /// Write no TensorBoard event file (events.out.tfevents.*) into the run folder.
+    #[arg(long)]
+    pub no_tensorboard: bool,
 }
 
 /// The run's configuration from the flags, and the image data it was sized from (None for toy
@@ -204,8 +207,9 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         if !folder.is_dir() {
             return Err(Error::Input(format!(
                 "DATA {data_name}: no such folder, and not a toy set ({}). Pass a folder holding \
-                 train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (MNIST: \
-                 https://yann.lecun.com/exdb/mnist/), or of PNG/JPEG images",
+                 train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (`gan-gpu \
+                 download mnist {data_name}` fetches MNIST there; https://yann.lecun.com/exdb/mnist/), \
+                 or of PNG/JPEG images",
                 Toy::NAMES.join(", ")
             )));
         }
@@ -679,7 +683,7 @@ impl Progress for Bar {
 
 /// Flags `--resume` honours: the checkpoint's configuration defines everything else.
 const RESUMABLE: &str = "--steps, --log-every, --sample-every, --checkpoint-every, --eval-every \
-                         (when the run evaluates), --quiet and --adapter";
+                         (when the run evaluates), --quiet, --no-tensorboard and --adapter";
 
 /// The flags given with `--resume` that would change the run (refused by name).
 fn refused_on_resume(args: &TrainArgs) -> Vec<&'static str> {
@@ -955,14 +959,15 @@ fn new_run_folder(args: &TrainArgs, config: &TrainConfig) -> Result<PathBuf> {
         )));
     }
     // --overwrite: the old run's files go, so the two runs never mix.
-    for file in existing {
+    let event_files = crate::report::tensorboard::event_files(out).unwrap_or_default();
+    for file in existing.into_iter().chain(event_files) {
         std::fs::remove_file(&file).map_err(|e| Error::io(&file, e))?;
     }
     for folder in [out.join("samples"), out.join("checkpoints")] {
         if let Ok(entries) = std::fs::read_dir(&folder) {
             for path in entries.flatten().map(|e| e.path()) {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
-                if name.starts_with("step_") {
+                if name.starts_with("step_") || name == crate::report::progress_gif::PROGRESS_GIF {
                     std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
                 }
             }
@@ -1092,7 +1097,10 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
     // From here on a signal or a closed output stops the run at the next submission, saved.
     progress.signals = Some(StopSignals::install()?);
     crate::output::defer_broken_pipe(true);
-    let outcome = train_with_evaluation(
+    let outputs = crate::gan::train::RunOutputs {
+        tensorboard: !args.no_tensorboard,
+    };
+    let outcome = crate::gan::train::train_with_outputs(
         &ctx,
         &config,
         host,
@@ -1102,6 +1110,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
         evaluation
             .as_mut()
             .map(|e| e as &mut dyn crate::gan::Evaluation),
+        &outputs,
     );
     crate::output::defer_broken_pipe(false);
     let outcome = outcome?;

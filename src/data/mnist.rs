@@ -22,8 +22,8 @@ const TEST_IMAGES: &[&str] = &["t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte
 const TEST_LABELS: &[&str] = &["t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"];
 
 /// Where MNIST-format data can be obtained; quoted in "not found" errors.
-const WHERE_TO_GET: &str = "MNIST can be obtained from https://yann.lecun.com/exdb/mnist/ \
-or its mirror https://ossci-datasets.s3.amazonaws.com/mnist/ (or use Fashion-MNIST, same \
+const WHERE_TO_GET: &str = "`gan-gpu download mnist DIR` (or `download fashion-mnist DIR`) \
+fetches them; MNIST can also be obtained from https://yann.lecun.com/exdb/mnist/ or its mirror https://ossci-datasets.s3.amazonaws.com/mnist/ (or use Fashion-MNIST, same \
 format: the Debian package dataset-fashion-mnist installs it under \
 /usr/share/datasets/fashion-mnist)";
 
@@ -224,6 +224,7 @@ mod tests {
             "https://ossci-datasets.s3.amazonaws.com/mnist/",
             "dataset-fashion-mnist",
             "/usr/share/datasets/fashion-mnist",
+            "gan-gpu download mnist",
         ] {
             assert!(msg.contains(name), "message lacks {name}: {msg}");
         }

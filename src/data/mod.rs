@@ -2,6 +2,7 @@
 //! Everything here produces plain u8 / f32 host buffers; uploading them to
 //! the GPU is the runtime's job.
 
+pub mod download;
 pub mod idx;
 pub mod image_folder;
 pub mod mnist;

@@ -11,7 +11,7 @@ use crate::data::toy1d::{FIGURE1_GRID, Figure1Curves, figure1_curves, figure1_gr
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
 use crate::kernels::data::PixelRange;
-use crate::report::curves::write_loss_curves;
+use crate::report::curves::{Panel, Series, write_panels};
 use crate::report::grid::write_image_grid;
 use crate::report::scatter::write_scatter;
 
@@ -118,10 +118,7 @@ impl SampleWriter {
         }
         recorder.submit()?;
         let values = ctx.read_f32(&self.output)?;
-        let path = folder.join(format!(
-            "step_{step:0width$}.png",
-            width = super::checkpoint::STEP_DIGITS
-        ));
+        let path = sample_path(folder, step);
         if let (SampleShape::Point1d(density), Some((_, logits))) =
             (&self.shape, &self.discriminator_on_grid)
         {
@@ -166,13 +163,36 @@ pub fn write_figure1(path: &Path, curves: &Figure1Curves) -> Result<()> {
     };
     let (p_data, p_g) = (points(&curves.p_data), points(&curves.p_g));
     let (d, d_star) = (points(&curves.d), points(&curves.d_star));
-    let mut series: Vec<(&str, &[(f64, f64)])> =
-        vec![("p_data(x)", &p_data), ("p_g(x), KDE of G(z)", &p_g)];
+    let mut series: Vec<Series<'_>> = vec![("p_data(x)", &p_data), ("p_g(x), KDE of G(z)", &p_g)];
     if !curves.d.is_empty() {
         series.push(("D(x)", &d));
-        series.push(("D*(x)", &d_star));
+        series.push(("D*(x) = p_data / (p_data + p_g)", &d_star));
     }
-    write_loss_curves(path, &series)
+    let title = if curves.d.is_empty() {
+        "data and generator densities".to_string()
+    } else {
+        format!(
+            "densities, D and D* (mean |D - D*| under p_data: {:.3})",
+            curves.d_star_gap
+        )
+    };
+    write_panels(
+        path,
+        &[Panel {
+            title: &title,
+            x_label: "x",
+            y_label: "density, D(x)",
+            series,
+        }],
+    )
+}
+
+/// samples/step_NNNNNNNNN.png of `step` in `folder`.
+pub fn sample_path(folder: &Path, step: u64) -> std::path::PathBuf {
+    folder.join(format!(
+        "step_{step:0width$}.png",
+        width = super::checkpoint::STEP_DIGITS
+    ))
 }
 
 /// Generated samples as a PNG: an image grid with pixel values in `range` (the generator's

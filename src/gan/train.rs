@@ -8,14 +8,16 @@ use super::checkpoint::{self, Checkpoint};
 use super::config::{DataSource, GanLoss, TrainConfig};
 use super::graph::{TrainGraph, slot};
 use super::real_data::{HostData, RealData};
-use super::samples::{SampleStats, SampleWriter};
+use super::samples::{SampleStats, SampleWriter, sample_path};
 use crate::data::Toy;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PendingRead, Recorder};
 use crate::nn::Network;
-use crate::report::curves::{Series, write_loss_curves, write_stacked_curves};
+use crate::report::curves::{LossPanel, Panel, write_panels};
 use crate::report::metric_column::{self, MetricColumn};
+use crate::report::progress_gif::{PROGRESS_GIF, ProgressAnimation};
 use crate::report::run_dir::{MetricsCsv, MetricsRow, RunDir, write_atomic};
+use crate::report::tensorboard::{SAMPLES_TAG, TensorBoardLog};
 
 pub struct TrainOutcome {
     pub run_dir: PathBuf,
@@ -147,6 +149,24 @@ pub fn train_with_evaluation(
     progress: &mut dyn Progress,
     evaluation: Option<&mut dyn Evaluation>,
 ) -> Result<TrainOutcome> {
+    let outputs = RunOutputs::default();
+    train_with_outputs(
+        ctx, config, data, run_dir, resume, progress, evaluation, &outputs,
+    )
+}
+
+/// [`train_with_evaluation`] with the optional run-folder outputs chosen by `outputs`.
+#[allow(clippy::too_many_arguments)]
+pub fn train_with_outputs(
+    ctx: &GpuContext,
+    config: &TrainConfig,
+    data: Option<HostData>,
+    run_dir: &Path,
+    resume: Option<&Checkpoint>,
+    progress: &mut dyn Progress,
+    evaluation: Option<&mut dyn Evaluation>,
+    outputs: &RunOutputs,
+) -> Result<TrainOutcome> {
     config.validate()?;
     crate::limits::check_training(config, &crate::limits::MemoryLimits::of_device(&ctx.limits))?;
     let eval_every = config.eval.every;
@@ -199,9 +219,19 @@ pub fn train_with_evaluation(
     } else {
         MetricsCsv::open(run.metrics_path(), &metric_column::names(&columns))?
     };
+    let mut tensorboard = match outputs.tensorboard {
+        true => {
+            let mut log = TensorBoardLog::create(run.root(), resume.map(|_| step))?;
+            log.config(step, &config.to_json())?;
+            Some(log)
+        }
+        false => None,
+    };
     let samples = SampleWriter::new(ctx, &graph, config.seed)?;
+    let mut animation = ProgressAnimation::resume(&run.samples_dir(), step)?;
     if resume.is_none() {
         samples.write(ctx, &run.samples_dir(), 0)?;
+        sample_outputs(&run, 0, tensorboard.as_mut(), &mut animation)?;
     }
 
     progress.start(step, config.steps);
@@ -220,7 +250,8 @@ pub fn train_with_evaluation(
                       (modes, scores): (Option<&SampleStats>, Option<&[f64]>),
                       last_done: &mut Instant,
                       (rows, extras): (&mut Vec<MetricsRow>, &mut Vec<Vec<f64>>),
-                      progress: &mut dyn Progress|
+                      progress: &mut dyn Progress,
+                      tensorboard: &mut Option<TensorBoardLog>|
      -> Result<()> {
         let sums = flight.read.wait(ctx)?;
         let now = Instant::now();
@@ -248,6 +279,9 @@ pub fn train_with_evaluation(
             None => values.resize(columns.len(), f64::NAN),
         }
         csv.append(&row, &values)?;
+        if let Some(log) = tensorboard.as_mut() {
+            log.log_row(&row, &columns, &values)?;
+        }
         if !columns.is_empty() {
             progress.extras(&columns, &values);
         }
@@ -283,6 +317,7 @@ pub fn train_with_evaluation(
                 &mut last_done,
                 (&mut rows, &mut extras),
                 progress,
+                &mut tensorboard,
             )?;
         }
         in_flight = Some(InFlight {
@@ -301,7 +336,9 @@ pub fn train_with_evaluation(
         let eval_now = eval_every > 0 && (step % eval_every == 0 || step == config.steps);
         // Samples first: a toy set's mode coverage goes into this chunk's row.
         let modes = if sample_now {
-            Some(samples.write(ctx, &run.samples_dir(), step)?)
+            let stats = samples.write(ctx, &run.samples_dir(), step)?;
+            sample_outputs(&run, step, tensorboard.as_mut(), &mut animation)?;
+            Some(stats)
         } else {
             None
         };
@@ -329,6 +366,7 @@ pub fn train_with_evaluation(
                 &mut last_done,
                 (&mut rows, &mut extras),
                 progress,
+                &mut tensorboard,
             )?;
         }
         if sample_now || eval_now || stop_now {
@@ -359,6 +397,7 @@ pub fn train_with_evaluation(
             &mut last_done,
             (&mut rows, &mut extras),
             progress,
+            &mut tensorboard,
         )?;
     }
     progress.finish();
@@ -377,6 +416,39 @@ pub fn train_with_evaluation(
     })
 }
 
+/// A series of loss_curves.png: its panel, label and (step, value) points.
+type PanelSeries<'a> = (LossPanel, &'a str, Vec<(f64, f64)>);
+
+/// Which optional files a run writes besides metrics, samples and checkpoints.
+#[derive(Clone, Debug)]
+pub struct RunOutputs {
+    /// The TensorBoard event file (`train --no-tensorboard` turns it off).
+    pub tensorboard: bool,
+}
+
+impl Default for RunOutputs {
+    fn default() -> Self {
+        RunOutputs { tensorboard: true }
+    }
+}
+
+/// What follows each new sample grid: its image in the TensorBoard log and a new frame of
+/// samples/progress.gif.
+fn sample_outputs(
+    run: &RunDir,
+    step: u64,
+    tensorboard: Option<&mut TensorBoardLog>,
+    animation: &mut ProgressAnimation,
+) -> Result<()> {
+    let path = sample_path(&run.samples_dir(), step);
+    let png = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    if let Some(log) = tensorboard {
+        log.image_png(SAMPLES_TAG, step, &png)?;
+    }
+    animation.add_png(step, &png, &path)?;
+    animation.write(&run.samples_dir().join(PROGRESS_GIF))
+}
+
 fn write_curves(
     run: &RunDir,
     rows: &[MetricsRow],
@@ -389,17 +461,6 @@ fn write_curves(
     let points = |f: fn(&MetricsRow) -> f64| -> Vec<(f64, f64)> {
         rows.iter().map(|r| (r.step as f64, f(r))).collect()
     };
-    let d_loss = points(|r| r.d_loss);
-    let g_loss = points(|r| r.g_loss);
-    let d_real = points(|r| r.d_real);
-    let d_fake = points(|r| r.d_fake);
-    let mut series: Vec<Series<'_>> = vec![
-        ("D loss", d_loss.as_slice()),
-        ("G loss", g_loss.as_slice()),
-        ("D(x)", d_real.as_slice()),
-        ("D(G(z))", d_fake.as_slice()),
-    ];
-    // (step, value) of an extra column, NaN where a row has none (the plot skips those).
     // (step, value) of extra column i, NaN where a row has none (the plot skips those).
     let column_points = |i: usize| -> Vec<(f64, f64)> {
         rows.iter()
@@ -407,31 +468,60 @@ fn write_curves(
             .map(|(r, values)| (r.step as f64, values[i]))
             .collect()
     };
-    // The Wasserstein metrics share the losses' scale; mode counts do not, so they stay in the CSV.
-    let plotted: Vec<(&str, Vec<(f64, f64)>)> = columns
+    let base = [
+        (LossPanel::Losses, "D loss", points(|r| r.d_loss)),
+        (LossPanel::Losses, "G loss", points(|r| r.g_loss)),
+        (
+            LossPanel::DiscriminatorOutputs,
+            "D(x)",
+            points(|r| r.d_real),
+        ),
+        (
+            LossPanel::DiscriminatorOutputs,
+            "D(G(z))",
+            points(|r| r.d_fake),
+        ),
+    ];
+    // The extra columns on a loss-like scale join their panel; mode counts stay in the CSV.
+    let extra: Vec<PanelSeries<'_>> = columns
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| Some((c.loss_curve_label()?, column_points(i))))
+        .filter_map(|(i, c)| Some((c.loss_panel()?, c.loss_curve_label()?, column_points(i))))
         .collect();
-    series.extend(
-        plotted
-            .iter()
-            .map(|(label, points)| (*label, points.as_slice())),
-    );
-    write_loss_curves(run.root().join("loss_curves.png"), &series)?;
+    let panels: Vec<Panel<'_>> = LossPanel::ALL
+        .iter()
+        .map(|&kind| Panel {
+            x_label: "step",
+            title: kind.title(),
+            y_label: kind.y_label(),
+            series: base
+                .iter()
+                .chain(&extra)
+                .filter(|(panel, _, _)| *panel == kind)
+                .map(|(_, label, points)| (*label, points.as_slice()))
+                .collect(),
+        })
+        .filter(|panel| !panel.series.is_empty())
+        .collect();
+    write_panels(run.root().join("loss_curves.png"), &panels)?;
 
     // Evaluation scores (train --eval-every) have scales of their own: a panel each.
-    let panels: Vec<(&str, Vec<(f64, f64)>)> = columns
+    let scores: Vec<(&str, Vec<(f64, f64)>)> = columns
         .iter()
         .enumerate()
         .filter_map(|(i, c)| Some((c.eval_panel_label()?, column_points(i))))
         .collect();
-    if panels.is_empty() {
+    if scores.is_empty() {
         return Ok(());
     }
-    let panels: Vec<Series<'_>> = panels
+    let panels: Vec<Panel<'_>> = scores
         .iter()
-        .map(|(label, points)| (*label, points.as_slice()))
+        .map(|(label, points)| Panel {
+            x_label: "step",
+            title: label,
+            y_label: "score",
+            series: vec![(*label, points.as_slice())],
+        })
         .collect();
-    write_stacked_curves(run.root().join("eval_curves.png"), &panels)
+    write_panels(run.root().join("eval_curves.png"), &panels)
 }

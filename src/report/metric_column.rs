@@ -70,12 +70,45 @@ impl MetricColumn {
         }
     }
 
+    /// The scalar's tag in the run's TensorBoard log: the CSV name under its group.
+    pub fn tensorboard_tag(self) -> &'static str {
+        match self {
+            MetricColumn::Wasserstein => "critic/wasserstein",
+            MetricColumn::Penalty => "critic/penalty",
+            MetricColumn::GradNorm => "critic/grad_norm",
+            MetricColumn::Modes => "toy/modes",
+            MetricColumn::HighQuality => "toy/high_quality",
+            MetricColumn::ParzenLl => "eval/parzen_ll",
+            MetricColumn::ParzenSe => "eval/parzen_se",
+            MetricColumn::Fid => "eval/fid",
+            MetricColumn::InceptionScore => "eval/inception_score",
+            MetricColumn::ClassKl => "eval/class_kl",
+            MetricColumn::ModesCaptured => "eval/modes_captured",
+            MetricColumn::HighQualityPercent => "eval/high_quality_percent",
+            MetricColumn::ClassAccuracy => "eval/class_accuracy",
+            MetricColumn::DStarGap => "toy/d_star_gap",
+        }
+    }
+
     /// The curve's label in loss_curves.png, for columns on the losses' scale.
     pub fn loss_curve_label(self) -> Option<&'static str> {
         match self {
             MetricColumn::Wasserstein => Some("W estimate"),
             MetricColumn::Penalty => Some("penalty"),
             MetricColumn::GradNorm => Some("grad norm"),
+            MetricColumn::DStarGap => Some("mean |D - D*|"),
+            _ => None,
+        }
+    }
+
+    /// The loss_curves.png panel a column on a loss-like scale is drawn in.
+    pub fn loss_panel(self) -> Option<super::curves::LossPanel> {
+        use super::curves::LossPanel;
+        match self {
+            MetricColumn::Wasserstein => Some(LossPanel::Losses),
+            MetricColumn::Penalty | MetricColumn::GradNorm => Some(LossPanel::Penalty),
+            // On D's output scale: how far D is from the optimal D*.
+            MetricColumn::DStarGap => Some(LossPanel::DiscriminatorOutputs),
             _ => None,
         }
     }
@@ -92,6 +125,16 @@ impl MetricColumn {
         }
     }
 }
+
+/// The base metrics.csv columns after `step` (which is the events' step) with their
+/// TensorBoard tags, in `METRICS_BASE_COLUMNS` order.
+pub const BASE_TENSORBOARD_TAGS: [(&str, &str); 5] = [
+    ("d_loss", "loss/d"),
+    ("g_loss", "loss/g"),
+    ("d_real", "discriminator/real"),
+    ("d_fake", "discriminator/fake"),
+    ("it_per_s", "speed/it_per_s"),
+];
 
 /// The CSV names of `columns`, in order.
 pub fn names(columns: &[MetricColumn]) -> Vec<&'static str> {

@@ -1,16 +1,19 @@
-//! Report writing: sample grids, toy scatter plots, loss curves (all PNG),
-//! and the run directory with its metrics CSV.
+//! Report writing: sample grids, toy scatter plots, metric charts (all PNG), the progress
+//! animation, the TensorBoard log, and the run directory with its metrics CSV.
 
+pub mod chart_font;
 pub mod curves;
 pub mod draw;
-pub mod font;
 pub mod grid;
 pub mod metric_column;
 pub mod npy;
+pub mod progress_gif;
 pub mod run_dir;
 pub mod scatter;
+pub mod tensorboard;
+pub mod tfevents;
 
-pub use curves::{loss_curves_rgb, write_loss_curves};
+pub use curves::{Panel, panels_rgb, write_panels};
 pub use grid::{grid_rgb, write_image_grid};
 pub use run_dir::{METRICS_BASE_COLUMNS, MetricsCsv, MetricsRow, RunDir, write_atomic};
 pub use scatter::{scatter_rgb, write_scatter};

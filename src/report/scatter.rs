@@ -4,13 +4,17 @@
 //! margin, same scale on both axes so rings stay round), not by the fakes:
 //! successive plots of one run then share axes and can be flipped through,
 //! and a generator that explodes does not shrink the real data to a dot.
-//! Fake points outside the range are clipped.
+//! Fake points outside the range are clipped. Drawn with plotters: ticks on both axes and a
+//! legend naming the real and the generated points.
 
 use std::path::Path;
 
 use image::{Rgb, RgbImage};
 
-use super::draw::{disc, rect_outline, save_png};
+use plotters::prelude::*;
+
+use super::chart_font;
+use super::draw::save_png;
 use crate::error::{Error, Result};
 
 pub const SCATTER_BACKGROUND: Rgb<u8> = Rgb([255, 255, 255]);
@@ -51,45 +55,67 @@ pub fn plot_range(fake: &[[f32; 2]], real: &[[f32; 2]]) -> (f64, f64, f64, f64) 
     (cx - half, cx + half, cy - half, cy + half)
 }
 
-/// Render the scatter plot as a `size_px × size_px` image.
+/// Render the scatter plot as a `size_px × size_px` image: real points under generated ones,
+/// axes with ticks on the same scale both ways, and a legend (drawn with plotters).
 pub fn scatter_rgb(fake: &[[f32; 2]], real: &[[f32; 2]], size_px: u32) -> Result<RgbImage> {
-    if !(32..=16_384).contains(&size_px) {
+    if !(128..=16_384).contains(&size_px) {
         return Err(Error::Input(format!(
-            "scatter plot size must be in 32..=16384 pixels, got {size_px}"
+            "scatter plot size must be in 128..=16384 pixels, got {size_px}"
         )));
     }
     let (x0, x1, y0, y1) = plot_range(fake, real);
-    let mut img = RgbImage::from_pixel(size_px, size_px, SCATTER_BACKGROUND);
-    let s = size_px as f64;
-    let inset = (s * 0.03).round().max(2.0);
-    let (left, right) = (inset, s - 1.0 - inset);
-    let (top, bottom) = (inset, s - 1.0 - inset);
-    let radius = (s / 250.0).max(1.0);
-    // Data -> pixel; y grows upwards in the data, downwards in the image.
-    let to_px = |p: &[f32; 2]| {
-        let u = (p[0] as f64 - x0) / (x1 - x0);
-        let v = (p[1] as f64 - y0) / (y1 - y0);
-        (left + u * (right - left), bottom - v * (bottom - top))
-    };
-    let inside = |p: &[f32; 2]| {
+    let inside = |p: &&[f32; 2]| {
         let (x, y) = (p[0] as f64, p[1] as f64);
         x.is_finite() && y.is_finite() && x >= x0 && x <= x1 && y >= y0 && y <= y1
     };
-    for (pts, color) in [(real, REAL_COLOR), (fake, FAKE_COLOR)] {
-        for p in pts.iter().filter(|p| inside(p)) {
-            let (px, py) = to_px(p);
-            disc(&mut img, px, py, radius, color);
+    let fail = |e: &dyn std::fmt::Display| Error::Input(format!("drawing the scatter plot: {e}"));
+    let radius = ((size_px as f64 / 250.0).max(1.0)).round() as i32;
+    let rgb = |c: Rgb<u8>| RGBColor(c.0[0], c.0[1], c.0[2]);
+    chart_font::register();
+    let mut img = RgbImage::from_pixel(size_px, size_px, SCATTER_BACKGROUND);
+    {
+        let root = BitMapBackend::with_buffer(img.as_mut(), (size_px, size_px)).into_drawing_area();
+        // Equal label areas on the left and bottom keep the plot square, so rings stay round.
+        let labels = (size_px / 10).clamp(28, 60);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(labels)
+            .y_label_area_size(labels)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| fail(&e))?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(222, 222, 222))
+            .axis_style(rgb(FRAME_COLOR))
+            .x_labels(7)
+            .y_labels(7)
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(|e| fail(&e))?;
+        for (points, color, name) in [(real, REAL_COLOR, "real"), (fake, FAKE_COLOR, "generated")] {
+            let color = rgb(color);
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .filter(inside)
+                        .map(|p| Circle::new((p[0] as f64, p[1] as f64), radius, color.filled())),
+                )
+                .map_err(|e| fail(&e))?
+                .label(name)
+                .legend(move |(x, y)| Circle::new((x + 6, y), 4, color.filled()));
         }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(160, 160, 160))
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(|e| fail(&e))?;
+        root.present().map_err(|e| fail(&e))?;
     }
-    // Frame drawn last so points never cover it.
-    rect_outline(
-        &mut img,
-        left as i64 - 1,
-        top as i64 - 1,
-        right as i64 + 1,
-        bottom as i64 + 1,
-        FRAME_COLOR,
-    );
     Ok(img)
 }
 
@@ -122,32 +148,38 @@ mod tests {
     }
 
     #[test]
-    fn scatter_png_draws_real_fake_and_frame() {
+    fn scatter_png_draws_real_fake_axes_and_legend() {
         let dir = temp_dir("scatter");
         let real = ToySet::Ring8.sample(500, 3);
         // Fakes: one cluster at the origin plus one far outside (clipped).
         let mut fake = vec![[0.0f32, 0.0]; 50];
         fake.push([50.0, 50.0]);
         let p = dir.join("scatter.png");
-        write_scatter(&p, &fake, &real, 300).unwrap();
-        let img = decode_png(&p, 300, 300);
-        assert!(count_color(&img, REAL_COLOR.0) > 100);
-        let fake_px = count_color(&img, FAKE_COLOR.0);
-        assert!(fake_px > 0);
-        // The origin is the centre of the ring's range, i.e. mid-image, so
-        // all fake pixels are near the centre: the far point was clipped.
-        for (x, y, px) in img.enumerate_pixels() {
-            if *px == FAKE_COLOR {
-                assert!(
-                    (x as i32 - 150).abs() < 6 && (y as i32 - 150).abs() < 6,
-                    "({x},{y})"
-                );
-            }
-        }
-        // Frame on all four sides, background in the corner.
-        assert_eq!(img.get_pixel(150, 8), &FRAME_COLOR);
-        assert_eq!(img.get_pixel(8, 150), &FRAME_COLOR);
-        assert_eq!(img.get_pixel(0, 0), &SCATTER_BACKGROUND);
+        write_scatter(&p, &fake, &real, 400).unwrap();
+        let img = decode_png(&p, 400, 400);
+        assert!(count_color(&img, REAL_COLOR.0) > 300);
+        // Generated pixels below the legend (top quarter) sit in one small cluster: the
+        // far point was clipped.
+        let fakes: Vec<(u32, u32)> = img
+            .enumerate_pixels()
+            .filter(|(_, y, px)| *y > 100 && **px == FAKE_COLOR)
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        assert!(fakes.len() > 10, "{}", fakes.len());
+        let (xs, ys): (Vec<u32>, Vec<u32>) = fakes.iter().copied().unzip();
+        let spread = |v: &[u32]| v.iter().max().unwrap() - v.iter().min().unwrap();
+        assert!(spread(&xs) < 12 && spread(&ys) < 12, "{fakes:?}");
+        // The legend names both sets in the top right: a generated swatch there.
+        assert!(
+            img.enumerate_pixels()
+                .any(|(x, y, px)| y < 100 && x > 250 && *px == FAKE_COLOR)
+        );
+        // Tick labels: dark text pixels in the left label area.
+        let dark = img
+            .enumerate_pixels()
+            .filter(|(x, _, px)| *x < 40 && px.0.iter().all(|&c| c < 90))
+            .count();
+        assert!(dark > 50, "{dark}");
         assert!(write_scatter(dir.join("tiny.png"), &fake, &real, 4).is_err());
         std::fs::remove_dir_all(dir).ok();
     }

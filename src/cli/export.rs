@@ -1,0 +1,42 @@
+//! `gan-gpu export RUN|CHECKPOINT --onnx generator.onnx`: the generator for ONNX runtimes.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Cli;
+use crate::error::Result;
+use crate::export::onnx::{OPSET, example_shape, export_generator};
+use crate::gan::checkpoint::load_generator;
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// A run folder (its newest checkpoint), a checkpoint file, or a generator.safetensors.
+    pub checkpoint: PathBuf,
+    /// Write the generator as an ONNX model (opset 13): input z [batch, noise_dim], output
+    /// [batch, C, H, W] in the run's pixel range, as `sample --format npy` writes it.
+    #[arg(long, value_name = "FILE")]
+    pub onnx: PathBuf,
+}
+
+pub fn run(_cli: &Cli, args: &ExportArgs) -> Result<()> {
+    let onnx = &args.onnx;
+    let file = load_generator(&args.checkpoint)?;
+    let shape = example_shape(&file)?;
+    export_generator(&file, onnx)?;
+    let (low, high) = file.config.pixel_range.bounds();
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    crate::outln!(
+        "wrote {} (ONNX opset {OPSET}) from {}: input z [batch, {}], output [batch, {}]{}",
+        onnx.display(),
+        file.path.display(),
+        file.config.noise_dim,
+        dims.join(", "),
+        if shape.len() == 3 {
+            format!(" with pixel values in [{low}, {high}]")
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
