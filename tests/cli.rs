@@ -50,7 +50,9 @@ fn idx_labels(count: u32) -> Vec<u8> {
 fn missing_data_folder_names_the_expected_files() {
     let error = fails(&["train", "/nonexistent/mnist"]);
     assert!(
-        error.contains("/nonexistent/mnist") && error.contains("train-images-idx3-ubyte"),
+        error.contains("/nonexistent/mnist")
+            && error.contains("train-images-idx3-ubyte")
+            && error.contains("gan-gpu download mnist /nonexistent/mnist"),
         "{error}"
     );
 }
@@ -60,7 +62,9 @@ fn folder_without_mnist_files_says_where_to_get_them() {
     let dir = scratch("empty");
     let error = fails(&["train", dir.to_str().unwrap()]);
     assert!(
-        error.contains("train-images-idx3-ubyte") && error.contains("yann.lecun.com"),
+        error.contains("train-images-idx3-ubyte")
+            && error.contains("yann.lecun.com")
+            && error.contains("gan-gpu download mnist"),
         "{error}"
     );
 }

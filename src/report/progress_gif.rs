@@ -1,15 +1,14 @@
 //! samples/progress.gif: the fixed-noise sample grid of every sample step as one animation,
 //! each frame labelled with its step, rewritten (atomically) at each sample step.
 //!
-//! Frames are kept in memory between sample steps; a resumed run starts from the grids already
-//! in samples/. At most `MAX_FRAMES` are kept: past that every other older frame is dropped, so
-//! a long run still animates its whole history in a file of bounded size.
+//! Frames are kept in memory between sample steps, each quantised to its GIF palette once (the
+//! costly part), so rewriting the file only re-packs them; a resumed run starts from the grids
+//! already in samples/. At most `MAX_FRAMES` are kept: past that every other older frame is
+//! dropped, so a long run still animates its whole history in a file of bounded size.
 
 use std::path::Path;
-use std::time::Duration;
 
-use image::codecs::gif::{GifEncoder, Repeat};
-use image::{Delay, Frame, Rgb, RgbImage, RgbaImage};
+use image::{Rgb, RgbImage};
 use plotters::prelude::*;
 
 use super::chart_font;
@@ -21,13 +20,16 @@ pub const PROGRESS_GIF: &str = "progress.gif";
 pub const MAX_FRAMES: usize = 100;
 /// Height of the label strip above each grid.
 const LABEL_HEIGHT: u32 = 22;
-const FRAME_DELAY_MS: u32 = 400;
+/// Frame delays in hundredths of a second (GIF's unit).
+const FRAME_DELAY: u16 = 40;
 /// The last frame stays up longer before the loop restarts.
-const LAST_FRAME_DELAY_MS: u32 = 2000;
+const LAST_FRAME_DELAY: u16 = 200;
+/// NeuQuant's speed (1 best … 30 fastest): 10 is the gif crate's usual trade-off.
+const QUANTISE_SPEED: i32 = 10;
 
 pub struct ProgressAnimation {
-    /// (step, labelled frame), in step order.
-    frames: Vec<(u64, RgbImage)>,
+    /// (step, labelled frame quantised to its palette), in step order.
+    frames: Vec<(u64, gif::Frame<'static>)>,
 }
 
 impl ProgressAnimation {
@@ -84,6 +86,21 @@ impl ProgressAnimation {
             .map_err(|e| Error::invalid(path, "PNG", "a sample grid", e.to_string()))?
             .to_rgb8();
         let frame = labelled(&grid, step)?;
+        let (w, h) = (frame.width(), frame.height());
+        let too_large = || {
+            Error::invalid(
+                path,
+                "size",
+                "at most 65535 × 65535 pixels (GIF)",
+                format!("{w} × {h}"),
+            )
+        };
+        let frame = gif::Frame::from_rgb_speed(
+            u16::try_from(w).map_err(|_| too_large())?,
+            u16::try_from(h).map_err(|_| too_large())?,
+            frame.as_raw(),
+            QUANTISE_SPEED,
+        );
         self.frames.retain(|(s, _)| *s < step);
         self.frames.push((step, frame));
         if self.frames.len() > MAX_FRAMES {
@@ -99,24 +116,23 @@ impl ProgressAnimation {
         Ok(())
     }
 
-    /// Encode every frame into a looping GIF and write it to `path` atomically.
+    /// Write every frame into a looping GIF at `path`, atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
+        let width = self.frames.iter().map(|(_, f)| f.width).max().unwrap_or(1);
+        let height = self.frames.iter().map(|(_, f)| f.height).max().unwrap_or(1);
+        let fail = |e: gif::EncodingError| Error::Input(format!("{}: {e}", path.display()));
         let mut bytes = Vec::new();
         {
-            let mut encoder = GifEncoder::new_with_speed(&mut bytes, 10);
-            let fail = |e: image::ImageError| Error::Input(format!("{}: {e}", path.display()));
-            encoder.set_repeat(Repeat::Infinite).map_err(fail)?;
+            let mut encoder = gif::Encoder::new(&mut bytes, width, height, &[]).map_err(fail)?;
+            encoder.set_repeat(gif::Repeat::Infinite).map_err(fail)?;
             for (i, (_, frame)) in self.frames.iter().enumerate() {
-                let ms = if i + 1 == self.frames.len() {
-                    LAST_FRAME_DELAY_MS
+                let mut frame = frame.clone();
+                frame.delay = if i + 1 == self.frames.len() {
+                    LAST_FRAME_DELAY
                 } else {
-                    FRAME_DELAY_MS
+                    FRAME_DELAY
                 };
-                let rgba: RgbaImage = image::DynamicImage::ImageRgb8(frame.clone()).to_rgba8();
-                let delay = Delay::from_saturating_duration(Duration::from_millis(ms as u64));
-                encoder
-                    .encode_frame(Frame::from_parts(rgba, 0, 0, delay))
-                    .map_err(fail)?;
+                encoder.write_frame(&frame).map_err(fail)?;
             }
         }
         write_atomic(path, &bytes)
