@@ -13,7 +13,13 @@ pub const TRAIN: &str = "Examples:
 
 pub const SAMPLE: &str = "Examples:
   gan-gpu sample runs/mnist-... -n 64 -o grid.png
-  gan-gpu sample runs/mnist-.../generator.safetensors --noise z.npy --format npy -o x.npy";
+  gan-gpu sample runs/mnist-.../generator.safetensors --noise z.npy --format npy -o x.npy
+  gan-gpu sample runs/mnist-... --nearest -n 32 -o nearest.png   # beside each, its nearest training image";
+
+pub const INTERPOLATE: &str = "Examples:
+  gan-gpu interpolate runs/mnist-... -o interpolation.png
+  gan-gpu interpolate runs/mnist-... --rows 4 --steps 12 --slerp
+  gan-gpu interpolate runs/mnist-conditional-... --class 7";
 
 pub const INFO: &str = "Examples:
   gan-gpu info

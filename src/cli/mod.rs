@@ -43,7 +43,7 @@ pub enum Command {
     Sample(sample::SampleArgs),
     /// Walk the noise space: rows of samples along straight (or --slerp spherical) paths
     /// between random pairs of z, the paper's Figure 3.
-    #[command(allow_negative_numbers = true)]
+    #[command(allow_negative_numbers = true, after_help = examples::INTERPOLATE)]
     Interpolate(interpolate::InterpolateArgs),
     /// List the GPU adapters, which one is chosen and why, and the limits that matter.
     #[command(after_help = examples::INFO)]

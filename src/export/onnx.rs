@@ -208,7 +208,7 @@ pub fn generator_model(file: &GeneratorFile) -> Result<ModelProto> {
     };
     let input = spec.input_shape();
     if input.len() > 1 {
-        // dcgan64 takes its noise as [noise_dim, 1, 1].
+        // dcgan64 takes its noise (and label) as [inputs, 1, 1].
         graph.reshape("input".into(), &input);
     }
     let indices = spec.torch_indices();
@@ -322,18 +322,27 @@ pub fn generator_model(file: &GeneratorFile) -> Result<ModelProto> {
     };
     let output_doc = match &config.data {
         DataSource::Folder(_) => format!("generated images, pixel values in [{low}, {high}]"),
-        DataSource::Toy(set) => format!("generated 2-D points of the {set} toy set"),
+        DataSource::Toy(set) => format!("generated points of the {set} toy set"),
+    };
+    // G's input: the noise, then for a conditional run the one-hot class label.
+    let prior = crate::gan::Prior::of(config);
+    let noise_text = match prior.noise {
+        crate::gan::Noise::Normal => "standard normal noise",
+        crate::gan::Noise::Uniform => "noise uniform in (-1, 1)",
+    };
+    let input_doc = match prior.classes {
+        None => format!("{noise_text}, {} dimensions", prior.noise_dim),
+        Some(k) => format!(
+            "{noise_text}, {} dimensions, followed by a one-hot class label of {k}",
+            prior.noise_dim
+        ),
     };
     let graph = GraphProto {
         node: graph.nodes,
         name: "gan-gpu generator".into(),
         initializer: graph.initializers,
         doc_string: format!("exported from {}", file.path.display()),
-        input: vec![batch_value(
-            "z",
-            &[config.noise_dim],
-            "standard normal noise".into(),
-        )],
+        input: vec![batch_value("z", &[prior.input_dim()], input_doc.clone())],
         output: vec![batch_value(output_name, &output_shape, output_doc)],
     };
     Ok(ModelProto {
@@ -353,7 +362,7 @@ pub fn generator_model(file: &GeneratorFile) -> Result<ModelProto> {
             },
             StringStringEntryProto {
                 key: "noise".into(),
-                value: format!("standard normal, {} dimensions", config.noise_dim),
+                value: input_doc,
             },
         ],
     })
