@@ -7,6 +7,7 @@ mod support;
 use std::path::PathBuf;
 
 use gan_gpu::gan::Noise;
+use gan_gpu::report::curves::{CURVES_WIDTH, PANEL_HEIGHT};
 use gan_gpu::report::npy::{read_npy_2d, write_npy_f32};
 use support::{fails, fake_mnist, succeeds};
 
@@ -54,7 +55,12 @@ fn one_dimensional_toys_draw_figure_1_and_log_d_star_gap() {
         for step in [0, 2, 4] {
             let panel = run.join(format!("samples/step_{step:09}.png"));
             let image = image::open(&panel).unwrap();
-            assert_eq!((image.width(), image.height()), (800, 400), "{set} {step}");
+            // One chart panel.
+            assert_eq!(
+                (image.width(), image.height()),
+                (CURVES_WIDTH, PANEL_HEIGHT),
+                "{set} {step}"
+            );
         }
         // `sample` draws the densities; `eval` says where the figure is instead.
         let out = dir.join(format!("{set}.png"));
