@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Cli;
-use super::sample::{SampleFormat, check_sample_count, sample_shape};
+use super::sample::{SampleFormat, check_sample_count, requested_class, sample_shape};
 use crate::error::{Error, Result};
 use crate::gan::Prior;
 use crate::gan::checkpoint::load_generator;
@@ -51,21 +51,7 @@ pub fn run(cli: &Cli, args: &InterpolateArgs) -> Result<()> {
     let file = load_generator(&args.checkpoint)?;
     let config = &file.config;
     let prior = Prior::of(config);
-    let class = match (prior.classes, args.class) {
-        (_, None) => None,
-        (None, Some(class)) => {
-            return Err(Error::Input(format!(
-                "--class {class}: the run is not conditional (train it with --conditional)"
-            )));
-        }
-        (Some(classes), Some(class)) if class >= classes => {
-            return Err(Error::Input(format!(
-                "--class {class}: the run has {classes} classes, 0 to {}",
-                classes - 1
-            )));
-        }
-        (Some(_), Some(class)) => Some(class as u32),
-    };
+    let class = requested_class(&prior, args.class)?;
     let count = args.rows.saturating_mul(args.steps);
     let ctx = cli.open_gpu()?;
     check_sample_count(

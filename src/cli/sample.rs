@@ -59,15 +59,11 @@ pub struct SampleArgs {
     pub data: Option<PathBuf>,
 }
 
-/// Each sample's label (empty when unconditional) and the grid's columns (None: near-square),
-/// or why `--class` does not fit the run.
-pub fn sample_labels(
-    prior: &Prior,
-    count: usize,
-    class: Option<usize>,
-) -> Result<(Vec<u32>, Option<usize>)> {
+/// The class `--class` asks for, checked against the run: None without the flag; an error for
+/// an unconditional run or a class past its K.
+pub fn requested_class(prior: &Prior, class: Option<usize>) -> Result<Option<u32>> {
     match (prior.classes, class) {
-        (None, None) => Ok((Vec::new(), None)),
+        (_, None) => Ok(None),
         (None, Some(class)) => Err(Error::Input(format!(
             "--class {class}: the run is not conditional (train it with --conditional)"
         ))),
@@ -75,7 +71,20 @@ pub fn sample_labels(
             "--class {class}: the run has {classes} classes, 0 to {}",
             classes - 1
         ))),
-        (Some(_), Some(class)) => Ok((vec![class as u32; count], None)),
+        (Some(_), Some(class)) => Ok(Some(class as u32)),
+    }
+}
+
+/// Each sample's label (empty when unconditional) and the grid's columns (None: near-square),
+/// or why `--class` does not fit the run.
+pub fn sample_labels(
+    prior: &Prior,
+    count: usize,
+    class: Option<usize>,
+) -> Result<(Vec<u32>, Option<usize>)> {
+    match (prior.classes, requested_class(prior, class)?) {
+        (None, _) => Ok((Vec::new(), None)),
+        (Some(_), Some(class)) => Ok((vec![class; count], None)),
         // One row per class: ⌈n / K⌉ columns, sample i of class i / columns.
         (Some(classes), None) => {
             let columns = count.div_ceil(classes);

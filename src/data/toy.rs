@@ -106,14 +106,6 @@ impl Toy {
             Toy::Line(density) => density.name(),
         }
     }
-
-    /// Values in one point.
-    pub fn dims(self) -> usize {
-        match self {
-            Toy::Plane(_) => 2,
-            Toy::Line(_) => 1,
-        }
-    }
 }
 
 /// A built-in 2-D toy data set.

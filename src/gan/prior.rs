@@ -28,13 +28,6 @@ impl Noise {
         *self == Noise::Normal
     }
 
-    pub fn flag_name(self) -> &'static str {
-        match self {
-            Noise::Normal => "normal",
-            Noise::Uniform => "uniform",
-        }
-    }
-
     /// Fill `out` on the GPU from Philox (seed, stream, counter[0]).
     pub fn fill(
         self,
@@ -173,10 +166,5 @@ impl GeneratorInput {
         let mut dispatches = vec![self.kind.fill(ctx, &self.noise, seed, stream, counter)?];
         dispatches.extend(self.append.clone());
         Ok(dispatches)
-    }
-
-    /// Only the labels appended (for noise written another way).
-    pub fn append(&self) -> Option<&Dispatch> {
-        self.append.as_ref()
     }
 }
