@@ -41,6 +41,9 @@ struct Params {
 @group(0) @binding(6) var<storage, read> step_counter: array<u32>;
 // Slot 2 of schedule_from_count: the updates made so far.
 @group(0) @binding(2) var<storage, read> updates_done: array<u32>;
+// ema_update: slot 2 the trained parameters, slot 3 the updates they have had.
+@group(0) @binding(2) var<storage, read> trained: array<f32>;
+@group(0) @binding(3) var<storage, read> trained_updates: array<u32>;
 
 // PyTorch SGD with momentum (dampening 0, no Nesterov): v = μ·v + g; p −= lr·v.
 // With v starting at zero the first step gives v = g, PyTorch's first-step buffer.
@@ -131,6 +134,21 @@ fn clip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         return;
     }
     p[i] = clamp(p[i], -params.x0, params.x0);
+}
+
+// An exponential moving average of parameters (Polyak averaging as in Karras et al. 2018 and
+// Yazıcı et al. 2019): avg = d·avg + (1 − d)·p, with the warm-up of TensorFlow's
+// ExponentialMovingAverage(num_updates), d = min(β, (1 + t)/(10 + t)) after t updates, so the
+// early average follows the fast-changing network instead of its random initialisation.
+@compute @workgroup_size(256)
+fn ema_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups, 256u);
+    if (i >= params.n) {
+        return;
+    }
+    let t = f32(trained_updates[0]);
+    let d = min(params.x0, (1.0 + t) / (10.0 + t));
+    p[i] = d * p[i] + (1.0 - d) * trained[i];
 }
 
 // Goodfellow et al. (2014)'s schedule, once per step (one invocation):

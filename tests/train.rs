@@ -54,6 +54,8 @@ fn toy_config(steps: u64) -> TrainConfig {
         checkpoint_every: 20,
         holdout: 0,
         pixel_range: PixelRange::MinusOneToOne,
+        pack: 1,
+        ema: None,
         eval: Default::default(),
     }
 }
@@ -122,7 +124,25 @@ fn resuming_reproduces_an_uninterrupted_run_bit_for_bit() {
     check_resume_is_bit_exact("nsgan", &toy_config);
 }
 
-/// Run `config(40)` whole, and as 20 + 20 with a resume between: same losses, same generator.
+/// PacGAN's packed D and the EMA generator resume bit for bit too: the EMA is checkpointed
+/// beside G, and generator.safetensors is the EMA's.
+#[test]
+fn a_packed_run_with_an_ema_generator_resumes_bit_for_bit() {
+    let packed = |steps| {
+        let hidden = Activation::LeakyRelu(0.2);
+        TrainConfig {
+            pack: 2,
+            ema: Some(0.99),
+            discriminator: MlpSpec::from_sizes(&[4, 32, 32, 1], hidden, Activation::Identity)
+                .into(),
+            ..toy_config(steps)
+        }
+    };
+    check_resume_is_bit_exact("pack-ema", &packed);
+}
+
+/// Run `config(40)` whole, and as 20 + 20 with a resume between: same losses, same generator,
+/// same final checkpoint (every network, optimizer state and EMA).
 fn check_resume_is_bit_exact(name: &str, config: &dyn Fn(u64) -> TrainConfig) {
     let whole = scratch(&format!("{name}-whole"));
     train(gpu(), &config(40), &whole, None, &mut Silent).unwrap();
@@ -149,6 +169,15 @@ fn check_resume_is_bit_exact(name: &str, config: &dyn Fn(u64) -> TrainConfig) {
     assert!(
         weights(&whole) == weights(&split),
         "{name}: final generator differs"
+    );
+    let last = |run: &Path| {
+        gan_gpu::checkpoint_io::load_tensors(run.join("checkpoints/step_000000040.safetensors"))
+            .unwrap()
+            .0
+    };
+    assert!(
+        last(&whole) == last(&split),
+        "{name}: final checkpoints differ"
     );
     std::fs::remove_dir_all(&whole).ok();
     std::fs::remove_dir_all(&split).ok();
@@ -321,6 +350,8 @@ fn tiny_goodfellow(data: DataSource, examples: usize, holdout: usize, steps: u64
         checkpoint_every: 10,
         holdout,
         pixel_range: PixelRange::ZeroToOne,
+        pack: 1,
+        ema: None,
         eval: Default::default(),
     }
 }

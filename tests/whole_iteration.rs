@@ -26,7 +26,7 @@ use gan_gpu::nn::{
 use gan_gpu::reference::{condition, data, loss, network, optim, random};
 use support::{gpu, to_f64};
 
-const BATCH: usize = 5;
+const BATCH: usize = 6;
 const EXAMPLES: usize = 37;
 const SIDE: usize = 6;
 const ITERATIONS: usize = 2;
@@ -99,7 +99,7 @@ fn config(
     generator: NetworkSpec,
     discriminator: NetworkSpec,
     noise: usize,
-    classes: Option<usize>,
+    variant: Variant,
 ) -> TrainConfig {
     let adam = OptimizerConfig {
         lr: 1e-3,
@@ -109,7 +109,7 @@ fn config(
         data: DataSource::Folder("synthetic".into()),
         noise_dim: noise,
         noise: Default::default(),
-        classes,
+        classes: variant.classes,
         generator,
         discriminator,
         loss: GanLoss::Nsgan,
@@ -125,6 +125,8 @@ fn config(
         checkpoint_every: 1,
         holdout: 0,
         pixel_range: PixelRange::MinusOneToOne,
+        pack: variant.pack,
+        ema: variant.ema,
         eval: EvalSchedule::default(),
     }
 }
@@ -152,14 +154,17 @@ impl Reference {
         }
     }
 
+    /// A training forward pass over as many rows as `input` holds (BATCH examples, or
+    /// BATCH / pack packs for a packed D).
     fn forward(&mut self, input: &[f64]) -> network::Trace {
         let masks = vec![None; self.spec.layers.len()];
+        let rows = input.len() / self.spec.inputs();
         network::forward(
             &self.spec,
             &self.params,
             &mut self.buffers,
             input,
-            BATCH,
+            rows,
             true,
             &masks,
         )
@@ -220,10 +225,25 @@ fn compare_params(what: &str, gpu_values: &[Vec<f32>], reference: &[Vec<f64>], l
     }
 }
 
-/// `classes`: a conditional GAN of that many classes (the networks widened for the label),
-/// each example of a random class.
-fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, classes: Option<usize>) {
+/// What a run adds to plain Algorithm 1.
+#[derive(Clone, Copy, Default)]
+struct Variant {
+    /// A conditional GAN of that many classes (the networks widened for the label), each
+    /// example of a random class.
+    classes: Option<usize>,
+    /// PacGAN: D judges `pack` examples side by side (0 and 1: none).
+    pack: usize,
+    /// An EMA generator with this β.
+    ema: Option<f32>,
+}
+
+fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant: Variant) {
     let ctx = gpu();
+    let classes = variant.classes;
+    let variant = Variant {
+        pack: variant.pack.max(1),
+        ..variant
+    };
     let (generator, discriminator) = match classes {
         Some(k) => (
             generator.with_extra_input_channels(k, "G").unwrap(),
@@ -231,7 +251,12 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, classes
         ),
         None => (generator, discriminator),
     };
-    let config = config(generator, discriminator, noise, classes);
+    // A packed D's first layer takes `pack` examples' channels.
+    let per_example = discriminator.input_shape()[0];
+    let discriminator = discriminator
+        .with_extra_input_channels((variant.pack - 1) * per_example, "D")
+        .unwrap();
+    let config = config(generator, discriminator, noise, variant);
     let mut rng = SplitMix64::new(7);
     let dim = SIDE * SIDE;
     let pixels: Vec<u8> = (0..EXAMPLES * dim)
@@ -279,6 +304,7 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, classes
         initial_parameters(&config.discriminator, config.seed ^ 0x0044_4953, None).unwrap();
     let mut g = Reference::new(&config.generator, &g_init);
     let mut d = Reference::new(&config.discriminator, &d_init);
+    let mut ema = g.params.clone();
     let (mut rng_counter, mut batch_counter) = (0u32, 0u32);
     let mut batch_labels = Vec::new();
     for _ in 0..ITERATIONS {
@@ -337,11 +363,16 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, classes
         let (_, input_grad) = network::backward(&d.spec, &d.params, &d_trace, &logit_grad);
         // G's output gradient: the image part of D's input gradient.
         let sample_grad = match d_layout {
-            Some(_) => condition::take_columns(&input_grad, d.spec.inputs(), dim),
+            Some(_) => condition::take_columns(&input_grad, d.spec.inputs() / variant.pack, dim),
             None => input_grad,
         };
         let (g_grads, _) = network::backward(&g.spec, &g.params, &g_trace, &sample_grad);
         g.adam(&g_grads, &config.generator_optimizer);
+        if let Some(beta) = variant.ema {
+            for (average, params) in ema.iter_mut().zip(&g.params) {
+                optim::ema_update(average, params, beta as f64, g.t as u64);
+            }
+        }
     }
 
     let read = |views: &[gan_gpu::gpu::Tensor]| -> Vec<Vec<f32>> {
@@ -394,6 +425,13 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, classes
             "{name}: Adam's update count"
         );
     }
+    match (&graph.ema, variant.ema) {
+        (Some(network), Some(_)) => {
+            compare_params("G EMA parameter", &read(&network.params.views), &ema, lr)
+        }
+        (None, None) => {}
+        _ => panic!("the graph keeps an EMA generator exactly when the config asks for one"),
+    }
 }
 
 #[test]
@@ -401,13 +439,13 @@ fn two_mlp_gan_iterations_match_the_f64_reference() {
     let hidden = Activation::LeakyRelu(0.2);
     let g = MlpSpec::from_sizes(&[4, 17, SIDE * SIDE], hidden, Activation::Tanh);
     let d = MlpSpec::from_sizes(&[SIDE * SIDE, 13, 1], hidden, Activation::Identity);
-    run(g.into(), d.into(), 4, None);
+    run(g.into(), d.into(), 4, Variant::default());
 }
 
 #[test]
 fn two_conv_gan_iterations_match_the_f64_reference() {
     let (g, d) = small_dcgan(5);
-    run(g, d, 5, None);
+    run(g, d, 5, Variant::default());
 }
 
 /// Conditional GANs: labels gathered with their images, one-hot after G's noise and after D's
@@ -417,7 +455,53 @@ fn two_conditional_gan_iterations_match_the_f64_reference() {
     let hidden = Activation::LeakyRelu(0.2);
     let g = MlpSpec::from_sizes(&[4, 17, SIDE * SIDE], hidden, Activation::Tanh);
     let d = MlpSpec::from_sizes(&[SIDE * SIDE, 13, 1], hidden, Activation::Identity);
-    run(g.into(), d.into(), 4, Some(3));
+    run(
+        g.into(),
+        d.into(),
+        4,
+        Variant {
+            classes: Some(3),
+            ..Variant::default()
+        },
+    );
     let (g, d) = small_dcgan(5);
-    run(g, d, 5, Some(4));
+    run(
+        g,
+        d,
+        5,
+        Variant {
+            classes: Some(4),
+            ..Variant::default()
+        },
+    );
+}
+
+/// PacGAN (D judges packs of 2 or 3 examples: the same memory seen as [batch / m, m·F], or m·C
+/// channels for the conv D with batch norm over 3 or 2 packs) and the EMA generator (updated
+/// after each G step through the warm-up), each against the f64 reference; also together with
+/// a conditional MLP.
+#[test]
+fn packed_and_ema_gan_iterations_match_the_f64_reference() {
+    let hidden = Activation::LeakyRelu(0.2);
+    let g = MlpSpec::from_sizes(&[4, 17, SIDE * SIDE], hidden, Activation::Tanh);
+    let d = MlpSpec::from_sizes(&[SIDE * SIDE, 13, 1], hidden, Activation::Identity);
+    let packed = Variant {
+        pack: 2,
+        ema: Some(0.9),
+        ..Variant::default()
+    };
+    run(g.clone().into(), d.clone().into(), 4, packed);
+    let conditional = Variant {
+        classes: Some(3),
+        pack: 3,
+        ema: None,
+    };
+    run(g.into(), d.into(), 4, conditional);
+    let (g, d) = small_dcgan(5);
+    let conv = Variant {
+        pack: 3,
+        ema: Some(0.5),
+        ..Variant::default()
+    };
+    run(g, d, 5, conv);
 }

@@ -79,6 +79,8 @@ pub fn model_config(model: BenchModel, batch: usize) -> TrainConfig {
         checkpoint_every: 1,
         holdout: 0,
         pixel_range: PixelRange::MinusOneToOne,
+        pack: 1,
+        ema: None,
         eval: Default::default(),
     }
 }

@@ -7,15 +7,16 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Cli;
+use super::generator_source::GeneratorSource;
 use crate::error::{Error, Result};
 use crate::eval::{EvalOptions, Evaluator, holdout_of, run_folder};
-use crate::gan::checkpoint::{GeneratorFile, load_generator};
+use crate::gan::checkpoint::GeneratorFile;
 use crate::report::run_dir::write_atomic;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// A run folder (its newest checkpoint), a checkpoint file, or a generator.safetensors.
-    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub generator: GeneratorSource,
     /// The MNIST-format data folder (train and t10k files), instead of the run's own.
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -58,7 +59,7 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
             "--samples / --toy-samples: must be at least 1".into(),
         ));
     }
-    let file = load_generator(&args.checkpoint)?;
+    let file = args.generator.load()?;
     let GeneratorFile {
         path,
         config,

@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Cli;
+use super::generator_source::GeneratorSource;
 use crate::error::Result;
 use crate::export::onnx::{OPSET, example_shape, export_generator};
-use crate::gan::checkpoint::load_generator;
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// A run folder (its newest checkpoint), a checkpoint file, or a generator.safetensors.
-    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub generator: GeneratorSource,
     /// Write the generator as an ONNX model (opset 13): input z [batch, noise_dim], output
     /// [batch, C, H, W] in the run's pixel range, as `sample --format npy` writes it.
     #[arg(long, value_name = "FILE")]
@@ -21,7 +21,7 @@ pub struct ExportArgs {
 
 pub fn run(_cli: &Cli, args: &ExportArgs) -> Result<()> {
     let onnx = &args.onnx;
-    let file = load_generator(&args.checkpoint)?;
+    let file = args.generator.load()?;
     let shape = example_shape(&file)?;
     export_generator(&file, onnx)?;
     let (low, high) = file.config.pixel_range.bounds();

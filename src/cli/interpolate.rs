@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Cli;
+use super::generator_source::GeneratorSource;
 use super::sample::{SampleFormat, check_sample_count, requested_class, sample_shape};
 use crate::error::{Error, Result};
 use crate::gan::Prior;
-use crate::gan::checkpoint::load_generator;
 use crate::gan::interpolate::{Path, interpolation};
 use crate::gan::samples::write_samples_png;
 use crate::gpu::Recorder;
@@ -17,8 +17,8 @@ use crate::report::npy::write_npy_f32;
 
 #[derive(Args, Debug)]
 pub struct InterpolateArgs {
-    /// A run folder (its newest checkpoint), a checkpoint file, or a generator.safetensors.
-    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub generator: GeneratorSource,
     /// Paths (grid rows), each between its own random pair of noise vectors.
     #[arg(long, default_value_t = 8, value_parser = super::whole_number::<usize>)]
     pub rows: usize,
@@ -48,7 +48,7 @@ pub fn run(cli: &Cli, args: &InterpolateArgs) -> Result<()> {
             return Err(Error::Input(format!("{flag}: must be at least 1, found 0")));
         }
     }
-    let file = load_generator(&args.checkpoint)?;
+    let file = args.generator.load()?;
     let config = &file.config;
     let prior = Prior::of(config);
     let class = requested_class(&prior, args.class)?;

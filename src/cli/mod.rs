@@ -6,6 +6,7 @@ mod download;
 mod eval;
 mod examples;
 mod export;
+mod generator_source;
 mod info;
 mod interpolate;
 mod sample;

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::Cli;
+use super::generator_source::GeneratorSource;
 use crate::error::{Error, Result};
 use crate::eval::nearest::{NearestSearch, mean_distance};
 use crate::eval::parzen::Tiling;
 use crate::gan::Prior;
-use crate::gan::checkpoint::load_generator;
 use crate::gan::real_data::{HostData, SampleShape};
 use crate::gan::samples::write_samples_png;
 use crate::gan::{DataSource, TrainConfig};
@@ -29,8 +29,8 @@ pub enum SampleFormat {
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
-    /// A run folder (its newest checkpoint), a checkpoint file, or a generator.safetensors.
-    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub generator: GeneratorSource,
     /// Number of samples (ignored with --noise, which sets it).
     #[arg(short = 'n', long, default_value_t = 64, value_parser = super::whole_number::<usize>)]
     pub count: usize,
@@ -95,7 +95,7 @@ pub fn sample_labels(
 }
 
 pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
-    let file = load_generator(&args.checkpoint)?;
+    let file = args.generator.load()?;
     let config = &file.config;
     let noise_dim = config.noise_dim;
     let prior = Prior::of(config);

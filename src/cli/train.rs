@@ -148,6 +148,18 @@ pub struct TrainArgs {
     /// one class, and the sample grids have one row per class.
     #[arg(long)]
     pub conditional: bool,
+    /// PacGAN (Lin et al. 2018): D judges M examples at once, concatenated (as features, or
+    /// as channels for a convolutional D), real with real and generated with generated, so a
+    /// generator that repeats itself is easy to tell apart. The batch must be a multiple of M
+    /// [default: 1, no packing].
+    #[arg(long, value_name = "M", value_parser = super::whole_number::<usize>)]
+    pub pack: Option<usize>,
+    /// Keep an exponential moving average of G's parameters with decay BETA (e.g. 0.999; a
+    /// warm-up min(BETA, (1 + t)/(10 + t)) after t G updates) on the GPU; sample grids,
+    /// evaluations, generator.safetensors, `sample` and `eval` use it (their --raw the trained
+    /// G). Both are checkpointed.
+    #[arg(long, value_name = "BETA")]
+    pub ema: Option<f32>,
     /// The convolutional presets' channel width: the first layer's channels, doubled (or halved)
     /// layer by layer [default: 64]; 8 or 16 make dcgan64 fit a CPU adapter.
     #[arg(long)]
@@ -400,6 +412,18 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         ),
         None => (generator, discriminator),
     };
+    // PacGAN: D reads `pack` examples side by side, so its first layer takes pack times the
+    // channels (the features of an MLP).
+    let pack = args.pack.unwrap_or(1);
+    let discriminator = match pack {
+        0 => return Err(Error::Input("--pack: must be at least 1, found 0".into())),
+        1 => discriminator,
+        m => {
+            let per_example = discriminator.input_shape()[0];
+            discriminator
+                .with_extra_input_channels((m - 1) * per_example, "--pack: discriminator")?
+        }
+    };
     // Figure 1 draws z uniformly; every other default is Gaussian noise.
     let default_noise = if line { Noise::Uniform } else { Noise::Normal };
     let noise = args
@@ -443,6 +467,8 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         checkpoint_every: args.checkpoint_every.unwrap_or(1000),
         holdout,
         pixel_range,
+        pack,
+        ema: args.ema,
         eval: eval_schedule(args),
     };
     config.validate()?;
@@ -715,6 +741,8 @@ fn refused_on_resume(args: &TrainArgs) -> Vec<&'static str> {
         ("--noise-dim", args.noise_dim.is_some()),
         ("--noise", args.noise.is_some()),
         ("--conditional", args.conditional),
+        ("--pack", args.pack.is_some()),
+        ("--ema", args.ema.is_some()),
         ("--width", args.width.is_some()),
         ("--g-hidden", args.g_hidden.is_some()),
         ("--d-hidden", args.d_hidden.is_some()),

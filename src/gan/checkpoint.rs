@@ -15,6 +15,10 @@ use crate::nn::torch::{NetworkValues, expect_tensor, torch_tensors, values_from_
 
 pub const FORMAT: &str = "gan-gpu-checkpoint-1";
 
+/// Tensor names of the EMA generator in a checkpoint (`--ema`), beside "generator." (the
+/// trained G) and "discriminator.".
+pub const EMA_PREFIX: &str = "generator_ema.";
+
 /// Digits of the step in checkpoint and sample file names: name order is step order for
 /// people's `ls` up to a billion steps (older runs used 6; both are read).
 pub const STEP_DIGITS: usize = 9;
@@ -48,6 +52,10 @@ pub fn save(ctx: &GpuContext, graph: &TrainGraph, step: u64, path: &Path) -> Res
         "discriminator.",
         d_passes,
     )?);
+    if let Some(ema) = &graph.ema {
+        graph.sampler(ctx)?;
+        tensors.extend(torch_tensors(ctx, ema, EMA_PREFIX, g_passes)?);
+    }
     for (name, optimizer) in [
         ("generator", &graph.g_optimizer),
         ("discriminator", &graph.d_optimizer),
@@ -179,10 +187,12 @@ impl Checkpoint {
     pub fn restore(&self, ctx: &GpuContext, graph: &TrainGraph) -> Result<()> {
         self.check_architecture(&graph.config)?;
         let file = &self.path;
-        for (network, prefix) in [
+        let ema = graph.ema.as_ref().map(|ema| (ema, EMA_PREFIX));
+        let networks = [
             (&graph.generator, "generator."),
             (&graph.discriminator, "discriminator."),
-        ] {
+        ];
+        for (network, prefix) in networks.into_iter().chain(ema) {
             let values = values_from_torch(&self.tensors, &network.spec, prefix, file)?;
             for (view, values) in network.params.views.iter().zip(&values.params) {
                 ctx.write(view, values);
@@ -242,15 +252,34 @@ impl GeneratorFile {
     }
 }
 
-/// Load the generator's config and parameters from any of the files `gan-gpu sample` accepts.
-pub fn load_generator(path: &Path) -> Result<GeneratorFile> {
+/// Which generator of a run to load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// The EMA generator of an `--ema` run, else the trained G: what the run's grids show.
+    Sampling,
+    /// The trained G itself (`--raw`).
+    Raw,
+}
+
+/// Load the generator's config and parameters from any of the files `gan-gpu sample` accepts:
+/// `which` picks the EMA generator or the trained G of a checkpoint (generator.safetensors
+/// holds the sampling generator alone).
+pub fn load_generator(path: &Path, which: Which) -> Result<GeneratorFile> {
     let file = Checkpoint::find_latest(path)?;
     let (tensors, metadata) = load_tensors(&file)?;
     let config = TrainConfig::from_metadata(&file, &metadata)?;
-    let prefix = if tensors.iter().any(|t| t.0.starts_with("generator.")) {
-        "generator."
-    } else {
-        ""
+    let has = |prefix: &str| tensors.iter().any(|t| t.0.starts_with(prefix));
+    let prefix = match (has("generator."), has(EMA_PREFIX), which) {
+        (true, true, Which::Sampling) => EMA_PREFIX,
+        (true, _, _) => "generator.",
+        (false, _, Which::Raw) if config.ema.is_some() => {
+            return Err(Error::Input(format!(
+                "--raw: {} holds the EMA generator only; pass the run folder or one of its \
+                 checkpoints for the trained G",
+                file.display()
+            )));
+        }
+        (false, _, _) => "",
     };
     let values = values_from_torch(&tensors, &config.generator, prefix, &file)?;
     Ok(GeneratorFile {

@@ -335,9 +335,27 @@ pub struct TrainConfig {
     /// (`PixelRange::for_output`): [0, 1] for sigmoid, [−1, 1] otherwise.
     #[serde(default)]
     pub pixel_range: PixelRange,
+    /// PacGAN's packing (Lin et al. 2018): D judges `pack` examples at once, concatenated
+    /// (features, or channels for a convolutional D), real with real and generated with
+    /// generated, so it sees the diversity of a set. 1: no packing.
+    #[serde(default = "no_packing", skip_serializing_if = "is_no_packing")]
+    pub pack: usize,
+    /// β of the EMA generator: an exponential moving average of G's parameters (with a warm-up,
+    /// `reference::optim::ema_decay`) that grids, `sample`, `eval` and generator.safetensors
+    /// use. None: no average.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ema: Option<f32>,
     /// Evaluations during training (absent from older configs: none).
     #[serde(default)]
     pub eval: EvalSchedule,
+}
+
+fn no_packing() -> usize {
+    1
+}
+
+fn is_no_packing(pack: &usize) -> bool {
+    *pack == 1
 }
 
 impl TrainConfig {
@@ -374,19 +392,32 @@ impl TrainConfig {
         self.discriminator_optimizer.validate("d")?;
         self.generator.validate("generator")?;
         self.discriminator.validate("discriminator")?;
-        for (name, network) in [
-            ("generator", &self.generator),
-            ("discriminator", &self.discriminator),
+        self.validate_packing()?;
+        for (name, network, rows) in [
+            ("generator", &self.generator, self.batch_size),
+            (
+                "discriminator",
+                &self.discriminator,
+                self.batch_size / self.pack,
+            ),
         ] {
             if let Some(i) = network.batch_norm_over_features()
-                && self.batch_size < 2
+                && rows < 2
             {
                 return Err(Error::Input(format!(
                     "--batch-size {}: {name} layer {i} normalises features with the batch's \
-                     statistics, which need at least 2 examples",
-                    self.batch_size
+                     statistics, which need at least 2 {}",
+                    self.batch_size,
+                    if self.pack > 1 { "packs" } else { "examples" }
                 )));
             }
+        }
+        if let Some(beta) = self.ema
+            && !(0.0..1.0).contains(&beta)
+        {
+            return Err(Error::Input(format!(
+                "--ema: the average's decay β must be in [0, 1) (e.g. 0.999), found {beta}"
+            )));
         }
         let label_values = self.validate_classes()?;
         if self.generator.inputs() != self.noise_dim + label_values.0 {
@@ -400,13 +431,17 @@ impl TrainConfig {
                 }
             )));
         }
-        if self.generator.outputs() + label_values.1 != self.discriminator.inputs() {
+        if (self.generator.outputs() + label_values.1) * self.pack != self.discriminator.inputs() {
             return Err(Error::Input(format!(
-                "generator makes {} values per sample{} but the discriminator takes {}",
+                "generator makes {} values per sample{}{} but the discriminator takes {}",
                 self.generator.outputs(),
                 match label_values.1 {
                     0 => String::new(),
                     n => format!(" (and the label adds {n})"),
+                },
+                match self.pack {
+                    1 => String::new(),
+                    m => format!(", packed {m} at a time"),
                 },
                 self.discriminator.inputs()
             )));
@@ -459,6 +494,30 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// PacGAN's packs: at least one example, a whole number of packs per batch, and (for now)
+    /// no gradient penalty on a packed conditional critic, whose label values would sit between
+    /// the packed images where the penalty's norm cannot skip them.
+    fn validate_packing(&self) -> Result<()> {
+        let (pack, batch) = (self.pack, self.batch_size);
+        if pack == 0 {
+            return Err(Error::Input("--pack: must be at least 1, found 0".into()));
+        }
+        if batch % pack != 0 {
+            return Err(Error::Input(format!(
+                "--pack {pack}: D judges packs of {pack} examples, so the batch must be a \
+                 multiple of {pack}, found --batch-size {batch}"
+            )));
+        }
+        if pack > 1 && self.classes.is_some() && self.loss == GanLoss::WganGp {
+            return Err(Error::Input(format!(
+                "--pack {pack}: packing a conditional critic under a gradient penalty is not \
+                 supported (the label values sit between the packed images); use --pack 1, \
+                 or --loss wgan / nsgan"
+            )));
+        }
+        Ok(())
+    }
+
     /// The label values a conditional run adds to G's and to D's input, (0, 0) otherwise.
     fn validate_classes(&self) -> Result<(usize, usize)> {
         let Some(classes) = self.classes else {
@@ -471,7 +530,8 @@ impl TrainConfig {
         }
         if let DataSource::Toy(name) = &self.data {
             return Err(Error::Input(format!(
-                "--conditional: {name} is a toy set without labels; conditional GANs need                  labelled image data (IDX labels, or an image folder with a sub-folder per class)"
+                "--conditional: {name} is a toy set without labels; conditional GANs need \
+                 labelled image data (IDX labels, or an image folder with a sub-folder per class)"
             )));
         }
         let d = label_layout(&self.discriminator, classes);
@@ -620,6 +680,8 @@ mod tests {
             checkpoint_every: 1,
             holdout: 0,
             pixel_range: PixelRange::ZeroToOne,
+            pack: 1,
+            ema: None,
             eval: EvalSchedule::default(),
         }
     }
@@ -752,6 +814,8 @@ mod tests {
             checkpoint_every: 1,
             holdout: 0,
             pixel_range: PixelRange::MinusOneToOne,
+            pack: 1,
+            ema: None,
             eval: EvalSchedule::default(),
         }
     }

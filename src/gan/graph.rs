@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Recorder, Tensor};
 use crate::kernels::condition::{append_one_hot, take_columns};
 use crate::kernels::{loss, optim, random};
-use crate::nn::{DropoutRng, Network, ParamGrads, init::initial_parameters};
+use crate::nn::{DropoutRng, Network, ParamGrads, Pass, init::initial_parameters};
 
 /// Slots of the metrics tensor (summed over the iterations since the last readback).
 pub mod slot {
@@ -40,8 +40,10 @@ pub mod stream {
 }
 
 /// What D reads: the real batch and G's output, each followed by its label in a conditional
-/// run (then in tensors of their own, filled by `append`); for the G step, D's input gradient
-/// of the generated batch, whose image part is G's output gradient.
+/// run (then in tensors of their own, filled by `append`), seen as PacGAN's packs (`pack`
+/// consecutive examples side by side: [batch / pack, pack · example], the same memory); for
+/// the G step, D's input gradient of the generated batch, whose image part is G's output
+/// gradient.
 struct DiscriminatorInputs {
     real: Tensor,
     fake: Tensor,
@@ -49,9 +51,12 @@ struct DiscriminatorInputs {
     append: Vec<Dispatch>,
     /// Appends them to the generated batch only (the G step).
     append_fake: Option<Dispatch>,
-    /// ∂D/∂[G(z), c] of the generated batch (None when unconditional: D writes ∂D/∂G(z)
-    /// straight into G's output gradient).
-    fake_grad: Option<Tensor>,
+    /// Where D's backward writes ∂D/∂(its input) of the generated packs: G's output gradient
+    /// itself when unconditional, else ∂D/∂[G(z), c] in a tensor of its own.
+    fake_grad: Tensor,
+    /// Copies the image part of ∂D/∂[G(z), c] into G's output gradient (None when
+    /// unconditional).
+    take_image_grad: Option<Dispatch>,
 }
 
 impl DiscriminatorInputs {
@@ -59,51 +64,46 @@ impl DiscriminatorInputs {
         ctx: &GpuContext,
         config: &TrainConfig,
         real: &RealData,
-        fake: &Tensor,
+        g_pass: &Pass,
         labels: Option<&Tensor>,
     ) -> Result<DiscriminatorInputs> {
+        let batch = config.batch_size;
+        let packed = [batch / config.pack, config.discriminator.inputs()];
+        let (fake, fake_grad) = (g_pass.output(), g_pass.output_grad());
         let (Some(classes), Some(labels)) = (config.classes, labels) else {
             return Ok(DiscriminatorInputs {
-                real: real.batch.clone(),
-                fake: fake.clone(),
+                real: real.batch.reshaped(&packed),
+                fake: fake.reshaped(&packed),
                 append: Vec::new(),
                 append_fake: None,
-                fake_grad: None,
+                fake_grad: fake_grad.reshaped(&packed),
+                take_image_grad: None,
             });
         };
         let layout = label_layout(&config.discriminator, classes);
-        let shape = [config.batch_size, config.discriminator.inputs()];
+        let shape = [batch, config.discriminator.inputs() / config.pack];
         let real_input = ctx.zeros("D real input", &shape)?;
         let fake_input = ctx.zeros("D fake input", &shape)?;
+        let labelled_grad = ctx.zeros("∂D/∂[G(z), c]", &shape)?;
         let append_real = append_one_hot(ctx, &real.batch, labels, &real_input, layout)?;
         let append_fake = append_one_hot(ctx, fake, labels, &fake_input, layout)?;
         Ok(DiscriminatorInputs {
-            real: real_input,
-            fake: fake_input,
+            real: real_input.reshaped(&packed),
+            fake: fake_input.reshaped(&packed),
             append: vec![append_real, append_fake.clone()],
             append_fake: Some(append_fake),
-            fake_grad: Some(ctx.zeros("∂D/∂[G(z), c]", &shape)?),
+            take_image_grad: Some(take_columns(ctx, &labelled_grad, fake_grad, batch)?),
+            fake_grad: labelled_grad.reshaped(&packed),
         })
-    }
-
-    /// Copies the image part of ∂D/∂[G(z), c] into G's output gradient (nothing when
-    /// unconditional).
-    fn take_image_grad(
-        &self,
-        ctx: &GpuContext,
-        g_output_grad: &Tensor,
-        batch: usize,
-    ) -> Result<Option<Dispatch>> {
-        self.fake_grad
-            .as_ref()
-            .map(|grad| take_columns(ctx, grad, g_output_grad, batch))
-            .transpose()
     }
 }
 
 pub struct TrainGraph {
     pub config: TrainConfig,
     pub generator: Network,
+    /// The EMA generator (`--ema β`): a moving average of `generator`'s parameters, updated
+    /// in every G step; its running statistics are G's, copied by [`TrainGraph::sampler`].
+    pub ema: Option<Network>,
     pub discriminator: Network,
     pub g_optimizer: Optimizer,
     pub d_optimizer: Optimizer,
@@ -150,19 +150,21 @@ impl TrainGraph {
         };
         let g_pass =
             generator.training_pass(ctx, "G", &g_input.input, batch, dropout(stream::DROPOUT_G))?;
-        let d_input = DiscriminatorInputs::new(ctx, config, &real, g_pass.output(), labels)?;
+        let d_input = DiscriminatorInputs::new(ctx, config, &real, &g_pass, labels)?;
+        // D judges batch / pack packs (PacGAN; one example each without packing).
+        let packs = batch / config.pack;
         let d_real = discriminator.training_pass(
             ctx,
             "D real",
             &d_input.real,
-            batch,
+            packs,
             dropout(stream::DROPOUT_D_REAL),
         )?;
         let d_fake = discriminator.training_pass(
             ctx,
             "D fake",
             &d_input.fake,
-            batch,
+            packs,
             dropout(stream::DROPOUT_D_FAKE),
         )?;
 
@@ -267,15 +269,31 @@ impl TrainGraph {
             ctx,
             &d_fake,
             ParamGrads::Skip,
-            Some(d_input.fake_grad.as_ref().unwrap_or(g_pass.output_grad())),
+            Some(&d_input.fake_grad),
         )?);
-        g_step.extend(d_input.take_image_grad(ctx, g_pass.output_grad(), batch)?);
+        g_step.extend(d_input.take_image_grad.clone());
         g_step.extend(generator.backward(ctx, &g_pass, ParamGrads::Overwrite, None)?);
         g_step.extend(g_optimizer.dispatches.iter().cloned());
+        // The EMA generator follows G after each of its updates.
+        let ema = match config.ema {
+            Some(beta) => {
+                let ema = generator.copy(ctx, "G EMA")?;
+                g_step.push(optim::ema_update(
+                    ctx,
+                    &ema.params.whole,
+                    &generator.params.whole,
+                    &g_optimizer.step,
+                    beta,
+                )?);
+                Some(ema)
+            }
+            None => None,
+        };
 
         Ok(TrainGraph {
             config: config.clone(),
             generator,
+            ema,
             discriminator,
             g_optimizer,
             d_optimizer,
@@ -302,6 +320,23 @@ impl TrainGraph {
     pub fn batch_norm_passes(&self, steps: u64) -> (u64, u64) {
         let k = self.config.k as u64;
         ((k + 1) * steps, (2 * k + 1) * steps)
+    }
+
+    /// The generator that grids, evaluations and generator.safetensors use: the EMA
+    /// generator when the run keeps one (its running statistics first brought up to G's),
+    /// else G itself.
+    pub fn sampler(&self, ctx: &GpuContext) -> Result<&Network> {
+        if let Some(ema) = &self.ema {
+            let mut recorder = Recorder::new(ctx);
+            ema.copy_buffers_from(&self.generator, &mut recorder);
+            recorder.submit()?;
+        }
+        Ok(self.sampling_network())
+    }
+
+    /// The EMA generator, else G (its running statistics as they are: see [`Self::sampler`]).
+    pub fn sampling_network(&self) -> &Network {
+        self.ema.as_ref().unwrap_or(&self.generator)
     }
 
     /// Dispatches in one iteration (for benchmarks and tests).

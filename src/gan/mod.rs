@@ -2,6 +2,7 @@
 //! samples, checkpoints and the training loop.
 
 pub mod checkpoint;
+pub mod collapse;
 pub mod config;
 pub mod conv_nets;
 pub mod critic;

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::collapse::mean_pairwise_distance;
 use super::graph::TrainGraph;
 use super::prior::{Noise, Prior};
 use super::real_data::SampleShape;
@@ -59,6 +60,7 @@ pub struct SampleWriter {
     seed: u64,
     /// 1-D toys with a probability D: D's forward pass on the Figure-1 x grid and its logits.
     discriminator_on_grid: Option<(Vec<Dispatch>, Tensor)>,
+    data_spread: Option<f64>,
 }
 
 /// What a sample step measures besides the picture.
@@ -68,10 +70,20 @@ pub struct SampleStats {
     pub modes: Option<ModeStats>,
     /// 1-D toys: mean |D − D*| over the data's support.
     pub d_star_gap: Option<f64>,
+    /// The samples' mean pairwise distance over the data's (images and 2-D toys): near 1 for
+    /// a generator as varied as the data, near 0 for a collapsed one.
+    pub diversity: Option<f64>,
 }
 
 impl SampleWriter {
-    pub fn new(ctx: &GpuContext, graph: &TrainGraph, seed: u64) -> Result<SampleWriter> {
+    /// `data_spread`: the data's mean pairwise distance (`collapse::data_spread`), which
+    /// the samples' diversity is measured against (None: not measured).
+    pub fn new(
+        ctx: &GpuContext,
+        graph: &TrainGraph,
+        seed: u64,
+        data_spread: Option<f64>,
+    ) -> Result<SampleWriter> {
         let shape = graph.real.shape.clone();
         let prior = Prior::of(&graph.config);
         let (input, count, columns) = match shape {
@@ -81,11 +93,16 @@ impl SampleWriter {
             }
         };
         let input = ctx.upload("fixed noise", &[count, prior.input_dim()], &input)?;
-        let pass = graph.generator.pass(ctx, "samples", &input, count)?;
+        let pass = graph
+            .sampling_network()
+            .pass(ctx, "samples", &input, count)?;
         // Figure 1's D(x) needs a probability: the BCE losses' sigmoid of D's logit (a
         // Wasserstein critic's value is no probability, and has no D*).
         let discriminator_on_grid = match shape {
-            SampleShape::Point1d(density) if !graph.config.loss.is_wasserstein() => {
+            // A packed D (PacGAN) judges sets of examples, whose optimum is not Figure 1's D*.
+            SampleShape::Point1d(density)
+                if !graph.config.loss.is_wasserstein() && graph.config.pack == 1 =>
+            {
                 let grid: Vec<f32> = figure1_grid(density).iter().map(|&x| x as f32).collect();
                 let grid = ctx.upload("figure 1 x grid", &[grid.len(), 1], &grid)?;
                 let d = graph
@@ -104,6 +121,7 @@ impl SampleWriter {
             columns,
             seed,
             discriminator_on_grid,
+            data_spread,
         })
     }
 
@@ -142,15 +160,20 @@ impl SampleWriter {
             self.range,
             self.seed,
         )?;
-        Ok(match self.shape {
+        let diversity = self
+            .data_spread
+            .map(|spread| mean_pairwise_distance(&values, self.shape.dim()) / spread.max(1e-12));
+        let modes = match self.shape {
             SampleShape::Point2d(set) => {
                 let points: Vec<[f32; 2]> = values.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-                SampleStats {
-                    modes: Some(mode_stats(&points, set)),
-                    ..Default::default()
-                }
+                Some(mode_stats(&points, set))
             }
-            SampleShape::Image { .. } | SampleShape::Point1d(_) => SampleStats::default(),
+            SampleShape::Image { .. } | SampleShape::Point1d(_) => None,
+        };
+        Ok(SampleStats {
+            modes,
+            diversity,
+            ..Default::default()
         })
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::checkpoint::{self, Checkpoint};
+use super::collapse::{self, CollapseMonitor};
 use super::config::{DataSource, GanLoss, TrainConfig};
 use super::graph::{TrainGraph, slot};
 use super::real_data::{HostData, RealData};
@@ -91,6 +92,12 @@ pub fn extra_columns(config: &TrainConfig) -> Vec<MetricColumn> {
             _ => columns.extend([MetricColumn::Modes, MetricColumn::HighQuality]),
         }
     }
+    // The 1-D toys' Figure 1 shows G's density itself; the others measure its spread.
+    let line_toy = matches!(&config.data, DataSource::Toy(name) if matches!(Toy::parse(name), Ok(Toy::Line(_))));
+    if !line_toy {
+        columns.push(MetricColumn::Diversity);
+    }
+    columns.push(MetricColumn::CollapseWarning);
     columns
 }
 
@@ -100,7 +107,7 @@ fn extra_values(
     row: &MetricsRow,
     sums: &[f32],
     d_steps: f64,
-    stats: Option<&SampleStats>,
+    (stats, warning): (Option<&SampleStats>, bool),
 ) -> Vec<f64> {
     let modes = stats.and_then(|s| s.modes.as_ref());
     columns
@@ -113,6 +120,8 @@ fn extra_values(
             MetricColumn::Modes => modes.map_or(f64::NAN, |m| m.modes_captured as f64),
             MetricColumn::HighQuality => modes.map_or(f64::NAN, |m| m.high_quality_fraction as f64),
             MetricColumn::DStarGap => stats.and_then(|s| s.d_star_gap).unwrap_or(f64::NAN),
+            MetricColumn::Diversity => stats.and_then(|s| s.diversity).unwrap_or(f64::NAN),
+            MetricColumn::CollapseWarning => warning as u8 as f64,
             other => unreachable!("the evaluation fills metrics column {}", other.name()),
         })
         .collect()
@@ -184,6 +193,7 @@ pub fn train_with_outputs(
         None => HostData::load(&config.data)?,
     };
     let examples = host.count;
+    let data_spread = collapse::data_spread(&host, config.pixel_range, config.seed);
     let real = RealData::upload_conditional(
         ctx,
         host.hold_out(config.holdout)?,
@@ -227,7 +237,8 @@ pub fn train_with_outputs(
         }
         false => None,
     };
-    let samples = SampleWriter::new(ctx, &graph, config.seed)?;
+    let samples = SampleWriter::new(ctx, &graph, config.seed, data_spread)?;
+    let mut monitor = CollapseMonitor::new(!config.loss.is_wasserstein());
     let mut animation = ProgressAnimation::resume(&run.samples_dir(), step)?;
     if resume.is_none() {
         samples.write(ctx, &run.samples_dir(), 0)?;
@@ -273,7 +284,17 @@ pub fn train_with_outputs(
                 row.step, row.d_loss, row.g_loss
             )));
         }
-        let mut values = extra_values(&columns[..own_columns], &row, &sums, d_steps, modes);
+        let sign = monitor.observe(&row, modes.and_then(|s| s.diversity));
+        if let Some(warning) = sign.as_ref().and_then(|s| monitor.warn_once(s, row.step)) {
+            progress.message(&warning);
+        }
+        let mut values = extra_values(
+            &columns[..own_columns],
+            &row,
+            &sums,
+            d_steps,
+            (modes, sign.is_some()),
+        );
         match scores {
             Some(scores) => values.extend_from_slice(scores),
             None => values.resize(columns.len(), f64::NAN),
@@ -336,6 +357,7 @@ pub fn train_with_outputs(
         let eval_now = eval_every > 0 && (step % eval_every == 0 || step == config.steps);
         // Samples first: a toy set's mode coverage goes into this chunk's row.
         let modes = if sample_now {
+            graph.sampler(ctx)?;
             let stats = samples.write(ctx, &run.samples_dir(), step)?;
             sample_outputs(&run, step, tensorboard.as_mut(), &mut animation)?;
             Some(stats)
@@ -349,7 +371,7 @@ pub fn train_with_outputs(
                 // time is taken out of the chunk's and the run's.
                 ctx.wait_idle()?;
                 let started = Instant::now();
-                let scores = evaluation.evaluate(ctx, &graph.generator, step)?;
+                let scores = evaluation.evaluate(ctx, graph.sampler(ctx)?, step)?;
                 let spent = started.elapsed();
                 last_done += spent;
                 evaluation_time += spent;
@@ -379,7 +401,7 @@ pub fn train_with_outputs(
             checkpoint::save(ctx, &graph, step, &path)?;
             checkpoint::save_generator(
                 ctx,
-                &graph.generator,
+                graph.sampler(ctx)?,
                 config,
                 graph.batch_norm_passes(step).0,
                 &run.root().join("generator.safetensors"),

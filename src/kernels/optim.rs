@@ -240,6 +240,39 @@ pub fn clip_weights(ctx: &GpuContext, params: &Tensor, c: f32) -> Result<Dispatc
     })
 }
 
+/// One step of an exponential moving average of `params` (an EMA generator): average =
+/// d·average + (1 − d)·params with d = min(β, (1 + t)/(10 + t)), t = `updates`[0], the updates
+/// `params` has had (a warm-up: the average follows early training closely).
+pub fn ema_update(
+    ctx: &GpuContext,
+    average: &Tensor,
+    params: &Tensor,
+    updates: &Tensor,
+    beta: f32,
+) -> Result<Dispatch> {
+    let kernel = "ema_update";
+    check_u32_len(kernel, "average", average.len())?;
+    expect_len(kernel, "params", params.len(), average.len())?;
+    expect_len(kernel, "updates", updates.len(), 1)?;
+    if !(0.0..1.0).contains(&beta) {
+        return Err(Error::Input(format!(
+            "--ema: the decay β must be in [0, 1), found {beta}"
+        )));
+    }
+    ctx.dispatch(KernelSpec {
+        shader: "optim",
+        entry: kernel,
+        constants: vec![],
+        params: bytemuck::bytes_of(&self::params(average.len(), [beta, 0.0, 0.0, 0.0])),
+        tensors: vec![
+            (average, Access::ReadWrite),
+            (params, Access::Read),
+            (updates, Access::Read),
+        ],
+        workgroups: workgroups_1d(average.len(), 256),
+    })
+}
+
 /// One step of Goodfellow et al.'s schedule, on the GPU (one invocation):
 /// lr = max(lr / decay, min_lr); momentum = min(momentum + momentum_increment, final_momentum).
 pub fn schedule_step(

@@ -7,7 +7,7 @@ use super::layer_io::{DropoutRng, LayerIo, LayerState, ParamGrads};
 use super::network_spec::NetworkSpec;
 use super::{batch_norm, conv, dense, elementwise};
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, FlatBuffer, GpuContext, Tensor};
+use crate::gpu::{Dispatch, FlatBuffer, GpuContext, Recorder, Tensor};
 
 /// The parameters of one network and their gradients, each one flat buffer, and the running
 /// buffers of its batch-norm layers.
@@ -108,6 +108,30 @@ impl Network {
         }
         network.write_buffers(ctx, &initial_buffers(&network.spec));
         Ok(network)
+    }
+
+    /// A second network of the same spec that starts from this one's parameters and running
+    /// statistics, copied on the GPU (the EMA generator starts as G).
+    pub fn copy(&self, ctx: &GpuContext, name: &str) -> Result<Network> {
+        let zeros: Vec<Vec<f32>> = self
+            .spec
+            .parameter_shapes()
+            .iter()
+            .map(|shape| vec![0.0; shape.iter().product()])
+            .collect();
+        let copy = Network::new(ctx, name, self.spec.clone(), &zeros)?;
+        let mut recorder = Recorder::new(ctx);
+        recorder.copy(&self.params.whole, &copy.params.whole);
+        copy.copy_buffers_from(self, &mut recorder);
+        recorder.submit()?;
+        Ok(copy)
+    }
+
+    /// Record a copy of `other`'s running statistics into this network's (same spec).
+    pub fn copy_buffers_from(&self, other: &Network, recorder: &mut Recorder<'_>) {
+        if !self.buffers.whole.is_empty() {
+            recorder.copy(&other.buffers.whole, &self.buffers.whole);
+        }
     }
 
     /// Overwrite the running buffers (`NetworkSpec::buffer_shapes` order).

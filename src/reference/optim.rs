@@ -60,6 +60,19 @@ pub fn clip_weights(params: &mut [f64], c: f64) {
     }
 }
 
+/// The EMA's decay after `t` updates of the averaged network: min(β, (1 + t)/(10 + t)).
+pub fn ema_decay(beta: f64, t: u64) -> f64 {
+    beta.min((1.0 + t as f64) / (10.0 + t as f64))
+}
+
+/// average = d·average + (1 − d)·params, d = [`ema_decay`]`(beta, t)`.
+pub fn ema_update(average: &mut [f64], params: &[f64], beta: f64, t: u64) {
+    let d = ema_decay(beta, t);
+    for (a, &p) in average.iter_mut().zip(params) {
+        *a = d * *a + (1.0 - d) * p;
+    }
+}
+
 /// (lr, momentum) after one schedule step.
 pub fn schedule_step(
     (lr, momentum): (f64, f64),

@@ -28,6 +28,12 @@ pub enum MetricColumn {
     /// 1-D toy sets: mean |D(x) − D*(x)| under p_data, D* = p_data / (p_data + p_g)
     /// the optimal discriminator for the current G (Goodfellow et al. 2014, Proposition 1).
     DStarGap,
+    /// Sample rows of image and 2-D toy runs: the fixed-noise samples' mean pairwise distance
+    /// over the data's (`gan::collapse`).
+    Diversity,
+    /// Every row: 1 when a sign of failure holds (D has won, G's loss keeps rising, samples
+    /// alike), else 0.
+    CollapseWarning,
 }
 
 impl MetricColumn {
@@ -48,6 +54,8 @@ impl MetricColumn {
             MetricColumn::HighQualityPercent => "high_quality_percent",
             MetricColumn::ClassAccuracy => "class_accuracy",
             MetricColumn::DStarGap => "d_star_gap",
+            MetricColumn::Diversity => "diversity",
+            MetricColumn::CollapseWarning => "collapse_warning",
         }
     }
 
@@ -67,6 +75,9 @@ impl MetricColumn {
             MetricColumn::ClassKl => format!("  KL {v:.3}"),
             MetricColumn::ClassAccuracy => format!("  class acc {:.1}%", 100.0 * v),
             MetricColumn::DStarGap => format!("  |D−D*| {v:.3}"),
+            MetricColumn::Diversity => format!("  diversity {v:.2}"),
+            MetricColumn::CollapseWarning if v > 0.0 => "  ⚠ failing".to_string(),
+            MetricColumn::CollapseWarning => String::new(),
         }
     }
 
@@ -87,6 +98,8 @@ impl MetricColumn {
             MetricColumn::HighQualityPercent => "eval/high_quality_percent",
             MetricColumn::ClassAccuracy => "eval/class_accuracy",
             MetricColumn::DStarGap => "toy/d_star_gap",
+            MetricColumn::Diversity => "collapse/diversity",
+            MetricColumn::CollapseWarning => "collapse/warning",
         }
     }
 

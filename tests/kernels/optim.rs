@@ -3,7 +3,7 @@
 
 use gan_gpu::gpu::{Dispatch, Recorder, Tensor};
 use gan_gpu::kernels::optim::{
-    CountSchedule, OptimizerSettings, adam, clip_weights, rmsprop, schedule_from_count,
+    CountSchedule, OptimizerSettings, adam, clip_weights, ema_update, rmsprop, schedule_from_count,
     schedule_step, sgd_momentum,
 };
 use gan_gpu::kernels::random::increment_counter;
@@ -244,6 +244,44 @@ fn clip_weights_clamps() {
         }
     }
     assert!(clip_weights(gpu(), &upload(&[1.0]), -1.0).is_err());
+}
+
+/// The EMA over several updates of the averaged parameters, the update count advanced on the
+/// GPU as the G optimizer does, through the warm-up (t < 10) and past it with β = 0.9.
+#[test]
+fn ema_update_matches_reference() {
+    let mut rng = rng("ema");
+    for (n, beta) in [(1, 0.999f32), (65, 0.9), (1200, 0.5)] {
+        let start = uniform(&mut rng, n, -1.0, 1.0);
+        let average = upload(&start);
+        let params = upload(&start);
+        let updates = gpu().upload("updates", &[1], &[0u32]).unwrap();
+        let mut expected = to_f64(&start);
+        let update = ema_update(gpu(), &average, &params, &updates, beta).unwrap();
+        let count = increment_counter(gpu(), &updates).unwrap();
+        for t in 1..=12u64 {
+            let values = uniform(&mut rng, n, -1.0, 1.0);
+            gpu().write(&params, &values);
+            run(&[&count, &update]);
+            reference::ema_update(&mut expected, &to_f64(&values), beta as f64, t);
+        }
+        let result = gpu().read_f32(&average).unwrap();
+        assert_close(
+            &format!("ema n={n} β={beta}"),
+            &result,
+            &expected,
+            1e-5,
+            1.0,
+        );
+    }
+    let one = upload(&[1.0]);
+    let updates = gpu().upload("updates", &[1], &[0u32]).unwrap();
+    let error = ema_update(gpu(), &one, &one, &updates, 1.0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("--ema"), "{error}");
+    assert!(ema_update(gpu(), &one, &upload(&[1.0, 2.0]), &updates, 0.9).is_err());
 }
 
 #[test]
