@@ -12,8 +12,12 @@ use crate::report::MetricsRow;
 
 /// Logged rows in a row with D(x) > 0.99 and D(G(z)) < 0.01 before "D has won" is said.
 pub const D_WINS_ROWS: usize = 3;
-/// Logged rows over which G's loss rises at every row, by at least half, before it is said.
-pub const RISING_ROWS: usize = 5;
+/// Logged rows over which G's loss rises at every row, to at least twice where it started and
+/// past [`RISING_LOSS`], before it is said (G's loss also climbs for a while in a healthy run,
+/// as D first learns).
+pub const RISING_ROWS: usize = 10;
+/// G's loss −log D(G(z)) past which a steady rise counts: D(G(z)) below e⁻³ ≈ 0.05.
+pub const RISING_LOSS: f64 = 3.0;
 /// Fixed-noise samples whose mean pairwise distance is below this fraction of the data's are
 /// "alike" (a collapsed generator draws near-copies).
 pub const MIN_DIVERSITY: f64 = 0.4;
@@ -103,7 +107,8 @@ impl CollapseMonitor {
                 .iter()
                 .zip(self.g_losses.iter().skip(1))
                 .all(|(a, b)| b > a)
-            && last >= 1.5 * first.max(1e-6);
+            && last >= 2.0 * first.max(1e-6)
+            && last >= RISING_LOSS;
         rising.then_some(CollapseSign::GeneratorLossRising {
             from: first,
             to: last,
@@ -211,23 +216,24 @@ mod tests {
     #[test]
     fn a_steadily_rising_generator_loss_is_seen_and_a_noisy_one_is_not() {
         let mut monitor = CollapseMonitor::new(true);
-        let noisy = [1.0, 1.2, 1.1, 1.5, 1.4, 1.9, 1.8];
-        assert!(
-            noisy
+        let noisy = [1.0, 1.4, 1.3, 1.9, 1.8, 2.5, 2.4, 3.1, 3.0, 3.5, 3.4, 4.0];
+        let quiet = |monitor: &mut CollapseMonitor, losses: &[f64], d: (f64, f64)| {
+            losses
                 .iter()
-                .all(|&g| monitor.observe(&row(0.8, 0.2, g), None).is_none())
-        );
+                .all(|&g| monitor.observe(&row(d.0, d.1, g), None).is_none())
+        };
+        assert!(quiet(&mut monitor, &noisy, (0.8, 0.2)));
+        // A healthy run's early climb (as D learns) stays below RISING_LOSS.
         let mut monitor = CollapseMonitor::new(true);
-        let rising = [1.0, 1.1, 1.2, 1.3, 1.4];
-        assert!(
-            rising
-                .iter()
-                .all(|&g| monitor.observe(&row(0.8, 0.2, g), None).is_none())
-        );
-        let sign = monitor.observe(&row(0.8, 0.2, 1.6), None).unwrap();
+        let early: Vec<f64> = (0..=RISING_ROWS).map(|i| 0.7 + 0.2 * i as f64).collect();
+        assert!(quiet(&mut monitor, &early, (0.7, 0.3)));
+        let mut monitor = CollapseMonitor::new(true);
+        let rising: Vec<f64> = (0..RISING_ROWS).map(|i| 1.5 + 0.1 * i as f64).collect();
+        assert!(quiet(&mut monitor, &rising, (0.9, 0.1)));
+        let sign = monitor.observe(&row(0.95, 0.04, 3.2), None).unwrap();
         assert_eq!(
             sign,
-            CollapseSign::GeneratorLossRising { from: 1.0, to: 1.6 }
+            CollapseSign::GeneratorLossRising { from: 1.5, to: 3.2 }
         );
         // A Wasserstein critic's outputs are no probabilities: only diversity counts.
         let mut critic = CollapseMonitor::new(false);
