@@ -124,8 +124,9 @@ fn resuming_reproduces_an_uninterrupted_run_bit_for_bit() {
     check_resume_is_bit_exact("nsgan", &toy_config);
 }
 
-/// PacGAN's packed D and the EMA generator resume bit for bit too: the EMA is checkpointed
-/// beside G, and generator.safetensors is the EMA's.
+/// PacGAN's packed critic (under wgan-gp's penalty, whose x̂ rows are packs) and the EMA
+/// generator resume bit for bit too: the EMA is checkpointed beside G, and
+/// generator.safetensors is the EMA's.
 #[test]
 fn a_packed_run_with_an_ema_generator_resumes_bit_for_bit() {
     let packed = |steps| {
@@ -135,7 +136,7 @@ fn a_packed_run_with_an_ema_generator_resumes_bit_for_bit() {
             ema: Some(0.99),
             discriminator: MlpSpec::from_sizes(&[4, 32, 32, 1], hidden, Activation::Identity)
                 .into(),
-            ..toy_config(steps)
+            ..wasserstein_config(steps, GanLoss::WganGp, Penalty::TwoSided)
         }
     };
     check_resume_is_bit_exact("pack-ema", &packed);

@@ -505,7 +505,8 @@ pub fn penalty(
     if config.loss != GanLoss::WganGp {
         return Ok(dispatches);
     }
-    let batch = config.batch_size;
+    // A packed critic (PacGAN) judges batch / pack rows of pack examples each.
+    let batch = config.batch_size / config.pack;
     let dim = critic.spec.inputs();
     let settings = config.wasserstein;
     let shape = PenaltyShape {
@@ -538,8 +539,12 @@ pub fn penalty(
         Penalty::TwoSided | Penalty::OneSided | Penalty::Hinge => {
             let points = interpolate("x̂", stream::EPSILON)?;
             // The slope is the gradient's norm over the image values only: a conditional
-            // critic's label columns (after them) are the same in x, G(z) and x̂.
-            let image_values = config.generator.outputs();
+            // critic's label columns (after them) are the same in x, G(z) and x̂. A packed
+            // critic's row is all images (packing a conditional one is refused).
+            let image_values = match config.classes {
+                Some(_) => config.generator.outputs(),
+                None => dim,
+            };
             let gp = GradientPenalty::new(
                 ctx,
                 critic,
