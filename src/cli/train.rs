@@ -1070,14 +1070,19 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
     };
     crate::limits::check_training(&config, &MemoryLimits::of_device(&ctx.limits))?;
     crate::errln!(
-        "training on {} ({:?}): G {}, D {}, batch {}, k {}, {:?} loss, {} steps → {}",
+        "training on {} ({:?}): G {}, D {}, batch {}{}, k {}, {:?} loss{}, {} steps → {}",
         ctx.adapter_name(),
         ctx.adapter_info.backend,
         config.generator.sizes_text(),
         config.discriminator.sizes_text(),
         config.batch_size,
+        match config.pack {
+            1 => String::new(),
+            m => format!(" (D judges packs of {m})"),
+        },
         config.k,
         config.loss,
+        config.ema.map_or(String::new(), |beta| format!(", EMA generator β {beta}")),
         config.steps,
         run_dir.display()
     );
