@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use super::Cli;
 use crate::error::{Error, Result};
 use crate::eval::nearest::{NearestSearch, mean_distance};
-use crate::eval::parzen::Tiling;
+use crate::eval::tiles::Tiling;
 use crate::gan::Prior;
 use crate::gan::checkpoint::load_generator;
 use crate::gan::real_data::{HostData, SampleShape};

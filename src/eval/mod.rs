@@ -14,6 +14,7 @@ pub mod generate;
 pub mod nearest;
 pub mod parzen;
 pub mod scores;
+pub mod tiles;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -30,8 +31,9 @@ use crate::report::metric_column::MetricColumn;
 use classifier::{Classifier, ClassifierOutputs, pixels_to_inputs};
 use fid::{GaussianStats, frechet_distance};
 use nearest::{NearestReport, NearestSearch, mean_distance};
-use parzen::{ParzenReport, ParzenWindow, Tiling, paper_sigmas, parzen_estimate};
+use parzen::{ParzenReport, ParzenWindow, paper_sigmas, parzen_estimate};
 use scores::{class_histogram, histogram_kl, inception_score, softmax_rows};
+use tiles::Tiling;
 
 /// What to compute, and how much of it (defaults: the paper's sizes).
 #[derive(Clone, Debug)]
