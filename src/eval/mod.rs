@@ -11,6 +11,7 @@ pub mod classifier;
 pub mod during_training;
 pub mod fid;
 pub mod generate;
+pub mod manifold;
 pub mod nearest;
 pub mod parzen;
 pub mod scores;
