@@ -19,6 +19,13 @@ pub enum MetricColumn {
     Fid,
     InceptionScore,
     ClassKl,
+    /// `train --eval-every` on image data with the classifier: the k-NN manifold scores of its
+    /// features (precision and recall, Kynkäänniemi et al. 2019; density and coverage, Naeem
+    /// et al. 2020).
+    Precision,
+    Recall,
+    Density,
+    Coverage,
     /// `train --eval-every` reports of toy sets (`gan-gpu eval`'s toy statistics).
     ModesCaptured,
     HighQualityPercent,
@@ -44,6 +51,10 @@ impl MetricColumn {
             MetricColumn::Fid => "fid",
             MetricColumn::InceptionScore => "inception_score",
             MetricColumn::ClassKl => "class_kl",
+            MetricColumn::Precision => "precision",
+            MetricColumn::Recall => "recall",
+            MetricColumn::Density => "density",
+            MetricColumn::Coverage => "coverage",
             MetricColumn::ModesCaptured => "modes_captured",
             MetricColumn::HighQualityPercent => "high_quality_percent",
             MetricColumn::ClassAccuracy => "class_accuracy",
@@ -65,6 +76,10 @@ impl MetricColumn {
             MetricColumn::Fid => format!("  FID {v:.2}"),
             MetricColumn::InceptionScore => format!("  IS {v:.2}"),
             MetricColumn::ClassKl => format!("  KL {v:.3}"),
+            MetricColumn::Precision => format!("  P {v:.3}"),
+            MetricColumn::Recall => format!("  R {v:.3}"),
+            MetricColumn::Density => format!("  dens {v:.3}"),
+            MetricColumn::Coverage => format!("  cov {v:.3}"),
             MetricColumn::ClassAccuracy => format!("  class acc {:.1}%", 100.0 * v),
             MetricColumn::DStarGap => format!("  |D−D*| {v:.3}"),
         }
@@ -83,6 +98,10 @@ impl MetricColumn {
             MetricColumn::Fid => "eval/fid",
             MetricColumn::InceptionScore => "eval/inception_score",
             MetricColumn::ClassKl => "eval/class_kl",
+            MetricColumn::Precision => "eval/precision",
+            MetricColumn::Recall => "eval/recall",
+            MetricColumn::Density => "eval/density",
+            MetricColumn::Coverage => "eval/coverage",
             MetricColumn::ModesCaptured => "eval/modes_captured",
             MetricColumn::HighQualityPercent => "eval/high_quality_percent",
             MetricColumn::ClassAccuracy => "eval/class_accuracy",
@@ -120,6 +139,10 @@ impl MetricColumn {
             MetricColumn::Fid => Some("FID (classifier features)"),
             MetricColumn::InceptionScore => Some("Inception score"),
             MetricColumn::ClassKl => Some("class KL (real vs generated)"),
+            MetricColumn::Precision => Some("precision (k-NN manifold of real features)"),
+            MetricColumn::Recall => Some("recall (k-NN manifold of generated features)"),
+            MetricColumn::Density => Some("density (real k-NN balls per sample / k)"),
+            MetricColumn::Coverage => Some("coverage (real k-NN balls with a sample)"),
             MetricColumn::ClassAccuracy => Some("class accuracy (conditional samples)"),
             _ => None,
         }
