@@ -31,6 +31,7 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("batch_norm", include_str!("../shaders/batch_norm.wgsl")),
     ("condition", include_str!("../shaders/condition.wgsl")),
     ("nearest", include_str!("../shaders/nearest.wgsl")),
+    ("manifold", include_str!("../shaders/manifold.wgsl")),
 ];
 
 /// The full source of a kernel file, ready to compile.

@@ -1,7 +1,9 @@
 //! Evaluation: the Fréchet distance against closed forms, Inception Score and the class KL on
 //! hand-checkable distributions, the classifier's accuracy on real MNIST (where ../shared has
-//! it), and `gan-gpu eval` end to end on a toy run and on a small MNIST-format folder, with its
-//! errors for a missing classifier and a missing data folder.
+//! it), and `gan-gpu eval` end to end on a toy run and on a small MNIST-format folder (Parzen,
+//! FID, IS, class KL, precision, recall, density and coverage, and the same scores logged by
+//! `train --eval-every`), with its errors for a missing classifier, a missing data folder and
+//! bad precision/recall sizes. (The k-NN manifold scores against f64: tests/kernels/manifold.rs.)
 
 mod support;
 
@@ -307,6 +309,15 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
         run_text,
     ]);
 
+    // Precision/recall sizes are checked before anything loads, naming the flag.
+    let error = fails(&["eval", run_text, "--pr-k", "9"]);
+    assert!(
+        error.contains("--pr-k 9") && error.contains("1 to 8"),
+        "{error}"
+    );
+    let error = fails(&["eval", run_text, "--pr-samples", "3"]);
+    assert!(error.contains("--pr-samples 3"), "{error}");
+
     // No classifier yet: the error says what to run.
     let missing = dir.join("none.safetensors");
     let error = fails(&["eval", run_text, "--classifier", missing.to_str().unwrap()]);
@@ -360,7 +371,48 @@ fn eval_of_an_image_run_scores_parzen_fid_and_classes_and_explains_errors() {
         1,
         "{table}"
     );
+    // Precision, recall, density and coverage: a row each, generated then the real floor.
+    for name in ["precision", "recall", "density", "coverage"] {
+        let row = table
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in\n{table}"));
+        let values: Vec<f64> = row
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(values.len(), 2, "{row}");
+    }
+    assert!(table.contains("k-NN sets (k = 3)"), "{table}");
     let report = read_json(&run.join("eval.json"));
+    // 60 per set: the smallest of --pr-samples 2000, --samples 200 and half the 120 test
+    // images (the floor: the other half against the same first 60).
+    for key in ["generated", "real_floor"] {
+        let m = &report[key]["manifold"];
+        assert_eq!(
+            (&m["real"], &m["generated"], &m["k"]),
+            (&60.into(), &60.into(), &3.into())
+        );
+        for score in ["precision", "recall", "coverage"] {
+            let v = m[score].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{key} {score}: {m}");
+        }
+        assert!(m["density"].as_f64().unwrap() >= 0.0, "{key}: {m}");
+    }
+    // Test images against test images lie on each other's manifold far more than two steps'
+    // samples do.
+    let (floor, generated) = (
+        &report["real_floor"]["manifold"],
+        &report["generated"]["manifold"],
+    );
+    eprintln!("manifold scores: generated {generated}, real floor {floor}");
+    for score in ["precision", "density"] {
+        assert!(
+            floor[score].as_f64().unwrap() > generated[score].as_f64().unwrap(),
+            "{score}: floor {floor}, generated {generated}"
+        );
+    }
     // The memorisation check: as many samples as were drawn (≤ 1000), every test image.
     let nearest = &report["nearest"];
     assert_eq!(nearest["samples"], 200);
@@ -564,6 +616,10 @@ fn train_eval_every_logs_the_scores_that_eval_computes() {
         "fid",
         "inception_score",
         "class_kl",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
     ] {
         let values: Vec<f64> = rows.iter().map(|r| r[column(name)]).collect();
         for (row, value) in values.iter().enumerate() {
@@ -610,6 +666,9 @@ fn train_eval_every_logs_the_scores_that_eval_computes() {
         (&again["parzen"]["mean"], "parzen_ll"),
         (&again["generated"]["fid"], "fid"),
         (&again["generated"]["inception_score"], "inception_score"),
+        (&again["generated"]["manifold"]["precision"], "precision"),
+        (&again["generated"]["manifold"]["density"], "density"),
+        (&again["generated"]["manifold"]["coverage"], "coverage"),
     ] {
         let value = key.as_f64().unwrap();
         assert!(

@@ -47,3 +47,6 @@ mod condition;
 
 #[path = "kernels/nearest.rs"]
 mod nearest;
+
+#[path = "kernels/manifold.rs"]
+mod manifold;

@@ -1,6 +1,7 @@
 //! `gan-gpu eval RUN_DIR|CHECKPOINT`: score a trained generator (Parzen-window log-likelihood,
-//! FID / Inception Score / class histogram with the gan-gpu classifier, or mode coverage on toy
-//! sets), print a table and write eval.json into the run folder.
+//! FID / Inception Score / class histogram / precision, recall, density and coverage with the
+//! gan-gpu classifier, or mode coverage on toy sets), print a table and write eval.json into the
+//! run folder.
 
 use std::path::PathBuf;
 
@@ -23,7 +24,7 @@ pub struct EvalArgs {
     /// The classifier [default: runs/classifier-<data folder name>/classifier.safetensors].
     #[arg(long)]
     pub classifier: Option<PathBuf>,
-    /// Skip FID, Inception Score and the class histogram.
+    /// Skip FID, Inception Score, the class histogram and precision/recall/density/coverage.
     #[arg(long)]
     pub no_classifier: bool,
     /// Generator samples (the Parzen window's centres and the classifier scores' sample).
@@ -51,6 +52,15 @@ pub struct EvalArgs {
     /// the test set is; the paper's Figure 2 check). 0: skip.
     #[arg(long, value_name = "N", default_value_t = crate::eval::DEFAULT_NEAREST, value_parser = super::whole_number::<usize>)]
     pub nearest: usize,
+    /// Precision and recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al.
+    /// 2020) in the classifier's feature space: this many generated samples against as many
+    /// test images (the test set FID uses; at most --samples and half the test set, whose next
+    /// images give the real floor). 0: skip.
+    #[arg(long, value_name = "N", default_value_t = crate::eval::manifold::DEFAULT_SAMPLES, value_parser = super::whole_number::<usize>)]
+    pub pr_samples: usize,
+    /// k of their k-NN balls (each point's ball reaches its k-th nearest neighbour), 1 to 8.
+    #[arg(long, value_name = "K", default_value_t = crate::eval::manifold::DEFAULT_K, value_parser = super::whole_number::<usize>)]
+    pub pr_k: usize,
 }
 
 pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
@@ -58,6 +68,9 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         return Err(Error::Input(
             "--samples / --toy-samples: must be at least 1".into(),
         ));
+    }
+    if !args.no_classifier {
+        crate::eval::manifold::check_flags("--", args.pr_samples, args.pr_k, args.samples)?;
     }
     let file = args.generator.load()?;
     let GeneratorFile {
@@ -85,6 +98,8 @@ pub fn run(cli: &Cli, args: &EvalArgs) -> Result<()> {
         toy_samples: args.toy_samples,
         seed: args.seed,
         nearest: args.nearest,
+        pr_samples: args.pr_samples,
+        pr_k: args.pr_k,
         ..EvalOptions::default()
     };
     let ctx = cli.open_gpu()?;

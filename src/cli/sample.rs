@@ -8,7 +8,7 @@ use super::Cli;
 use super::generator_source::GeneratorSource;
 use crate::error::{Error, Result};
 use crate::eval::nearest::{NearestSearch, mean_distance};
-use crate::eval::parzen::Tiling;
+use crate::eval::tiles::Tiling;
 use crate::gan::Prior;
 use crate::gan::real_data::{HostData, SampleShape};
 use crate::gan::samples::write_samples_png;

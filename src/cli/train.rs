@@ -177,8 +177,9 @@ pub struct TrainArgs {
     #[arg(long, value_parser = super::whole_number::<u64>)]
     pub checkpoint_every: Option<u64>,
     /// Score the generator every N iterations (and at the last) as `gan-gpu eval` does: Parzen
-    /// log-likelihood, FID, Inception Score and class KL become metrics.csv columns, the latest
-    /// report eval.json (image data; needs a classifier unless --eval-no-classifier).
+    /// log-likelihood, FID, Inception Score, class KL, precision, recall, density and coverage
+    /// become metrics.csv columns, the latest report eval.json (image data; needs a classifier
+    /// unless --eval-no-classifier).
     #[arg(long, value_name = "N", value_parser = super::whole_number::<u64>)]
     pub eval_every: Option<u64>,
     /// Generator samples per evaluation [default: 10000].
@@ -198,6 +199,14 @@ pub struct TrainArgs {
     /// Evaluate the Parzen log-likelihood only (no classifier scores).
     #[arg(long)]
     pub eval_no_classifier: bool,
+    /// Precision, recall, density and coverage per evaluation: this many generated samples'
+    /// classifier features against as many test images' (at most --eval-samples and half the
+    /// test set; 0: none) [default: 2000].
+    #[arg(long, value_name = "N", value_parser = super::whole_number::<usize>)]
+    pub eval_pr_samples: Option<usize>,
+    /// k of the k-NN balls of precision, recall, density and coverage, 1 to 8 [default: 3].
+    #[arg(long, value_name = "K", value_parser = super::whole_number::<usize>)]
+    pub eval_pr_k: Option<usize>,
     /// No progress bar (a line per log instead).
     #[arg(long)]
     pub quiet: bool,
@@ -532,6 +541,10 @@ fn eval_schedule(args: &TrainArgs) -> EvalSchedule {
             .as_ref()
             .map(|p| p.display().to_string()),
         use_classifier: !args.eval_no_classifier,
+        pr_samples: args
+            .eval_pr_samples
+            .unwrap_or(eval::manifold::DEFAULT_SAMPLES),
+        pr_k: args.eval_pr_k.unwrap_or(eval::manifold::DEFAULT_K),
     }
 }
 
@@ -755,6 +768,8 @@ fn refused_on_resume(args: &TrainArgs) -> Vec<&'static str> {
         ),
         ("--eval-classifier", args.eval_classifier.is_some()),
         ("--eval-no-classifier", args.eval_no_classifier),
+        ("--eval-pr-samples", args.eval_pr_samples.is_some()),
+        ("--eval-pr-k", args.eval_pr_k.is_some()),
     ];
     given
         .iter()
@@ -1082,7 +1097,9 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
         },
         config.k,
         config.loss,
-        config.ema.map_or(String::new(), |beta| format!(", EMA generator β {beta}")),
+        config
+            .ema
+            .map_or(String::new(), |beta| format!(", EMA generator β {beta}")),
         config.steps,
         run_dir.display()
     );
@@ -1116,10 +1133,14 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
             config.eval.every,
             config.eval.samples,
             config.eval.parzen_test,
-            if config.eval.use_classifier {
-                ", FID/IS/KL with the classifier"
-            } else {
-                ""
+            match (config.eval.use_classifier, config.eval.pr_samples) {
+                (false, _) => String::new(),
+                (true, 0) => ", FID/IS/KL with the classifier".to_string(),
+                (true, n) => format!(
+                    ", FID/IS/KL and precision/recall/density/coverage (≤ {n} per set, k = {}) \
+                     with the classifier",
+                    config.eval.pr_k
+                ),
             }
         );
         let mut log = |text: &str| crate::errln!("{text}");

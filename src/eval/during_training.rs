@@ -22,6 +22,9 @@ pub fn options_for(schedule: &EvalSchedule) -> EvalOptions {
         parzen_validation: schedule.parzen_validation,
         // The memorisation check is `gan-gpu eval`'s (not a metrics.csv column).
         nearest: 0,
+        pr_samples: schedule.pr_samples,
+        pr_k: schedule.pr_k,
+        flag_prefix: "--eval-",
         ..EvalOptions::default()
     }
 }

@@ -1,6 +1,7 @@
 //! Evaluation of trained generators: Parzen-window log-likelihood on the GPU, a classifier
-//! trained by gan-gpu whose features give FID, Inception Score and the class histogram, and
-//! mode coverage on the 2-D toy sets.
+//! trained by gan-gpu whose features give FID, Inception Score, the class histogram and the
+//! k-NN manifold scores (precision, recall, density, coverage), and mode coverage on the 2-D toy
+//! sets.
 //!
 //! `Evaluator::new` loads what does not change between evaluations of one run (test and held-out
 //! images on the GPU, the classifier, the test set's feature statistics and the real-data floor);
@@ -11,9 +12,11 @@ pub mod classifier;
 pub mod during_training;
 pub mod fid;
 pub mod generate;
+pub mod manifold;
 pub mod nearest;
 pub mod parzen;
 pub mod scores;
+pub mod tiles;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -29,9 +32,11 @@ use crate::nn::Network;
 use crate::report::metric_column::MetricColumn;
 use classifier::{Classifier, ClassifierOutputs, pixels_to_inputs};
 use fid::{GaussianStats, frechet_distance};
+use manifold::{Manifold, ManifoldScores};
 use nearest::{NearestReport, NearestSearch, mean_distance};
-use parzen::{ParzenReport, ParzenWindow, Tiling, paper_sigmas, parzen_estimate};
+use parzen::{ParzenReport, ParzenWindow, paper_sigmas, parzen_estimate};
 use scores::{class_histogram, histogram_kl, inception_score, softmax_rows};
+use tiles::Tiling;
 
 /// What to compute, and how much of it (defaults: the paper's sizes).
 #[derive(Clone, Debug)]
@@ -59,6 +64,15 @@ pub struct EvalOptions {
     /// Generator samples and test images whose nearest training image is found (the
     /// memorisation check; 0: none).
     pub nearest: usize,
+    /// Feature vectors per set of precision, recall, density and coverage (0: none): at most
+    /// this many generated samples against as many test images, and the floor of the next as
+    /// many test images against the same ones (all three sets one size: the smallest of this,
+    /// `samples` and half the test set).
+    pub pr_samples: usize,
+    /// k of their k-NN balls.
+    pub pr_k: usize,
+    /// How errors name the size flags: "--" (`eval`) or "--eval-" (`train --eval-every`).
+    pub flag_prefix: &'static str,
 }
 
 /// Samples and test images of `eval`'s nearest-training-image check by default.
@@ -86,6 +100,9 @@ impl Default for EvalOptions {
             toy_samples: 2_500,
             seed: 0,
             nearest: DEFAULT_NEAREST,
+            pr_samples: manifold::DEFAULT_SAMPLES,
+            pr_k: manifold::DEFAULT_K,
+            flag_prefix: "--",
         }
     }
 }
@@ -104,6 +121,10 @@ pub struct ClassifierScores {
     pub class_histogram: Vec<usize>,
     /// KL(reference histogram ‖ scored histogram), both with one pseudo-count per class.
     pub class_kl: f64,
+    /// Precision, recall, density and coverage in the same feature space, against the first
+    /// `pr_samples` test images (not computed with `pr_samples` 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifold: Option<ManifoldScores>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -131,6 +152,12 @@ const CLASSIFIER_COLUMNS: [MetricColumn; 3] = [
     MetricColumn::Fid,
     MetricColumn::InceptionScore,
     MetricColumn::ClassKl,
+];
+const MANIFOLD_COLUMNS: [MetricColumn; 4] = [
+    MetricColumn::Precision,
+    MetricColumn::Recall,
+    MetricColumn::Density,
+    MetricColumn::Coverage,
 ];
 const TOY_COLUMNS: [MetricColumn; 2] = [
     MetricColumn::ModesCaptured,
@@ -181,6 +208,10 @@ impl EvalReport {
         if let Some(g) = &self.generated {
             let values = [g.fid, g.inception_score, g.class_kl];
             columns.extend(CLASSIFIER_COLUMNS.into_iter().zip(values));
+            if let Some(m) = &g.manifold {
+                let values = [m.precision, m.recall, m.density, m.coverage];
+                columns.extend(MANIFOLD_COLUMNS.into_iter().zip(values));
+            }
         }
         if let Some(t) = &self.toy {
             let values = [t.modes_captured as f64, t.high_quality_percent];
@@ -251,6 +282,9 @@ impl EvalReport {
                 "  {:<24}{:>14.4}{:>16.4}\n",
                 "class KL(real ‖ gen)", g.class_kl, r.class_kl
             );
+            if let Some(m) = &g.manifold {
+                out += &manifold_rows(m, r.manifold.as_ref());
+            }
             out += &format!("  class histogram (gen)   {:?}\n", g.class_histogram);
             out += &format!("  class histogram (real)  {:?}\n", r.class_histogram);
         }
@@ -296,6 +330,31 @@ impl EvalReport {
     }
 }
 
+/// The table's precision, recall, density and coverage rows: generated, then the real floor
+/// (the next test images against the same real set; "–" if a report lacks it).
+fn manifold_rows(generated: &ManifoldScores, floor: Option<&ManifoldScores>) -> String {
+    let sizes = |m: &ManifoldScores| format!("{} vs {}", m.generated, m.real);
+    let mut out = format!(
+        "  {:<24}{:>14}{:>16}\n",
+        format!("k-NN sets (k = {})", generated.k),
+        sizes(generated),
+        floor.map_or("–".to_string(), sizes)
+    );
+    let values = |m: &ManifoldScores| [m.precision, m.recall, m.density, m.coverage];
+    let floor_values = floor.map(values);
+    for (i, label) in ["precision", "recall", "density", "coverage"]
+        .into_iter()
+        .enumerate()
+    {
+        out += &format!(
+            "  {label:<24}{:>14.3}{:>16}\n",
+            values(generated)[i],
+            floor_values.map_or("–".to_string(), |f| format!("{:.3}", f[i]))
+        );
+    }
+    out
+}
+
 /// The run's held-out count from its config.json (or a checkpoint's config metadata): the last
 /// `holdout` training examples were never trained on. Absent or 0: none.
 pub fn holdout_of(config_json: &serde_json::Value) -> usize {
@@ -312,6 +371,8 @@ struct ClassifierSetup {
     test_stats: GaussianStats,
     test_histogram: Vec<usize>,
     real_floor: ClassifierScores,
+    /// The first test images' k-NN manifold and the size of each precision/recall set.
+    manifold: Option<(Manifold, usize)>,
 }
 
 /// The training images to search and the test images' own mean nearest distance.
@@ -362,6 +423,7 @@ fn scores_against(
         inception_score: inception_score(&softmax_rows(&outputs.logits, classes)),
         class_kl: histogram_kl(reference_histogram, &histogram),
         class_histogram: histogram,
+        manifold: None,
     })
 }
 
@@ -563,13 +625,27 @@ impl Evaluator {
             );
             let b_stats = GaussianStats::from_features(&b.features, feature_dim)?;
             let b_histogram = class_histogram(&b.predictions(classes), classes);
-            let real_floor = scores_against(&a, classes, feature_dim, &b_stats, &b_histogram)?;
+            let mut real_floor = scores_against(&a, classes, feature_dim, &b_stats, &b_histogram)?;
+            let manifold = if options.pr_samples > 0 {
+                log(&format!(
+                    "precision/recall: k-NN balls (k = {}) of test images' features",
+                    options.pr_k
+                ));
+                let (manifold, floor) =
+                    real_manifold(ctx, &outputs.features, feature_dim, options)?;
+                let size = floor.real;
+                real_floor.manifold = Some(floor);
+                Some((manifold, size))
+            } else {
+                None
+            };
             Some(ClassifierSetup {
                 classifier,
                 file,
                 test_stats,
                 test_histogram,
                 real_floor,
+                manifold,
             })
         };
         let nearest = if options.nearest > 0 {
@@ -626,6 +702,9 @@ impl Evaluator {
                 }
                 if setup.classifier.is_some() {
                     columns.extend(CLASSIFIER_COLUMNS);
+                    if self.options.pr_samples > 0 {
+                        columns.extend(MANIFOLD_COLUMNS);
+                    }
                     if self.prior.classes.is_some() {
                         columns.push(MetricColumn::ClassAccuracy);
                     }
@@ -751,13 +830,29 @@ impl Evaluator {
                     // The classifier reads pixels in [0, 1], like the Parzen window.
                     let outputs = c.classifier.classify(ctx, &pixels)?;
                     let (classes, feature_dim) = (c.classifier.classes, c.classifier.feature_dim());
-                    report.generated = Some(scores_against(
+                    let mut generated = scores_against(
                         &outputs,
                         classes,
                         feature_dim,
                         &c.test_stats,
                         &c.test_histogram,
-                    )?);
+                    )?;
+                    if let Some((real, size)) = &c.manifold {
+                        log(&format!(
+                            "precision, recall, density, coverage of {size} samples' features"
+                        ));
+                        let features = &outputs.features[..size * feature_dim];
+                        let samples = Manifold::new(
+                            ctx,
+                            features,
+                            feature_dim,
+                            options.pr_k,
+                            options.tiling,
+                        )?;
+                        generated.manifold =
+                            Some(manifold::compare(ctx, real, &samples, options.tiling)?);
+                    }
+                    report.generated = Some(generated);
                     report.real_floor = Some(c.real_floor.clone());
                     if let Some(classes) = self.prior.classes {
                         log("classifier accuracy on each class's samples");
@@ -814,6 +909,32 @@ impl Evaluator {
             per_class: accuracy,
         })
     }
+}
+
+/// The real set of precision and recall, the first n test features (n the smallest of
+/// `pr_samples`, `samples` and half the test set), and the floor: the next n test features
+/// scored against it, as a generator indistinguishable from the test set would score.
+fn real_manifold(
+    ctx: &GpuContext,
+    test_features: &[f32],
+    dim: usize,
+    options: &EvalOptions,
+) -> Result<(Manifold, ManifoldScores)> {
+    let test_count = test_features.len() / dim;
+    let n = options.pr_samples.min(options.samples).min(test_count / 2);
+    let k = options.pr_k;
+    if n <= k {
+        let prefix = options.flag_prefix;
+        return Err(Error::Input(format!(
+            "precision/recall: {test_count} test images leave {n} per set (the smallest of              {prefix}pr-samples {}, {prefix}samples {} and half the test set), and k-NN balls of              {prefix}pr-k {k} need more than {k}; pass {prefix}pr-samples 0 to skip them",
+            options.pr_samples, options.samples
+        )));
+    }
+    let real = Manifold::new(ctx, &test_features[..n * dim], dim, k, options.tiling)?;
+    let next = &test_features[n * dim..2 * n * dim];
+    let floor_set = Manifold::new(ctx, next, dim, k, options.tiling)?;
+    let floor = manifold::compare(ctx, &real, &floor_set, options.tiling)?;
+    Ok((real, floor))
 }
 
 /// Evaluate `generator` of a run with `config` in one call (loads the data each time; keep an

@@ -3,89 +3,37 @@
 //! σ chosen from logspace(−1, 0, 10) by the mean log-likelihood of held-out training images,
 //! then the mean ± standard error of log p(x) over the test set.
 //!
-//! On the GPU: ‖x − μ‖² = ‖x‖² + ‖μ‖² − 2x·μ with the cross term from the matmul kernel, one tile
-//! of test points × one tile of samples at a time (a 10,000 × 10,000 distance matrix would be
-//! 400 MB, past lavapipe's 128 MiB binding), folded into a running log-sum-exp per test point for
-//! every σ at once (shaders/parzen.wgsl). Tiles run in a fixed order: deterministic.
+//! On the GPU: ‖x − μ‖² tile by tile (`tiles::walk_tiles`: test points × samples), folded into a
+//! running log-sum-exp per test point for every σ at once (shaders/parzen.wgsl).
 
 use serde::Serialize;
 
+use super::tiles::{RowSet, Tiling, matrix_shape, walk_tiles};
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, Recorder, Tensor};
-use crate::kernels::matmul::{Layout, MatmulOptions, matmul};
-use crate::kernels::parzen::{Tile, parzen_accumulate};
-use crate::kernels::reduce::sum_of_squares_rows;
+use crate::gpu::{GpuContext, Tensor};
+use crate::kernels::parzen::parzen_accumulate;
 
 /// The paper's σ grid: 10 values log-spaced from 0.1 to 1.
 pub fn paper_sigmas() -> Vec<f64> {
     (0..10).map(|i| 10f64.powf(-1.0 + i as f64 / 9.0)).collect()
 }
 
-/// Test points and samples per tile. The cross-term tile is rows × cols floats (8 MiB by
-/// default), and the matmul per tile is large enough to keep any adapter busy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tiling {
-    pub rows: usize,
-    pub cols: usize,
-}
-
-impl Default for Tiling {
-    fn default() -> Self {
-        Tiling {
-            rows: 1024,
-            cols: 2048,
-        }
-    }
-}
-
 /// Generator samples on the GPU with their squared norms, ready to score test points.
 pub struct ParzenWindow {
-    samples: Tensor,
-    norms: Tensor,
-    count: usize,
-    dim: usize,
-}
-
-/// Rows per tile rounded up so that every tile's first row starts on the device's storage
-/// offset alignment (tiles are bound as views of the whole set).
-pub(crate) fn aligned_rows(ctx: &GpuContext, rows: usize, dim: usize) -> usize {
-    let align = (ctx.limits.min_storage_buffer_offset_alignment as usize).max(4);
-    let row_bytes = dim * 4;
-    let granule = align / gcd(align, row_bytes);
-    rows.max(1).div_ceil(granule) * granule
-}
-
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a } else { gcd(b, a % b) }
-}
-
-fn matrix_shape(what: &str, tensor: &Tensor) -> Result<(usize, usize)> {
-    match tensor.shape() {
-        [rows, cols] if *rows > 0 && *cols > 0 => Ok((*rows, *cols)),
-        shape => Err(Error::Input(format!(
-            "Parzen window: {what} must be a non-empty [count, dim] matrix, found shape {shape:?}"
-        ))),
-    }
+    samples: RowSet,
 }
 
 impl ParzenWindow {
     /// `samples`: [N, d] generator samples (pixels in [0, 1] for the paper's numbers).
     pub fn new(ctx: &GpuContext, samples: &Tensor) -> Result<ParzenWindow> {
-        let (count, dim) = matrix_shape("the samples", samples)?;
-        let norms = ctx.zeros("parzen sample norms", &[count])?;
-        let mut recorder = Recorder::new(ctx);
-        recorder.record(&sum_of_squares_rows(ctx, samples, &norms)?);
-        recorder.submit()?;
+        matrix_shape("Parzen window: the samples", samples)?;
         Ok(ParzenWindow {
-            samples: samples.clone(),
-            norms,
-            count,
-            dim,
+            samples: RowSet::from_tensor(ctx, "parzen samples", samples)?,
         })
     }
 
     pub fn count(&self) -> usize {
-        self.count
+        self.samples.count()
     }
 
     /// log p(x) of every row of `points` ([P, d]) for every σ: result[k][p] for sigmas[k].
@@ -96,11 +44,11 @@ impl ParzenWindow {
         sigmas: &[f64],
         tiling: Tiling,
     ) -> Result<Vec<Vec<f64>>> {
-        let (count, dim) = matrix_shape("the test points", points)?;
-        if dim != self.dim {
+        let (count, dim) = matrix_shape("Parzen window: the test points", points)?;
+        if dim != self.samples.dim() {
             return Err(Error::Input(format!(
                 "Parzen window: test points have {dim} values each, the samples {}",
-                self.dim
+                self.samples.dim()
             )));
         }
         if sigmas.is_empty() || sigmas.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
@@ -108,59 +56,26 @@ impl ParzenWindow {
                 "Parzen window: σ values must be positive and finite, found {sigmas:?}"
             )));
         }
-        let row_tile = aligned_rows(ctx, tiling.rows, dim).min(count);
-        let col_tile = aligned_rows(ctx, tiling.cols, dim).min(self.count);
-        let point_norms = ctx.zeros("parzen point norms", &[count])?;
         let inverse: Vec<f32> = sigmas
             .iter()
             .map(|s| (1.0 / (2.0 * s * s)) as f32)
             .collect();
         let inverse = ctx.upload("parzen 1/(2σ²)", &[sigmas.len()], &inverse)?;
         let state = ctx.zeros("parzen state", &[count, 1 + sigmas.len()])?;
-        let cross = ctx.zeros("parzen cross terms", &[row_tile * col_tile])?;
-
-        let mut recorder = Recorder::new(ctx);
-        recorder.record(&sum_of_squares_rows(ctx, points, &point_norms)?);
-        recorder.submit()?;
-        // One submission per row tile: bounded work per submission, tiles in a fixed order.
-        for row_offset in (0..count).step_by(row_tile) {
-            let rows = row_tile.min(count - row_offset);
-            let x = points.view(row_offset * dim, &[rows, dim]);
-            let mut recorder = Recorder::new(ctx);
-            for col_offset in (0..self.count).step_by(col_tile) {
-                let cols = col_tile.min(self.count - col_offset);
-                let mu = self.samples.view(col_offset * dim, &[cols, dim]);
-                let c = cross.view(0, &[rows, cols]);
-                recorder.record(&matmul(
-                    ctx,
-                    Layout::DyWt,
-                    &x,
-                    &mu,
-                    &c,
-                    (rows, cols, dim),
-                    MatmulOptions::default(),
-                )?);
-                let tile = Tile {
-                    rows,
-                    cols,
-                    row_offset,
-                    col_offset,
-                };
-                recorder.record(&parzen_accumulate(
-                    ctx,
-                    &c,
-                    &point_norms,
-                    &self.norms,
-                    &inverse,
-                    &state,
-                    tile,
-                    col_offset == 0,
-                )?);
-            }
-            recorder.submit()?;
-        }
+        walk_tiles(ctx, "Parzen window", points, &self.samples, tiling, |t| {
+            parzen_accumulate(
+                ctx,
+                t.cross,
+                t.query_norms,
+                t.reference_norms,
+                &inverse,
+                &state,
+                t.tile,
+                t.first,
+            )
+        })?;
         let state = ctx.read_f32(&state)?;
-        let log_n = (self.count as f64).ln();
+        let log_n = (self.count() as f64).ln();
         Ok(sigmas
             .iter()
             .enumerate()
@@ -238,7 +153,7 @@ pub fn parzen_estimate(
         sigma: best,
         mean,
         standard_error,
-        samples: window.count,
+        samples: window.count(),
         validation_points: validation.shape()[0],
         test_points: test.shape()[0],
         sigma_search,

@@ -120,6 +120,12 @@ pub struct EvalSchedule {
     pub classifier: Option<String>,
     /// false: skip the classifier scores (Parzen only).
     pub use_classifier: bool,
+    /// Feature vectors per set of precision, recall, density and coverage (0: none). Absent
+    /// from configs written before these scores: 0, so a resumed run keeps its columns.
+    #[serde(default)]
+    pub pr_samples: usize,
+    /// k of their k-NN balls.
+    pub pr_k: usize,
 }
 
 impl Default for EvalSchedule {
@@ -131,6 +137,8 @@ impl Default for EvalSchedule {
             parzen_validation: crate::eval::DEFAULT_PARZEN_VALIDATION,
             classifier: None,
             use_classifier: true,
+            pr_samples: crate::eval::manifold::DEFAULT_SAMPLES,
+            pr_k: crate::eval::manifold::DEFAULT_K,
         }
     }
 }
@@ -594,6 +602,14 @@ impl TrainConfig {
                 return Err(Error::Input(format!("{flag}: must be at least 1, found 0")));
             }
         }
+        if eval.use_classifier {
+            crate::eval::manifold::check_flags(
+                "--eval-",
+                eval.pr_samples,
+                eval.pr_k,
+                eval.samples,
+            )?;
+        }
         if eval.parzen_test == 0 && !eval.use_classifier {
             return Err(Error::Input(
                 "--eval-every: --eval-parzen-test 0 with --eval-no-classifier leaves nothing to \
@@ -697,6 +713,46 @@ mod tests {
         assert_eq!(old.holdout, 0);
         assert_eq!(old.pixel_range, PixelRange::MinusOneToOne);
         assert_eq!(old.generator_optimizer.schedule, None);
+    }
+
+    /// A run that evaluated during training before precision/recall existed resumes with the
+    /// metrics.csv columns it has: no precision/recall (pr_samples 0), k the default.
+    #[test]
+    fn eval_schedules_written_before_precision_recall_have_none() {
+        let mut value: serde_json::Value = serde_json::from_str(&config().to_json()).unwrap();
+        let eval = value["eval"].as_object_mut().unwrap();
+        assert_eq!(eval["pr_samples"], 2000);
+        eval.remove("pr_samples");
+        eval.remove("pr_k");
+        let old: TrainConfig = serde_json::from_value(value).unwrap();
+        assert_eq!(old.eval.pr_samples, 0);
+        assert_eq!(old.eval.pr_k, 3);
+    }
+
+    #[test]
+    fn precision_recall_sizes_name_their_flag() {
+        let with = |pr_samples: usize, pr_k: usize, samples: usize| {
+            let mut config = config();
+            config.eval = EvalSchedule {
+                every: 10,
+                samples,
+                pr_samples,
+                pr_k,
+                ..EvalSchedule::default()
+            };
+            config.validate().map_err(|e| e.to_string())
+        };
+        with(2000, 3, 100).unwrap();
+        with(0, 3, 2).unwrap();
+        for (pr_samples, pr_k, samples, flag) in [
+            (2000, 0, 100, "--eval-pr-k 0"),
+            (2000, 9, 100, "--eval-pr-k 9"),
+            (3, 3, 100, "--eval-pr-samples 3"),
+            (100, 3, 2, "--eval-samples 2"),
+        ] {
+            let error = with(pr_samples, pr_k, samples).unwrap_err();
+            assert!(error.contains(flag), "{flag}: {error}");
+        }
     }
 
     #[test]

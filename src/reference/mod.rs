@@ -8,6 +8,7 @@ pub mod condition;
 pub mod conv;
 pub mod data;
 pub mod loss;
+pub mod manifold;
 pub mod matmul;
 pub mod mlp;
 pub mod nearest;

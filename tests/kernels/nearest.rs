@@ -3,7 +3,7 @@
 //! buffers (more than `CHUNK_ROWS` rows), exact duplicates (distance 0, the first index wins).
 
 use gan_gpu::eval::nearest::{CHUNK_ROWS, NearestSearch, mean_distance};
-use gan_gpu::eval::parzen::Tiling;
+use gan_gpu::eval::tiles::Tiling;
 use gan_gpu::reference::nearest as reference;
 use rand::RngExt;
 

@@ -12,7 +12,8 @@
 //! the sum of these bounds: a worst case, so it cannot flake, and still four orders of magnitude
 //! below the errors a wrong tile, offset or factor produces.
 
-use gan_gpu::eval::parzen::{ParzenWindow, Tiling, paper_sigmas};
+use gan_gpu::eval::parzen::{ParzenWindow, paper_sigmas};
+use gan_gpu::eval::tiles::Tiling;
 use gan_gpu::kernels::parzen::{Tile, affine, parzen_accumulate};
 use gan_gpu::reference::parzen::parzen_log_likelihood;
 
