@@ -93,6 +93,8 @@ fn tag_of(column: &str) -> &'static str {
         "it_per_s" => "speed/it_per_s",
         "modes" => "toy/modes",
         "high_quality" => "toy/high_quality",
+        "diversity" => "collapse/diversity",
+        "collapse_warning" => "collapse/warning",
         "parzen_ll" => "eval/parzen_ll",
         "parzen_se" => "eval/parzen_se",
         other => panic!("unexpected column {other}"),

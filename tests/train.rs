@@ -594,7 +594,9 @@ fn ring8_wgan_gp_training_logs_finite_wasserstein_metrics_and_writes_files() {
                 "penalty",
                 "grad_norm",
                 "modes",
-                "high_quality"
+                "high_quality",
+                "diversity",
+                "collapse_warning"
             ]
         );
         assert_eq!(outcome.rows.len(), 4);
@@ -660,7 +662,13 @@ fn wgan_clips_every_critic_parameter() {
     let outcome = train(gpu(), &config, &run, None, &mut Silent).unwrap();
     assert_eq!(
         metric_column::names(&outcome.extra_columns),
-        ["wasserstein", "modes", "high_quality"]
+        [
+            "wasserstein",
+            "modes",
+            "high_quality",
+            "diversity",
+            "collapse_warning"
+        ]
     );
     assert!(outcome.extras.iter().all(|e| e[0].is_finite()));
     let checkpoint = Checkpoint::load(&Checkpoint::find_latest(&run).unwrap()).unwrap();
