@@ -28,12 +28,6 @@ struct Params {
 /// Where a tile's reference points sit: `tile.col_offset` in the chunk whose norms are bound,
 /// `index_base` the chunk's first row in the whole reference set.
 fn params(kernel: &str, tile: Tile, index_base: usize, k: usize) -> Result<Params> {
-    if tile.rows == 0 || tile.cols == 0 {
-        return Err(Error::Input(format!(
-            "{kernel}: needs at least one query and reference point (found {}, {})",
-            tile.rows, tile.cols
-        )));
-    }
     if !(1..=MAX_K).contains(&k) {
         return Err(Error::Input(format!(
             "{kernel}: k must be 1 to {MAX_K}, found {k}"
@@ -48,23 +42,6 @@ fn params(kernel: &str, tile: Tile, index_base: usize, k: usize) -> Result<Param
         k: k as u32,
         _pad: [0; 2],
     })
-}
-
-fn check_tile(
-    kernel: &str,
-    cross: &Tensor,
-    tile: Tile,
-    queries: usize,
-    chunk_rows: usize,
-) -> Result<()> {
-    expect_len(kernel, "cross", cross.len(), tile.rows * tile.cols)?;
-    if tile.row_offset + tile.rows > queries || tile.col_offset + tile.cols > chunk_rows {
-        return Err(Error::Input(format!(
-            "{kernel}: tile {tile:?} reaches past {queries} queries or {chunk_rows} reference \
-             points"
-        )));
-    }
-    Ok(())
 }
 
 /// Fold one tile of a set against itself into `neighbours` [queries, k] (each row the k
@@ -84,9 +61,9 @@ pub fn knn_accumulate(
     first: bool,
 ) -> Result<Dispatch> {
     let kernel = "knn_accumulate";
-    let params = params(kernel, tile, index_base, k)?;
     let queries = query_norms.len();
-    check_tile(kernel, cross, tile, queries, reference_norms.len())?;
+    tile.check(kernel, cross, queries, reference_norms.len())?;
+    let params = params(kernel, tile, index_base, k)?;
     expect_len(kernel, "neighbours", neighbours.len(), queries * k)?;
     ctx.dispatch(KernelSpec {
         shader: "manifold",
@@ -120,9 +97,9 @@ pub fn ball_accumulate(
     first: bool,
 ) -> Result<Dispatch> {
     let kernel = "ball_accumulate";
-    let params = params(kernel, tile, index_base, k)?;
     let queries = query_norms.len();
-    check_tile(kernel, cross, tile, queries, reference_norms.len())?;
+    tile.check(kernel, cross, queries, reference_norms.len())?;
+    let params = params(kernel, tile, index_base, k)?;
     expect_len(
         kernel,
         "query_neighbours",

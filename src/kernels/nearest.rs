@@ -3,7 +3,7 @@
 //! the tiles; `reference::nearest` is the f64 oracle.
 
 use super::expect_len;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor, workgroups_1d};
 
 pub use super::parzen::Tile;
@@ -36,21 +36,8 @@ pub fn nearest_accumulate(
     first: bool,
 ) -> Result<Dispatch> {
     let kernel = "nearest_accumulate";
-    if tile.rows == 0 || tile.cols == 0 {
-        return Err(Error::Input(format!(
-            "{kernel}: needs at least one query and reference point (found {}, {})",
-            tile.rows, tile.cols
-        )));
-    }
-    expect_len(kernel, "cross", cross.len(), tile.rows * tile.cols)?;
     let queries = query_norms.len();
-    if tile.row_offset + tile.rows > queries || tile.col_offset + tile.cols > reference_norms.len()
-    {
-        return Err(Error::Input(format!(
-            "{kernel}: tile {tile:?} reaches past {queries} queries or {} reference points",
-            reference_norms.len()
-        )));
-    }
+    tile.check(kernel, cross, queries, reference_norms.len())?;
     expect_len(kernel, "best_distance", best_distance.len(), queries)?;
     expect_len(kernel, "best_index", best_index.len(), queries)?;
     let params = Params {

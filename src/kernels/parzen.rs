@@ -30,6 +30,34 @@ pub struct Tile {
     pub col_offset: usize,
 }
 
+impl Tile {
+    /// The checks every tile kernel (Parzen, nearest neighbour, k-NN manifold) makes: a
+    /// non-empty tile, `cross` [rows, cols], and the tile inside the `queries` query rows and
+    /// the `references` reference points whose norms are bound.
+    pub fn check(
+        &self,
+        kernel: &str,
+        cross: &Tensor,
+        queries: usize,
+        references: usize,
+    ) -> Result<()> {
+        if self.rows == 0 || self.cols == 0 {
+            return Err(Error::Input(format!(
+                "{kernel}: needs at least one query and reference point (found {}, {})",
+                self.rows, self.cols
+            )));
+        }
+        expect_len(kernel, "cross", cross.len(), self.rows * self.cols)?;
+        if self.row_offset + self.rows > queries || self.col_offset + self.cols > references {
+            return Err(Error::Input(format!(
+                "{kernel}: tile {self:?} reaches past {queries} queries or {references} \
+                 reference points"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Fold one tile into `state` ([points, 1 + K]: running minimum squared distance, then per σ
 /// the sum of exp(−(d² − min)/(2σ²))). `cross` is [rows, cols] with cross[r, c] = x_r·μ_c
 /// (the matmul of the tile's points by its samples transposed); `point_norms` [points] and
@@ -48,20 +76,11 @@ pub fn parzen_accumulate(
 ) -> Result<Dispatch> {
     let kernel = "parzen_accumulate";
     let sigmas = inv_two_sigma_sq.len();
-    if sigmas == 0 || tile.rows == 0 || tile.cols == 0 {
-        return Err(Error::Input(format!(
-            "{kernel}: needs at least one σ, test point and sample (found {sigmas}, {}, {})",
-            tile.rows, tile.cols
-        )));
+    if sigmas == 0 {
+        return Err(Error::Input(format!("{kernel}: needs at least one σ")));
     }
-    expect_len(kernel, "cross", cross.len(), tile.rows * tile.cols)?;
     let points = point_norms.len();
-    if tile.row_offset + tile.rows > points || tile.col_offset + tile.cols > sample_norms.len() {
-        return Err(Error::Input(format!(
-            "{kernel}: tile {tile:?} reaches past {points} test points or {} samples",
-            sample_norms.len()
-        )));
-    }
+    tile.check(kernel, cross, points, sample_norms.len())?;
     expect_len(kernel, "state", state.len(), points * (1 + sigmas))?;
     let params = Params {
         rows: tile.rows as u32,
