@@ -20,7 +20,7 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
     var rows: vec4<u32>;
     var cols: vec4<u32>;
     for (var i = 0u; i < 4u; i++) {
-        rows[i] = min(first_row + i * WG_Y, params.m - 1u);
+        rows[i] = min(first_row + i * WG_Y, rows_total() - 1u);
         cols[i] = min(first_col + i * WG_X, params.n - 1u);
     }
 

@@ -1,6 +1,14 @@
 // The part both matmul kernels share (appended to matmul.wgsl and matmul_subgroup8.wgsl, as
 // common.wgsl is to every kernel): parameters, bindings, the layout constants, operand loads and
 // the epilogue. A is [M, K] row-major ([K, M] when TRANS_A); B is [K, N] ([N, K] when TRANS_B).
+//
+// Two fusions save a dispatch each per layer of a backward pass:
+// * ONES_ROW (with TRANS_A, the weight gradient dW = Xᵀ·dY): op(A) gets an extra row of ones,
+//   so C gets an extra row 1ᵀ·dY, the column sums of dY: the bias gradient. That row is stored
+//   in `row_sums` (the bias gradient is not contiguous with dW in the flat gradient buffer).
+// * GATE (the input gradient dX = dY·Wᵀ): C is multiplied elementwise by f'(gate), gate being
+//   the previous layer's output [M, N] bound in place of the bias and ACTIVATION that layer's
+//   activation, so dX leaves the kernel already through that activation's backward.
 
 struct Params {
     m: u32,
@@ -14,15 +22,26 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(5) var<storage, read_write> row_sums: array<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 override ACTIVATION: u32 = 0u;
+override ONES_ROW: bool = false;
+override GATE: bool = false;
+
+// Rows of op(A) and C, counting the row of ones.
+fn rows_total() -> u32 {
+    return params.m + select(0u, 1u, ONES_ROW);
+}
 
 fn load_a(row: u32, kk: u32) -> f32 {
     if (TRANS_A) {
+        if (ONES_ROW && row >= params.m) {
+            return 1.0;
+        }
         return a[kk * params.m + row];
     }
     return a[row * params.k + kk];
@@ -36,15 +55,24 @@ fn load_b(kk: u32, col: u32) -> f32 {
 }
 
 // Stores one row of a tile: values[j] belongs at column first_col + j·col_stride. Rows and
-// columns past the end are skipped; bias, accumulation and the activation are fused here.
+// columns past the end are skipped; bias, accumulation, the activation or the gate are fused
+// here, and the row of ones' sums go to row_sums.
 fn store_row(row: u32, first_col: u32, col_stride: u32, values: vec4<f32>) {
-    if (row >= params.m) {
+    if (row >= rows_total()) {
         return;
     }
+    let sums_row = ONES_ROW && row == params.m;
     for (var j = 0u; j < 4u; j++) {
         let col = first_col + j * col_stride;
         if (col < params.n) {
             var v = values[j];
+            if (sums_row) {
+                if (ACCUMULATE) {
+                    v += row_sums[col];
+                }
+                row_sums[col] = v;
+                continue;
+            }
             if (HAS_BIAS) {
                 v += bias[col];
             }
@@ -52,7 +80,11 @@ fn store_row(row: u32, first_col: u32, col_stride: u32, values: vec4<f32>) {
             if (ACCUMULATE) {
                 v += c[index];
             }
-            c[index] = activate(v, ACTIVATION, params.slope);
+            if (GATE) {
+                c[index] = v * activation_grad_from_output(bias[index], ACTIVATION, params.slope);
+            } else {
+                c[index] = activate(v, ACTIVATION, params.slope);
+            }
         }
     }
 }

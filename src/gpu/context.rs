@@ -43,6 +43,9 @@ pub struct GpuContext {
     uncaptured: Arc<Mutex<Vec<String>>>,
     lost: Arc<Mutex<Option<String>>>,
     placeholder: std::sync::OnceLock<super::tensor::Tensor>,
+    /// A second one for writable bindings: one buffer bound read-only and read-write in the
+    /// same dispatch is a usage conflict.
+    writable_placeholder: std::sync::OnceLock<super::tensor::Tensor>,
 }
 
 impl GpuContext {
@@ -109,6 +112,7 @@ impl GpuContext {
             uncaptured,
             lost,
             placeholder: std::sync::OnceLock::new(),
+            writable_placeholder: std::sync::OnceLock::new(),
         })
     }
 
@@ -128,6 +132,16 @@ impl GpuContext {
             let _ = self.placeholder.set(self.zeros("placeholder", &[4])?);
         }
         Ok(self.placeholder.get().unwrap())
+    }
+
+    /// The placeholder for an unused read-write binding (see `placeholder`).
+    pub fn writable_placeholder(&self) -> Result<&super::tensor::Tensor> {
+        if self.writable_placeholder.get().is_none() {
+            let _ = self
+                .writable_placeholder
+                .set(self.zeros("writable placeholder", &[4])?);
+        }
+        Ok(self.writable_placeholder.get().unwrap())
     }
 
     /// Any error wgpu reported since the last check, or device loss, as an `Error`.

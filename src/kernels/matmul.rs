@@ -88,6 +88,13 @@ pub struct MatmulOptions<'a> {
     pub activation: Activation,
     /// Add to the output instead of overwriting it.
     pub accumulate: bool,
+    /// Layout XtDy only: also write the column sums of B ([n]; the bias gradient beside the
+    /// weight gradient), accumulated like C.
+    pub column_sums: Option<&'a Tensor>,
+    /// Layout DyWt only: multiply C by f'(gate) for this activation's derivative, gate [m, n]
+    /// being that activation's output (the input gradient leaves through the previous layer's
+    /// activation backward). `activation` must then be Identity.
+    pub gate: Option<(&'a Tensor, Activation)>,
     pub tuning: MatmulTuning,
 }
 
@@ -97,6 +104,8 @@ impl Default for MatmulOptions<'_> {
             bias: None,
             activation: Activation::Identity,
             accumulate: false,
+            column_sums: None,
+            gate: None,
             tuning: MatmulTuning::default(),
         }
     }
@@ -128,16 +137,46 @@ pub fn matmul(
     if let Some(bias) = options.bias {
         expect_len("matmul", "bias", bias.len(), n)?;
     }
-    let bias = match options.bias {
-        Some(bias) => bias,
-        None => ctx.placeholder()?,
+    if let Some(sums) = options.column_sums {
+        if layout != Layout::XtDy {
+            return Err(Error::Gpu(format!(
+                "matmul: column sums come with the Xᵀ·dY layout, not {}",
+                layout.name()
+            )));
+        }
+        expect_len("matmul", "column sums", sums.len(), n)?;
+    }
+    if let Some((gate, _)) = options.gate {
+        if layout != Layout::DyWt || options.bias.is_some() {
+            return Err(Error::Gpu(format!(
+                "matmul: a gate comes with the dY·Wᵀ layout and no bias, not {}",
+                layout.name()
+            )));
+        }
+        expect_len("matmul", "gate", gate.len(), m * n)?;
+    }
+    // The gate is bound where the bias would be; the epilogue reads it per element.
+    let bias = match (options.bias, options.gate) {
+        (Some(bias), _) => bias,
+        (None, Some((gate, _))) => gate,
+        (None, None) => ctx.placeholder()?,
+    };
+    let column_sums = match options.column_sums {
+        Some(sums) => sums,
+        None => ctx.writable_placeholder()?,
+    };
+    let activation = match options.gate {
+        Some((_, gate_activation)) => gate_activation,
+        None => options.activation,
     };
     let params = Params {
         m: m as u32,
         n: n as u32,
         k: k as u32,
-        slope: options.activation.slope(),
+        slope: activation.slope(),
     };
+    // With column sums, op(A) has a row of ones after its last: C gets one more row.
+    let rows = m + usize::from(options.column_sums.is_some());
     let MatmulTuning {
         workgroup_x,
         workgroup_y,
@@ -149,7 +188,9 @@ pub fn matmul(
         ("TRANS_B", flag(layout == Layout::DyWt)),
         ("HAS_BIAS", flag(options.bias.is_some())),
         ("ACCUMULATE", flag(options.accumulate)),
-        ("ACTIVATION", options.activation.code() as f64),
+        ("ACTIVATION", activation.code() as f64),
+        ("ONES_ROW", flag(options.column_sums.is_some())),
+        ("GATE", flag(options.gate.is_some())),
     ];
     let (shader, entry, workgroups) = match kernel.resolve(ctx) {
         MatmulKernel::Subgroup8 => {
@@ -161,7 +202,7 @@ pub fn matmul(
                     ctx.adapter_info.subgroup_max_size
                 )));
             }
-            let workgroups = [(n as u32).div_ceil(32), (m as u32).div_ceil(16), 1];
+            let workgroups = [(n as u32).div_ceil(32), (rows as u32).div_ceil(16), 1];
             ("matmul_subgroup8", "matmul_subgroup8", workgroups)
         }
         _ => {
@@ -169,7 +210,7 @@ pub fn matmul(
             constants.push(("WG_Y", workgroup_y as f64));
             let workgroups = [
                 (n as u32).div_ceil(workgroup_x * TILE),
-                (m as u32).div_ceil(workgroup_y * TILE),
+                (rows as u32).div_ceil(workgroup_y * TILE),
                 1,
             ];
             ("matmul", "matmul", workgroups)
@@ -185,6 +226,7 @@ pub fn matmul(
             (b, Access::Read),
             (bias, Access::Read),
             (c, Access::ReadWrite),
+            (column_sums, Access::ReadWrite),
         ],
         workgroups,
     })

@@ -10,6 +10,7 @@ pub mod data;
 pub mod loss;
 pub mod manifold;
 pub mod matmul;
+pub mod matmul_subgroup8_gen;
 pub mod nearest;
 pub mod optim;
 pub mod parzen;

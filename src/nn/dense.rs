@@ -4,15 +4,16 @@
 //! Forward: in a training pass, inverted dropout of the input (x̃ = x ⊙ mask, the mask 1/keep or
 //! 0); then y = f(x̃·W + b) in one fused matmul, or for maxout z = x̃·W + b followed by y = the
 //! maximum of each unit's pieces (the winner kept). Backward, from dL/dy: g = dL/dy ⊙ f'(y) (in
-//! place), or for maxout g = dL/dy routed to each unit's winning piece; dW (+)= x̃ᵀ·g,
-//! db (+)= Σ_rows g, and dL/dx = (g·Wᵀ) ⊙ mask when needed.
+//! place), or for maxout g = dL/dy routed to each unit's winning piece; dW (+)= x̃ᵀ·g and
+//! db (+)= Σ_rows g in one matmul, and dL/dx = (g·Wᵀ) ⊙ mask when needed. Between two dense
+//! layers the first's activation backward happens in the second's dL/dx matmul ([`Fusion`]).
 
 use super::layer_io::{LayerIo, LayerState, ParamGrads};
 use super::spec::LayerSpec;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Tensor};
 use crate::kernels::matmul::{Layout, MatmulOptions, matmul};
-use crate::kernels::{Activation, activation, reduce};
+use crate::kernels::{Activation, activation};
 
 /// Record the layer's forward into `forward`, writing `y` [batch, outputs].
 pub(super) fn forward(
@@ -87,6 +88,17 @@ pub(super) fn forward(
     Ok(state)
 }
 
+/// What a dense layer's backward leaves to its neighbours' matmuls (see [`Fusion::plan`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct Fusion {
+    /// `dy` already went through this layer's activation backward: the next layer's input
+    /// gradient matmul gated it.
+    pub activation_applied: bool,
+    /// Gate dx with this activation's derivative at the layer's input (the previous layer's
+    /// output), doing the previous layer's activation backward in the same matmul.
+    pub gate_dx: Option<Activation>,
+}
+
 /// Dispatches that backpropagate from `dy` (overwritten: it becomes dL/d(linear outputs) for a
 /// plain layer): parameter gradients into `grads` [dW, db] (db absent for a linear layer
 /// without bias) as `mode` says, and dL/dx into `dx`
@@ -101,6 +113,7 @@ pub(super) fn backward(
     grads: &[Tensor],
     mode: ParamGrads,
     dx: Option<&Tensor>,
+    fusion: Fusion,
 ) -> Result<Vec<Dispatch>> {
     let (ctx, batch) = (io.ctx, io.batch);
     let mut dispatches = Vec::new();
@@ -117,7 +130,7 @@ pub(super) fn backward(
             linear_grad
         }
         _ => {
-            if layer.activation != Activation::Identity {
+            if layer.activation != Activation::Identity && !fusion.activation_applied {
                 dispatches.push(activation::activation_backward_in_place(
                     ctx,
                     dy,
@@ -130,7 +143,7 @@ pub(super) fn backward(
     };
     let x = state.dropped_input.as_ref().unwrap_or(io.input);
     if mode != ParamGrads::Skip {
-        let accumulate = mode == ParamGrads::Accumulate;
+        // One matmul gives dW = x̃ᵀ·g and, from its row of ones, db = Σ_rows g.
         dispatches.push(matmul(
             ctx,
             Layout::XtDy,
@@ -139,13 +152,11 @@ pub(super) fn backward(
             &grads[0],
             (layer.inputs, layer.width(), batch),
             MatmulOptions {
-                accumulate,
+                accumulate: mode == ParamGrads::Accumulate,
+                column_sums: grads.get(1),
                 ..Default::default()
             },
         )?);
-        if let Some(db) = grads.get(1) {
-            dispatches.push(reduce::bias_gradient(ctx, g, db, accumulate)?);
-        }
     }
     if let Some(dx) = dx {
         // With dropout, the matmul gives dL/d(dropped input); the mask takes it to dx.
@@ -153,6 +164,8 @@ pub(super) fn backward(
             (Some(dropped_grad), Some(mask)) => (dropped_grad, Some(mask)),
             _ => (dx, None),
         };
+        // The gate needs dx itself, so the planner never asks for it together with dropout.
+        let gate = fusion.gate_dx.map(|activation| (io.input, activation));
         dispatches.push(matmul(
             ctx,
             Layout::DyWt,
@@ -160,7 +173,10 @@ pub(super) fn backward(
             &io.params[0],
             target,
             (batch, layer.inputs, layer.width()),
-            MatmulOptions::default(),
+            MatmulOptions {
+                gate,
+                ..Default::default()
+            },
         )?);
         if let Some(mask) = mask {
             dispatches.push(activation::dropout_backward(ctx, target, mask, dx)?);

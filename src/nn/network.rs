@@ -8,6 +8,7 @@ use super::network_spec::NetworkSpec;
 use super::{batch_norm, conv, dense, elementwise};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, FlatBuffer, GpuContext, Recorder, Tensor};
+use crate::kernels::Activation;
 
 /// The parameters of one network and their gradients, each one flat buffer, and the running
 /// buffers of its batch-norm layers.
@@ -288,6 +289,21 @@ impl Network {
         Ok(pass)
     }
 
+    /// The activation of layer i − 1 whose backward layer i's input-gradient matmul does (a
+    /// dispatch saved per pair of dense layers), or None. Both must be dense; layer i − 1 plain
+    /// (not maxout) with an activation, layer i without dropout in this pass (its mask comes
+    /// between the matmul and dx).
+    fn gated_activation(&self, pass: &Pass, i: usize) -> Option<Activation> {
+        let previous = self.spec.layers.get(i.checked_sub(1)?)?;
+        let (Layer::Dense(previous), Some(_)) = (previous, self.spec.layers.get(i)?.as_dense())
+        else {
+            return None;
+        };
+        let dropout = pass.layers[i].mask.is_some();
+        let plain = !previous.is_maxout() && previous.activation != Activation::Identity;
+        (plain && !dropout).then_some(previous.activation)
+    }
+
     /// Dispatches that backpropagate from `pass.output_grad()`: parameter gradients as `grads`
     /// says, and dLoss/dinput into `input_grad` when given ([batch, inputs]).
     pub fn backward(
@@ -310,7 +326,11 @@ impl Network {
             let recorded = match layer {
                 Layer::Dense(_) | Layer::Linear(_) => {
                     let dense = layer.as_dense().expect("dense or linear");
-                    dense::backward(&io, &dense, state, y, dy, param_grads, grads, dx)?
+                    let fusion = dense::Fusion {
+                        activation_applied: self.gated_activation(pass, i + 1).is_some(),
+                        gate_dx: self.gated_activation(pass, i),
+                    };
+                    dense::backward(&io, &dense, state, y, dy, param_grads, grads, dx, fusion)?
                 }
                 Layer::Conv2d(spec) | Layer::ConvTranspose2d(spec) => conv::backward(
                     &io,

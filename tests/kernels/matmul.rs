@@ -59,6 +59,7 @@ fn check(
             kernel,
             ..Default::default()
         },
+        ..Default::default()
     };
     let dispatch = matmul(gpu(), layout, &a_gpu, &b_gpu, &c_gpu, (m, n, k), options).unwrap();
     let result = run_and_read(&[&dispatch], &c_gpu);
@@ -147,6 +148,175 @@ fn matmul_accumulates_into_output() {
             true,
         );
     }
+}
+
+/// The weight-gradient layout with column sums: C = Xᵀ·dY as before, and the sums of dY's
+/// columns (the bias gradient) from op(A)'s extra row of ones, overwritten or accumulated.
+#[test]
+fn matmul_column_sums_are_the_bias_gradient() {
+    // m + 1 crosses a tile edge at 15 and 16 (subgroup8: 16 rows) and at 31 (tiled: 32 rows).
+    let shapes = [
+        (1, 1, 1),
+        (63, 65, 7),
+        (15, 33, 9),
+        (16, 64, 16),
+        (31, 7, 65),
+    ];
+    for kernel in kernels() {
+        for (m, n, k) in shapes {
+            for accumulate in [false, true] {
+                let what = format!(
+                    "{} column sums {m}×{n}×{k} accumulate={accumulate}",
+                    kernel.name()
+                );
+                let mut rng = rng(&what);
+                let a = uniform(&mut rng, m * k, -1.0, 1.0);
+                let b = uniform(&mut rng, k * n, -1.0, 1.0);
+                let initial_c = uniform(&mut rng, m * n, -1.0, 1.0);
+                let initial_sums = uniform(&mut rng, n, -1.0, 1.0);
+                let (a_gpu, b_gpu) = (upload(&a), upload(&b));
+                let (c_gpu, sums_gpu) = if accumulate {
+                    (upload(&initial_c), upload(&initial_sums))
+                } else {
+                    (poisoned(m * n), poisoned(n))
+                };
+                let options = MatmulOptions {
+                    accumulate,
+                    column_sums: Some(&sums_gpu),
+                    tuning: MatmulTuning {
+                        kernel,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                let dispatch = matmul(
+                    gpu(),
+                    Layout::XtDy,
+                    &a_gpu,
+                    &b_gpu,
+                    &c_gpu,
+                    (m, n, k),
+                    options,
+                )
+                .unwrap();
+                let c = run_and_read(&[&dispatch], &c_gpu);
+                let sums = gpu().read_f32(&sums_gpu).unwrap();
+
+                let abs = |v: &[f32]| v.iter().map(|x| x.abs() as f64).collect::<Vec<_>>();
+                let mut expected_c =
+                    reference::matmul::matmul(Layout::XtDy, &to_f64(&a), &to_f64(&b), (m, n, k));
+                let mut scale_c =
+                    reference::matmul::matmul(Layout::XtDy, &abs(&a), &abs(&b), (m, n, k));
+                let mut expected_sums = reference::reduce::column_sums(&to_f64(&b), n);
+                let mut scale_sums = reference::reduce::column_sums(&abs(&b), n);
+                if accumulate {
+                    for (i, &c0) in initial_c.iter().enumerate() {
+                        expected_c[i] += c0 as f64;
+                        scale_c[i] += c0.abs() as f64;
+                    }
+                    for (j, &s0) in initial_sums.iter().enumerate() {
+                        expected_sums[j] += s0 as f64;
+                        scale_sums[j] += s0.abs() as f64;
+                    }
+                }
+                assert_close_scaled(&what, &c, &expected_c, &scale_c, 1e-5);
+                assert_close_scaled(
+                    &format!("{what}: sums"),
+                    &sums,
+                    &expected_sums,
+                    &scale_sums,
+                    1e-5,
+                );
+            }
+        }
+    }
+}
+
+/// The input-gradient layout with a gate: dX = (dY·Wᵀ) ⊙ f'(y), f' from the previous layer's
+/// output y, as activation_backward would make it in a second dispatch.
+#[test]
+fn matmul_gate_is_the_previous_activation_backward() {
+    for activation in [
+        Activation::Relu,
+        Activation::LeakyRelu(0.2),
+        Activation::Tanh,
+        Activation::Sigmoid,
+    ] {
+        for kernel in kernels() {
+            for (m, n, k) in [(7, 65, 63), (17, 33, 9), (1, 1, 1)] {
+                let what = format!("{} gate {activation:?} {m}×{n}×{k}", kernel.name());
+                let mut rng = rng(&what);
+                let a = uniform(&mut rng, m * k, -1.0, 1.0);
+                let b = uniform(&mut rng, k * n, -1.0, 1.0);
+                // Outputs the activation can produce: sigmoid's lie in (0, 1), the rest in (−1, 1).
+                let low = if activation == Activation::Sigmoid {
+                    0.01
+                } else {
+                    -0.99
+                };
+                let gate = uniform(&mut rng, m * n, low, 0.99);
+                let (a_gpu, b_gpu, gate_gpu, c_gpu) =
+                    (upload(&a), upload(&b), upload(&gate), poisoned(m * n));
+                let options = MatmulOptions {
+                    gate: Some((&gate_gpu, activation)),
+                    tuning: MatmulTuning {
+                        kernel,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                let dispatch = matmul(
+                    gpu(),
+                    Layout::DyWt,
+                    &a_gpu,
+                    &b_gpu,
+                    &c_gpu,
+                    (m, n, k),
+                    options,
+                )
+                .unwrap();
+                let result = run_and_read(&[&dispatch], &c_gpu);
+
+                let product =
+                    reference::matmul::matmul(Layout::DyWt, &to_f64(&a), &to_f64(&b), (m, n, k));
+                let expected = reference::activation::activation_backward(
+                    &product,
+                    &to_f64(&gate),
+                    activation,
+                );
+                let abs = |v: &[f32]| v.iter().map(|x| x.abs() as f64).collect::<Vec<_>>();
+                // |f'| ≤ 1 for these activations, so the product's error bound carries over.
+                let scale = reference::matmul::matmul(Layout::DyWt, &abs(&a), &abs(&b), (m, n, k));
+                assert_close_scaled(&what, &result, &expected, &scale, 1e-5);
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_refuses_fusions_in_the_wrong_layout() {
+    let (a, b, c, sums) = (
+        upload(&[1.0; 4]),
+        upload(&[1.0; 4]),
+        poisoned(4),
+        poisoned(2),
+    );
+    let options = MatmulOptions {
+        column_sums: Some(&sums),
+        ..Default::default()
+    };
+    let error = matmul(gpu(), Layout::XW, &a, &b, &c, (2, 2, 2), options)
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("column sums"), "{error}");
+    let options = MatmulOptions {
+        gate: Some((&c, Activation::Tanh)),
+        ..Default::default()
+    };
+    let error = matmul(gpu(), Layout::XtDy, &a, &b, &c, (2, 2, 2), options)
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("gate"), "{error}");
 }
 
 #[test]
