@@ -441,3 +441,61 @@ fn bench_conv_measures_the_four_dcgan_layers() {
     let error = fails(&["bench", "conv", "--repeats", "0"]);
     assert!(error.contains("--repeats"), "{error}");
 }
+
+#[test]
+fn bench_train_prints_memory_and_first_iteration() {
+    let out = succeeds(&[
+        "bench",
+        "train",
+        "--model",
+        "mlp",
+        "--batch",
+        "8",
+        "--seconds",
+        "0.1",
+        "--no-pytorch",
+    ]);
+    let memory = out
+        .lines()
+        .find(|l| l.starts_with("batch 8: GPU memory: "))
+        .unwrap_or_else(|| panic!("no memory line in\n{out}"));
+    for part in [
+        "parameters",
+        "gradients",
+        "optimizer state",
+        "data set",
+        "activations and scratch",
+    ] {
+        assert!(memory.contains(part), "{part} missing from {memory}");
+    }
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("batch 8: first iteration: ")
+                && l.contains("pipelines compiled, gan-gpu's cache empty")),
+        "no first-iteration line in\n{out}"
+    );
+}
+
+#[test]
+fn train_reports_its_memory_and_first_iteration() {
+    let dir = scratch("first-iteration");
+    let (ok, _, stderr) = support::gan_gpu(&[
+        "train",
+        "--steps",
+        "2",
+        "--log-every",
+        "1",
+        "--quiet",
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    for start in ["GPU memory: ", "first iteration: "] {
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with(start)).count(),
+            1,
+            "one line starting {start:?} expected in\n{stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

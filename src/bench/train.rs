@@ -1,14 +1,15 @@
 //! `gan-gpu bench train`: iterations per second of a whole GAN (the reference MLP, or the dcgan
 //! preset's convolutional networks; nsgan, Adam, k = 1) on synthetic MNIST-sized data resident
-//! on the GPU.
+//! on the GPU; with each batch size's GPU memory by part and its first-iteration time.
 
 use std::time::Instant;
 
 use crate::data::SplitMix64;
 use crate::error::Result;
 use crate::gan::conv_nets;
-use crate::gan::graph::TrainGraph;
-use crate::gan::real_data::{HostData, RealData, SampleShape};
+use crate::gan::memory::MemoryBreakdown;
+use crate::gan::real_data::{HostData, SampleShape};
+use crate::gan::setup::{self, FirstIteration};
 use crate::gan::{DataSource, GanLoss, OptimizerConfig, OptimizerKind, TrainConfig};
 use crate::gpu::{GpuContext, Recorder};
 use crate::kernels::data::PixelRange;
@@ -21,6 +22,10 @@ pub struct TrainRow {
     pub dispatches_per_iteration: usize,
     /// Floating-point work of one iteration (matmuls only), for GFLOP/s.
     pub flops_per_iteration: f64,
+    /// What the run allocates on the GPU, by part.
+    pub memory: MemoryBreakdown,
+    /// From the data upload to the first iteration done, with a cold pipeline cache.
+    pub first_iteration: FirstIteration,
 }
 
 /// Which GAN `bench train` measures.
@@ -145,8 +150,11 @@ pub fn run(
             labels: Vec::new(),
             classes: 0,
         };
-        let real = RealData::upload(ctx, host, batch)?;
-        let graph = TrainGraph::new(ctx, &config, real)?;
+        // Every batch size compiles its own pipelines, as a fresh `train` run would.
+        ctx.clear_pipeline_cache();
+        let measured = setup::build(ctx, &config, host)?;
+        let first_iteration = measured.first_iteration(ctx)?;
+        let graph = &measured.graph;
         let time = |iterations: usize| -> Result<f64> {
             let start = Instant::now();
             let mut recorder = Recorder::new(ctx);
@@ -157,7 +165,6 @@ pub fn run(
             ctx.wait_idle()?;
             Ok(start.elapsed().as_secs_f64())
         };
-        time(1)?; // pipelines, first touches
         let once = time(2)? / 2.0;
         let iterations = ((min_seconds / once.max(1e-6)).ceil() as usize).clamp(2, 100_000);
         let seconds = time(iterations)?;
@@ -166,6 +173,8 @@ pub fn run(
             it_per_s: iterations as f64 / seconds,
             dispatches_per_iteration: graph.dispatches_per_iteration(),
             flops_per_iteration: iteration_flops(&config),
+            memory: measured.memory,
+            first_iteration,
         });
     }
     Ok(rows)

@@ -119,7 +119,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 "PyTorch it/s",
                 "gan-gpu/PyTorch"
             );
-            for row in ours {
+            for row in &ours {
                 let torch = pytorch
                     .iter()
                     .flatten()
@@ -138,6 +138,10 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                     torch_text,
                     ratio_text
                 );
+            }
+            for row in &ours {
+                crate::outln!("batch {}: {}", row.batch, row.memory);
+                crate::outln!("batch {}: {}", row.batch, row.first_iteration);
             }
         }
         BenchTarget::Conv => {

@@ -708,6 +708,14 @@ impl Progress for Bar {
             self.bar.println(text);
         }
     }
+    fn note(&mut self, text: &str) {
+        // Like the "training on ..." line: shown with --quiet too.
+        if self.quiet {
+            crate::errln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
     fn finish(&mut self) {
         self.bar.finish();
     }

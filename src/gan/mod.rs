@@ -8,11 +8,13 @@ pub mod conv_nets;
 pub mod critic;
 pub mod graph;
 pub mod interpolate;
+pub mod memory;
 pub mod optimizer;
 pub mod presets;
 pub mod prior;
 pub mod real_data;
 pub mod samples;
+pub mod setup;
 pub mod train;
 
 pub use config::{

@@ -287,6 +287,20 @@ impl RealData {
         })
     }
 
+    /// Bytes of the data set itself on the GPU: the packed images and, for a conditional run,
+    /// their labels, or a toy mixture's centres (not the batch drawn from them).
+    pub fn dataset_bytes(&self) -> u64 {
+        let examples = match &self.source {
+            Source::Images { dataset, .. } => dataset.buffer().size(),
+            Source::Mixture { centers, .. } => centers.buffer().size(),
+        };
+        examples
+            + self
+                .labels
+                .as_ref()
+                .map_or(0, |l| l.dataset.buffer().size())
+    }
+
     /// The class labels of the latest batch ([batch] u32; None unless conditional).
     pub fn batch_labels(&self) -> Option<&Tensor> {
         self.labels.as_ref().map(|l| &l.batch)

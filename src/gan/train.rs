@@ -7,9 +7,10 @@ use std::time::Instant;
 use super::checkpoint::{self, Checkpoint};
 use super::collapse::{self, CollapseMonitor};
 use super::config::{DataSource, GanLoss, TrainConfig};
-use super::graph::{TrainGraph, slot};
-use super::real_data::{HostData, RealData};
+use super::graph::slot;
+use super::real_data::HostData;
 use super::samples::{SampleStats, SampleWriter, sample_path};
+use super::setup;
 use crate::data::Toy;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PendingRead, Recorder};
@@ -42,6 +43,9 @@ pub trait Progress {
     /// The row's extra columns, given just before `update` when the run has any.
     fn extras(&mut self, _columns: &[MetricColumn], _values: &[f64]) {}
     fn message(&mut self, text: &str);
+    /// A line about the run's setup (its GPU memory, its first iteration's time), printed
+    /// even where `message`s are not.
+    fn note(&mut self, _text: &str) {}
     fn finish(&mut self);
     /// Asked after every submission: true stops the run there (a signal, a closed output),
     /// after its metrics, curves and a checkpoint at that step are written.
@@ -194,16 +198,12 @@ pub fn train_with_outputs(
     };
     let examples = host.count;
     let data_spread = collapse::data_spread(&host, config.pixel_range, config.seed);
-    let real = RealData::upload_conditional(
-        ctx,
-        host.hold_out(config.holdout)?,
-        config.batch_size,
-        config.classes,
-    )?;
-    let graph = TrainGraph::new(ctx, config, real)?;
+    let measured = setup::build(ctx, config, host.hold_out(config.holdout)?)?;
+    progress.note(&measured.memory.to_string());
+    let graph = &measured.graph;
     let mut step = 0;
     if let Some(checkpoint) = resume {
-        checkpoint.restore(ctx, &graph)?;
+        checkpoint.restore(ctx, graph)?;
         step = checkpoint.step;
     }
     let run = RunDir::create(run_dir)?;
@@ -237,7 +237,7 @@ pub fn train_with_outputs(
         }
         false => None,
     };
-    let samples = SampleWriter::new(ctx, &graph, config.seed, data_spread)?;
+    let samples = SampleWriter::new(ctx, graph, config.seed, data_spread)?;
     let mut monitor = CollapseMonitor::new(!config.loss.is_wasserstein());
     let mut animation = ProgressAnimation::resume(&run.samples_dir(), step)?;
     if resume.is_none() {
@@ -255,6 +255,7 @@ pub fn train_with_outputs(
     let mut evaluation_time = std::time::Duration::ZERO;
     let next_multiple = |step: u64, every: u64| (step / every + 1) * every;
     let mut interrupted = false;
+    let mut first_iteration_pending = true;
 
     // Turn a chunk's metric sums into a row (means per step), check for divergence, log it.
     let mut finish = |flight: InFlight,
@@ -322,8 +323,16 @@ pub fn train_with_outputs(
                 0 => u64::MAX,
                 every => next_multiple(step, every),
             });
+        let mut first = step;
+        if first_iteration_pending {
+            // The first iteration alone, waited for, so its time can be reported; the metrics
+            // it adds stay in the tensor until this chunk's read.
+            first_iteration_pending = false;
+            progress.note(&measured.first_iteration(ctx)?.to_string());
+            first += 1;
+        }
         let mut recorder = Recorder::new(ctx);
-        for _ in step..end {
+        for _ in first..end {
             graph.record_iteration(&mut recorder);
         }
         let staging = recorder.read_later(&graph.metrics);
@@ -398,7 +407,7 @@ pub fn train_with_outputs(
             let path = run
                 .checkpoints_dir()
                 .join(checkpoint::checkpoint_name(step));
-            checkpoint::save(ctx, &graph, step, &path)?;
+            checkpoint::save(ctx, graph, step, &path)?;
             checkpoint::save_generator(
                 ctx,
                 graph.sampler(ctx)?,

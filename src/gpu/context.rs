@@ -30,6 +30,46 @@ impl TransferCounters {
     }
 }
 
+/// Buffers this context has created and their bytes: storage tensors and kernel uniforms, which
+/// live as long as the tensors and dispatches holding them. Readback staging buffers are left
+/// out (dropped once read). Buffers are counted when made, never uncounted, so the memory a
+/// long-lived structure holds is the difference of two snapshots around building it.
+#[derive(Default, Debug)]
+pub struct AllocationCounters {
+    bytes: AtomicU64,
+    buffers: AtomicU64,
+}
+
+/// A reading of [`AllocationCounters`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Allocated {
+    pub bytes: u64,
+    pub buffers: u64,
+}
+
+impl Allocated {
+    /// What was created between `earlier` and this reading.
+    pub fn since(self, earlier: Allocated) -> Allocated {
+        Allocated {
+            bytes: self.bytes - earlier.bytes,
+            buffers: self.buffers - earlier.buffers,
+        }
+    }
+}
+
+impl AllocationCounters {
+    pub fn snapshot(&self) -> Allocated {
+        Allocated {
+            bytes: self.bytes.load(Ordering::Relaxed),
+            buffers: self.buffers.load(Ordering::Relaxed),
+        }
+    }
+    pub(crate) fn count(&self, bytes: u64) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.buffers.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
@@ -39,6 +79,7 @@ pub struct GpuContext {
     pub chosen_because: String,
     pub(crate) pipelines: PipelineCache,
     pub transfers: TransferCounters,
+    pub allocations: AllocationCounters,
     /// Errors wgpu reported outside any error scope; checked after every submission.
     uncaptured: Arc<Mutex<Vec<String>>>,
     lost: Arc<Mutex<Option<String>>>,
@@ -109,6 +150,7 @@ impl GpuContext {
             chosen_because,
             pipelines: PipelineCache::default(),
             transfers: TransferCounters::default(),
+            allocations: AllocationCounters::default(),
             uncaptured,
             lost,
             placeholder: std::sync::OnceLock::new(),

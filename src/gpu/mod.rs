@@ -8,7 +8,7 @@ pub mod recorder;
 pub mod tensor;
 
 pub use adapter::AdapterChoice;
-pub use context::GpuContext;
+pub use context::{Allocated, GpuContext};
 pub use pipeline::{Access, Dispatch, KernelSpec, workgroups_1d};
 pub use readback::PendingRead;
 pub use recorder::Recorder;

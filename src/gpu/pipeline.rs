@@ -3,6 +3,7 @@
 //! times. A training step is a list of `Dispatch`es; recording one only sets state and dispatches.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::context::GpuContext;
@@ -34,6 +35,9 @@ pub(crate) struct CachedPipeline {
 pub(crate) struct PipelineCache {
     modules: Mutex<HashMap<&'static str, Arc<wgpu::ShaderModule>>>,
     pipelines: Mutex<HashMap<PipelineKey, Arc<CachedPipeline>>>,
+    /// Pipelines compiled so far (cache misses), so a benchmark can say whether its setup
+    /// compiled them or found them made.
+    compiled: AtomicU64,
 }
 
 /// Everything needed to launch one kernel. Binding 0 is always the uniform `params`;
@@ -70,6 +74,23 @@ impl Dispatch {
 }
 
 impl GpuContext {
+    /// Pipelines this context has compiled so far.
+    pub fn pipelines_compiled(&self) -> u64 {
+        self.pipelines.compiled.load(Ordering::Relaxed)
+    }
+
+    /// Pipelines in the cache now (0: the next setup compiles every one it needs).
+    pub fn pipelines_cached(&self) -> usize {
+        self.pipelines.pipelines.lock().unwrap().len()
+    }
+
+    /// Forget every cached shader module and pipeline, so the next setup compiles its own
+    /// (`bench train` times a cold first iteration); dispatches already built keep theirs.
+    pub fn clear_pipeline_cache(&self) {
+        self.pipelines.modules.lock().unwrap().clear();
+        self.pipelines.pipelines.lock().unwrap().clear();
+    }
+
     fn shader_module(&self, shader: &'static str) -> Result<Arc<wgpu::ShaderModule>> {
         if let Some(module) = self.pipelines.modules.lock().unwrap().get(shader) {
             return Ok(module.clone());
@@ -162,6 +183,7 @@ impl GpuContext {
             CachedPipeline { pipeline, layout }
         })?;
         let cached = Arc::new(cached);
+        self.pipelines.compiled.fetch_add(1, Ordering::Relaxed);
         self.pipelines
             .pipelines
             .lock()

@@ -110,6 +110,7 @@ impl GpuContext {
         let len: usize = shape.iter().product();
         let bytes = (len.max(1) as u64) * ELEMENT_BYTES;
         self.check_size(label, bytes)?;
+        self.allocations.count(bytes);
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
@@ -145,6 +146,7 @@ impl GpuContext {
         } else {
             bytemuck::cast_slice(data)
         };
+        self.allocations.count(contents.len() as u64);
         let buffer = self
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -208,6 +210,7 @@ pub fn uniform_buffer(ctx: &GpuContext, label: &str, bytes: &[u8]) -> wgpu::Buff
     // Uniform buffers must be a multiple of 16 bytes in std140-like layouts.
     let mut padded = bytes.to_vec();
     padded.resize(bytes.len().div_ceil(16).max(1) * 16, 0);
+    ctx.allocations.count(padded.len() as u64);
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
