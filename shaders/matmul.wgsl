@@ -2,7 +2,8 @@
 //
 // The three layouts training needs come from one source via pipeline constants, so the
 // compiler specialises each: Y = X·W (NN), dX = dY·Wᵀ (TRANS_B), dW = Xᵀ·dY (TRANS_A).
-// Operands, layout constants and the epilogue are in matmul_common.wgsl (appended).
+// Operand loads (matmul_buffers.wgsl or matmul_textures.wgsl), layout constants and the
+// epilogue (matmul_common.wgsl) are appended.
 //
 // Each invocation owns a 4×4 register tile whose columns are WG_X apart and whose rows are
 // WG_Y apart, so neighbouring invocations (SIMD lanes on CPU adapters such as llvmpipe) touch

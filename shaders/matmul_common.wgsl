@@ -1,6 +1,8 @@
-// The part both matmul kernels share (appended to matmul.wgsl and matmul_subgroup8.wgsl, as
-// common.wgsl is to every kernel): parameters, bindings, the layout constants, operand loads and
-// the epilogue. A is [M, K] row-major ([K, M] when TRANS_A); B is [K, N] ([N, K] when TRANS_B).
+// The part every matmul kernel shares (appended to matmul.wgsl and matmul_subgroup8.wgsl after
+// their operand loads, as common.wgsl is to every kernel): parameters, the bias and output
+// bindings, the layout constants and the epilogue. A is [M, K] row-major ([K, M] when TRANS_A);
+// B is [K, N] ([N, K] when TRANS_B). Operands are read by load_a / load_b at bindings 3 and 4:
+// from storage buffers (matmul_buffers.wgsl) or from r32float textures (matmul_textures.wgsl).
 
 struct Params {
     m: u32,
@@ -10,30 +12,14 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 override ACTIVATION: u32 = 0u;
-
-fn load_a(row: u32, kk: u32) -> f32 {
-    if (TRANS_A) {
-        return a[kk * params.m + row];
-    }
-    return a[row * params.k + kk];
-}
-
-fn load_b(kk: u32, col: u32) -> f32 {
-    if (TRANS_B) {
-        return b[col * params.k + kk];
-    }
-    return b[kk * params.n + col];
-}
 
 // Stores one row of a tile: values[j] belongs at column first_col + j·col_stride. Rows and
 // columns past the end are skipped; bias, accumulation and the activation are fused here.

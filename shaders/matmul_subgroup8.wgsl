@@ -1,7 +1,8 @@
 // (Subgroup builtins need wgpu::Features::SUBGROUP; naga does not take `enable subgroups;` yet.)
 // C = op(A) · op(B) (+ bias) (then activation), or C += op(A) · op(B), for any M, N, K, on
 // adapters whose subgroups are exactly 8 invocations wide (llvmpipe and other CPU adapters).
-// Same layouts, constants and bindings as matmul.wgsl (both get matmul_common.wgsl appended);
+// Same layouts, constants and bindings as matmul.wgsl (both get their operand loads, from
+// matmul_buffers.wgsl or matmul_textures.wgsl, and matmul_common.wgsl appended);
 // src/kernels/matmul.rs picks the kernel.
 //
 // Why a second kernel: llvmpipe runs 8 invocations as the lanes of one SIMD register, and a
@@ -70,23 +71,23 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         var a15: f32;
         if (TRANS_A) {
             let row0 = min(first_row + 0u + lane, params.m - 1u);
-            a0 = select(0.0, a[min(k0 + 0u, last_k) * params.m + row0], k0 + 0u < params.k);
-            a1 = select(0.0, a[min(k0 + 1u, last_k) * params.m + row0], k0 + 1u < params.k);
-            a2 = select(0.0, a[min(k0 + 2u, last_k) * params.m + row0], k0 + 2u < params.k);
-            a3 = select(0.0, a[min(k0 + 3u, last_k) * params.m + row0], k0 + 3u < params.k);
-            a4 = select(0.0, a[min(k0 + 4u, last_k) * params.m + row0], k0 + 4u < params.k);
-            a5 = select(0.0, a[min(k0 + 5u, last_k) * params.m + row0], k0 + 5u < params.k);
-            a6 = select(0.0, a[min(k0 + 6u, last_k) * params.m + row0], k0 + 6u < params.k);
-            a7 = select(0.0, a[min(k0 + 7u, last_k) * params.m + row0], k0 + 7u < params.k);
+            a0 = select(0.0, load_a(row0, min(k0 + 0u, last_k)), k0 + 0u < params.k);
+            a1 = select(0.0, load_a(row0, min(k0 + 1u, last_k)), k0 + 1u < params.k);
+            a2 = select(0.0, load_a(row0, min(k0 + 2u, last_k)), k0 + 2u < params.k);
+            a3 = select(0.0, load_a(row0, min(k0 + 3u, last_k)), k0 + 3u < params.k);
+            a4 = select(0.0, load_a(row0, min(k0 + 4u, last_k)), k0 + 4u < params.k);
+            a5 = select(0.0, load_a(row0, min(k0 + 5u, last_k)), k0 + 5u < params.k);
+            a6 = select(0.0, load_a(row0, min(k0 + 6u, last_k)), k0 + 6u < params.k);
+            a7 = select(0.0, load_a(row0, min(k0 + 7u, last_k)), k0 + 7u < params.k);
             let row1 = min(first_row + 8u + lane, params.m - 1u);
-            a8 = select(0.0, a[min(k0 + 0u, last_k) * params.m + row1], k0 + 0u < params.k);
-            a9 = select(0.0, a[min(k0 + 1u, last_k) * params.m + row1], k0 + 1u < params.k);
-            a10 = select(0.0, a[min(k0 + 2u, last_k) * params.m + row1], k0 + 2u < params.k);
-            a11 = select(0.0, a[min(k0 + 3u, last_k) * params.m + row1], k0 + 3u < params.k);
-            a12 = select(0.0, a[min(k0 + 4u, last_k) * params.m + row1], k0 + 4u < params.k);
-            a13 = select(0.0, a[min(k0 + 5u, last_k) * params.m + row1], k0 + 5u < params.k);
-            a14 = select(0.0, a[min(k0 + 6u, last_k) * params.m + row1], k0 + 6u < params.k);
-            a15 = select(0.0, a[min(k0 + 7u, last_k) * params.m + row1], k0 + 7u < params.k);
+            a8 = select(0.0, load_a(row1, min(k0 + 0u, last_k)), k0 + 0u < params.k);
+            a9 = select(0.0, load_a(row1, min(k0 + 1u, last_k)), k0 + 1u < params.k);
+            a10 = select(0.0, load_a(row1, min(k0 + 2u, last_k)), k0 + 2u < params.k);
+            a11 = select(0.0, load_a(row1, min(k0 + 3u, last_k)), k0 + 3u < params.k);
+            a12 = select(0.0, load_a(row1, min(k0 + 4u, last_k)), k0 + 4u < params.k);
+            a13 = select(0.0, load_a(row1, min(k0 + 5u, last_k)), k0 + 5u < params.k);
+            a14 = select(0.0, load_a(row1, min(k0 + 6u, last_k)), k0 + 6u < params.k);
+            a15 = select(0.0, load_a(row1, min(k0 + 7u, last_k)), k0 + 7u < params.k);
         } else {
             let kk = k0 + lane;
             let k_in_range = kk < params.k;

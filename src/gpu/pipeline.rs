@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::context::GpuContext;
 use super::tensor::{Tensor, uniform_buffer};
+use super::texture::{FloatTexture, TextureAccess};
 use crate::error::{Error, Result};
 use crate::shaders::shader_source;
 
@@ -23,6 +24,7 @@ struct PipelineKey {
     entry: &'static str,
     constants: Vec<(&'static str, u64)>,
     accesses: Vec<Access>,
+    textures: Vec<TextureAccess>,
 }
 
 pub(crate) struct CachedPipeline {
@@ -37,7 +39,8 @@ pub(crate) struct PipelineCache {
 }
 
 /// Everything needed to launch one kernel. Binding 0 is always the uniform `params`;
-/// tensors follow at bindings 1, 2, ... in the order given.
+/// tensors follow at bindings 1, 2, ... in the order given (then any textures, see
+/// `GpuContext::dispatch_with_textures`).
 pub struct KernelSpec<'a> {
     pub shader: &'static str,
     pub entry: &'static str,
@@ -48,17 +51,41 @@ pub struct KernelSpec<'a> {
     pub workgroups: [u32; 3],
 }
 
-/// A recorded-once kernel launch (cloning shares the pipeline and bind group).
+/// A recorded-once kernel launch (cloning shares the pipeline and bind group), with the
+/// launches it depends on (`prelude`, e.g. copies of its operands into textures) recorded first.
 #[derive(Clone)]
 pub struct Dispatch {
     pub label: String,
     pipeline: Arc<CachedPipeline>,
     bind_group: wgpu::BindGroup,
     pub workgroups: [u32; 3],
+    prelude: Vec<Dispatch>,
 }
 
 impl Dispatch {
+    /// This launch with `prelude` recorded before it every time it is recorded.
+    pub fn after(mut self, prelude: Vec<Dispatch>) -> Dispatch {
+        self.prelude = prelude;
+        self
+    }
+
+    /// This launch alone, without its prelude (benchmarks: the kernel's own time).
+    pub fn without_prelude(&self) -> Dispatch {
+        Dispatch {
+            prelude: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// Kernel launches one `record` makes (the prelude's included).
+    pub fn count(&self) -> usize {
+        1 + self.prelude.iter().map(Dispatch::count).sum::<usize>()
+    }
+
     pub(crate) fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        for step in &self.prelude {
+            step.record(pass);
+        }
         if self.workgroups.contains(&0) {
             return;
         }
@@ -92,7 +119,11 @@ impl GpuContext {
         Ok(module)
     }
 
-    fn pipeline(&self, spec: &KernelSpec<'_>) -> Result<Arc<CachedPipeline>> {
+    fn pipeline(
+        &self,
+        spec: &KernelSpec<'_>,
+        textures: &[TextureAccess],
+    ) -> Result<Arc<CachedPipeline>> {
         let key = PipelineKey {
             shader: spec.shader,
             entry: spec.entry,
@@ -102,6 +133,7 @@ impl GpuContext {
                 .map(|&(n, v)| (n, v.to_bits()))
                 .collect(),
             accesses: spec.tensors.iter().map(|&(_, a)| a).collect(),
+            textures: textures.to_vec(),
         };
         if let Some(cached) = self.pipelines.pipelines.lock().unwrap().get(&key) {
             return Ok(cached.clone());
@@ -128,6 +160,27 @@ impl GpuContext {
                     has_dynamic_offset: false,
                     min_binding_size: None,
                 },
+                count: None,
+            });
+        }
+        let first_texture = entries.len() as u32;
+        for (i, access) in key.textures.iter().enumerate() {
+            let ty = match access {
+                TextureAccess::Sampled => wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+                TextureAccess::StorageWrite => wgpu::BindingType::StorageTexture {
+                    access: wgpu::StorageTextureAccess::WriteOnly,
+                    format: wgpu::TextureFormat::R32Float,
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                },
+            };
+            entries.push(wgpu::BindGroupLayoutEntry {
+                binding: first_texture + i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty,
                 count: None,
             });
         }
@@ -172,7 +225,17 @@ impl GpuContext {
 
     /// Build a dispatch: pipeline from the cache, params uniform and bind group made now.
     pub fn dispatch(&self, spec: KernelSpec<'_>) -> Result<Dispatch> {
-        let pipeline = self.pipeline(&spec)?;
+        self.dispatch_with_textures(spec, &[])
+    }
+
+    /// `dispatch` with textures bound after the tensors, in the order given.
+    pub fn dispatch_with_textures(
+        &self,
+        spec: KernelSpec<'_>,
+        textures: &[(&FloatTexture, TextureAccess)],
+    ) -> Result<Dispatch> {
+        let accesses: Vec<TextureAccess> = textures.iter().map(|&(_, a)| a).collect();
+        let pipeline = self.pipeline(&spec, &accesses)?;
         let label = format!("{}::{}", spec.shader, spec.entry);
         let params = uniform_buffer(self, &label, spec.params);
         let mut entries = vec![wgpu::BindGroupEntry {
@@ -183,6 +246,13 @@ impl GpuContext {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
                 resource: tensor.binding(),
+            });
+        }
+        let first_texture = entries.len() as u32;
+        for (i, (texture, _)) in textures.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: first_texture + i as u32,
+                resource: wgpu::BindingResource::TextureView(&texture.view),
             });
         }
         let bind_group = self.scoped(&format!("binding {label}"), || {
@@ -197,6 +267,7 @@ impl GpuContext {
             pipeline,
             bind_group,
             workgroups: spec.workgroups,
+            prelude: Vec::new(),
         })
     }
 }

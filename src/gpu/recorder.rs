@@ -11,7 +11,7 @@ pub struct Recorder<'a> {
     ctx: &'a GpuContext,
     encoder: Option<wgpu::CommandEncoder>,
     pass: Option<wgpu::ComputePass<'static>>,
-    /// Dispatches recorded so far (for tests and benchmarks).
+    /// Kernel launches recorded so far (for tests and benchmarks).
     pub dispatches: usize,
 }
 
@@ -47,7 +47,7 @@ impl<'a> Recorder<'a> {
             self.pass = Some(pass);
         }
         dispatch.record(self.pass.as_mut().unwrap());
-        self.dispatches += 1;
+        self.dispatches += dispatch.count();
     }
 
     pub fn record_all<'d>(&mut self, dispatches: impl IntoIterator<Item = &'d Dispatch>) {

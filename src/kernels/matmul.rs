@@ -1,9 +1,10 @@
 //! Matrix multiply in the three layouts training needs, with an optional fused bias and
 //! activation (forward) or accumulation into the output (gradient sums).
 
+use super::texture::texture_copy_of;
 use super::{Activation, expect_len};
 use crate::error::{Error, Result};
-use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor};
+use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor, TextureAccess};
 
 /// Which operands are stored transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,6 +43,11 @@ pub enum MatmulKernel {
     /// matmul_subgroup8.wgsl: 16 rows × 32 columns per subgroup, A shared by subgroupBroadcast;
     /// for CPU adapters such as llvmpipe (8-wide subgroups).
     Subgroup8,
+    /// `Subgroup8` reading A and B with textureLoad from r32float textures, which two extra
+    /// dispatches fill from the operand tensors before every matmul (8-wide subgroups).
+    Texture,
+    /// `Tiled` reading A and B from textures likewise (any adapter).
+    TiledTexture,
 }
 
 impl MatmulKernel {
@@ -50,7 +56,32 @@ impl MatmulKernel {
             MatmulKernel::Auto => "auto",
             MatmulKernel::Tiled => "tiled",
             MatmulKernel::Subgroup8 => "subgroup8",
+            MatmulKernel::Texture => "texture",
+            MatmulKernel::TiledTexture => "tiled-texture",
         }
+    }
+
+    /// Whether the kernel needs subgroups of exactly 8 invocations.
+    pub fn needs_subgroups_of_8(self) -> bool {
+        matches!(self, MatmulKernel::Subgroup8 | MatmulKernel::Texture)
+    }
+
+    /// Whether the kernel reads its operands from texture copies.
+    pub fn reads_textures(self) -> bool {
+        matches!(self, MatmulKernel::Texture | MatmulKernel::TiledTexture)
+    }
+
+    /// Every kernel this adapter can run (Auto excluded).
+    pub fn available(ctx: &GpuContext) -> Vec<MatmulKernel> {
+        [
+            MatmulKernel::Tiled,
+            MatmulKernel::Subgroup8,
+            MatmulKernel::Texture,
+            MatmulKernel::TiledTexture,
+        ]
+        .into_iter()
+        .filter(|kernel| !kernel.needs_subgroups_of_8() || ctx.has_subgroups_of(8))
+        .collect()
     }
 
     /// The kernel `Auto` stands for on this device.
@@ -151,41 +182,62 @@ pub fn matmul(
         ("ACCUMULATE", flag(options.accumulate)),
         ("ACTIVATION", options.activation.code() as f64),
     ];
-    let (shader, entry, workgroups) = match kernel.resolve(ctx) {
-        MatmulKernel::Subgroup8 => {
-            if !ctx.has_subgroups_of(8) {
-                return Err(Error::Gpu(format!(
-                    "the subgroup8 matmul kernel needs subgroups of exactly 8 invocations; {} has {}–{}",
-                    ctx.adapter_name(),
-                    ctx.adapter_info.subgroup_min_size,
-                    ctx.adapter_info.subgroup_max_size
-                )));
-            }
-            let workgroups = [(n as u32).div_ceil(32), (m as u32).div_ceil(16), 1];
-            ("matmul_subgroup8", "matmul_subgroup8", workgroups)
-        }
-        _ => {
-            constants.push(("WG_X", workgroup_x as f64));
-            constants.push(("WG_Y", workgroup_y as f64));
-            let workgroups = [
-                (n as u32).div_ceil(workgroup_x * TILE),
-                (m as u32).div_ceil(workgroup_y * TILE),
-                1,
-            ];
-            ("matmul", "matmul", workgroups)
-        }
+    let kernel = kernel.resolve(ctx);
+    if kernel.needs_subgroups_of_8() && !ctx.has_subgroups_of(8) {
+        return Err(Error::Gpu(format!(
+            "the {} matmul kernel needs subgroups of exactly 8 invocations; {} has {}–{}",
+            kernel.name(),
+            ctx.adapter_name(),
+            ctx.adapter_info.subgroup_min_size,
+            ctx.adapter_info.subgroup_max_size
+        )));
+    }
+    let (shader, entry, workgroups) = if kernel.needs_subgroups_of_8() {
+        let workgroups = [(n as u32).div_ceil(32), (m as u32).div_ceil(16), 1];
+        let shader = if kernel.reads_textures() {
+            "matmul_subgroup8_texture"
+        } else {
+            "matmul_subgroup8"
+        };
+        (shader, "matmul_subgroup8", workgroups)
+    } else {
+        constants.push(("WG_X", workgroup_x as f64));
+        constants.push(("WG_Y", workgroup_y as f64));
+        let workgroups = [
+            (n as u32).div_ceil(workgroup_x * TILE),
+            (m as u32).div_ceil(workgroup_y * TILE),
+            1,
+        ];
+        let shader = if kernel.reads_textures() {
+            "matmul_texture"
+        } else {
+            "matmul"
+        };
+        (shader, "matmul", workgroups)
     };
-    ctx.dispatch(KernelSpec {
+    let spec = KernelSpec {
         shader,
         entry,
         constants,
         params: bytemuck::bytes_of(&params),
-        tensors: vec![
-            (a, Access::Read),
-            (b, Access::Read),
-            (bias, Access::Read),
-            (c, Access::ReadWrite),
-        ],
+        // Operands A and B are bindings 3 and 4: buffers here, or textures (matmul_common.wgsl).
+        tensors: vec![(bias, Access::Read), (c, Access::ReadWrite)],
         workgroups,
-    })
+    };
+    if !kernel.reads_textures() {
+        let mut spec = spec;
+        spec.tensors.extend([(a, Access::Read), (b, Access::Read)]);
+        return ctx.dispatch(spec);
+    }
+    // Fresh copies before every run: A and B may be rewritten between runs (activations,
+    // weights after an optimizer step), and the copy is cheap next to the matmul.
+    let (a_texture, copy_a) = texture_copy_of(ctx, "matmul A texture", a)?;
+    let (b_texture, copy_b) = texture_copy_of(ctx, "matmul B texture", b)?;
+    let textures = [
+        (&a_texture, TextureAccess::Sampled),
+        (&b_texture, TextureAccess::Sampled),
+    ];
+    Ok(ctx
+        .dispatch_with_textures(spec, &textures)?
+        .after(vec![copy_a, copy_b]))
 }

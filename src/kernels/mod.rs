@@ -16,6 +16,7 @@ pub mod parzen;
 pub mod penalty;
 pub mod random;
 pub mod reduce;
+pub mod texture;
 
 use crate::error::{Error, Result};
 
