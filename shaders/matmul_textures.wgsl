@@ -1,5 +1,5 @@
 // Matmul operands in r32float textures (appended to a matmul kernel before matmul_common.wgsl),
-// filled from the operand tensors by copy_to_texture (texture.wgsl) before the matmul runs.
+// filled from the operand tensors by buffer-to-texture copies before every run of the matmul.
 // Element i of a flat operand sits at texel (i % 1024, i / 1024) (src/gpu/texture.rs).
 //
 // Why: on llvmpipe a storage-buffer load with a per-lane address is a loop over the 8 SIMD

@@ -43,7 +43,6 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("condition", include_str!("../shaders/condition.wgsl")),
     ("nearest", include_str!("../shaders/nearest.wgsl")),
     ("manifold", include_str!("../shaders/manifold.wgsl")),
-    ("texture", include_str!("../shaders/texture.wgsl")),
 ];
 
 /// Every shader name `shader_source` knows: the kernel files, then the texture matmuls.

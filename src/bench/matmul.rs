@@ -107,9 +107,8 @@ pub fn run(
             let repeats = ((min_seconds / once.max(1e-6)).ceil() as usize).clamp(1, 10_000);
             let seconds = time_dispatches(ctx, &refs, repeats)?;
             // The textures hold the operands now, so the bare matmuls read real values.
-            let seconds_without_copies = if dispatches.iter().any(|d| d.count() > 1) {
-                let bare: Vec<Dispatch> =
-                    dispatches.iter().map(Dispatch::without_prelude).collect();
+            let seconds_without_copies = if dispatches.iter().any(Dispatch::has_copies) {
+                let bare: Vec<Dispatch> = dispatches.iter().map(Dispatch::without_copies).collect();
                 let bare: Vec<&Dispatch> = bare.iter().collect();
                 Some(time_dispatches(ctx, &bare, repeats)?)
             } else {

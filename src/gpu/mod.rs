@@ -14,4 +14,4 @@ pub use pipeline::{Access, Dispatch, KernelSpec, workgroups_1d};
 pub use readback::PendingRead;
 pub use recorder::Recorder;
 pub use tensor::{FlatBuffer, Tensor};
-pub use texture::{FloatTexture, TEXTURE_WIDTH, TextureAccess};
+pub use texture::{FloatTexture, TEXTURE_WIDTH, TextureCopy};

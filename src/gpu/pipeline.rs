@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::context::GpuContext;
 use super::tensor::{Tensor, uniform_buffer};
-use super::texture::{FloatTexture, TextureAccess};
+use super::texture::{FloatTexture, TextureCopy};
 use crate::error::{Error, Result};
 use crate::shaders::shader_source;
 
@@ -24,7 +24,8 @@ struct PipelineKey {
     entry: &'static str,
     constants: Vec<(&'static str, u64)>,
     accesses: Vec<Access>,
-    textures: Vec<TextureAccess>,
+    /// Sampled r32float textures bound after the tensors.
+    textures: usize,
 }
 
 pub(crate) struct CachedPipeline {
@@ -51,41 +52,38 @@ pub struct KernelSpec<'a> {
     pub workgroups: [u32; 3],
 }
 
-/// A recorded-once kernel launch (cloning shares the pipeline and bind group), with the
-/// launches it depends on (`prelude`, e.g. copies of its operands into textures) recorded first.
+/// A recorded-once kernel launch (cloning shares the pipeline and bind group), with the copies
+/// into textures it reads (`copies`), which the recorder encodes before it every time.
 #[derive(Clone)]
 pub struct Dispatch {
     pub label: String,
     pipeline: Arc<CachedPipeline>,
     bind_group: wgpu::BindGroup,
     pub workgroups: [u32; 3],
-    prelude: Vec<Dispatch>,
+    pub(crate) copies: Vec<TextureCopy>,
 }
 
 impl Dispatch {
-    /// This launch with `prelude` recorded before it every time it is recorded.
-    pub fn after(mut self, prelude: Vec<Dispatch>) -> Dispatch {
-        self.prelude = prelude;
+    /// This launch with `copies` encoded before it every time it is recorded.
+    pub fn after_copies(mut self, copies: Vec<TextureCopy>) -> Dispatch {
+        self.copies = copies;
         self
     }
 
-    /// This launch alone, without its prelude (benchmarks: the kernel's own time).
-    pub fn without_prelude(&self) -> Dispatch {
+    /// Whether recording this launch also copies tensors into textures.
+    pub fn has_copies(&self) -> bool {
+        !self.copies.is_empty()
+    }
+
+    /// This launch alone, without its copies (benchmarks: the kernel's own time).
+    pub fn without_copies(&self) -> Dispatch {
         Dispatch {
-            prelude: Vec::new(),
+            copies: Vec::new(),
             ..self.clone()
         }
     }
 
-    /// Kernel launches one `record` makes (the prelude's included).
-    pub fn count(&self) -> usize {
-        1 + self.prelude.iter().map(Dispatch::count).sum::<usize>()
-    }
-
     pub(crate) fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
-        for step in &self.prelude {
-            step.record(pass);
-        }
         if self.workgroups.contains(&0) {
             return;
         }
@@ -119,11 +117,7 @@ impl GpuContext {
         Ok(module)
     }
 
-    fn pipeline(
-        &self,
-        spec: &KernelSpec<'_>,
-        textures: &[TextureAccess],
-    ) -> Result<Arc<CachedPipeline>> {
+    fn pipeline(&self, spec: &KernelSpec<'_>, textures: usize) -> Result<Arc<CachedPipeline>> {
         let key = PipelineKey {
             shader: spec.shader,
             entry: spec.entry,
@@ -133,7 +127,7 @@ impl GpuContext {
                 .map(|&(n, v)| (n, v.to_bits()))
                 .collect(),
             accesses: spec.tensors.iter().map(|&(_, a)| a).collect(),
-            textures: textures.to_vec(),
+            textures,
         };
         if let Some(cached) = self.pipelines.pipelines.lock().unwrap().get(&key) {
             return Ok(cached.clone());
@@ -164,23 +158,16 @@ impl GpuContext {
             });
         }
         let first_texture = entries.len() as u32;
-        for (i, access) in key.textures.iter().enumerate() {
-            let ty = match access {
-                TextureAccess::Sampled => wgpu::BindingType::Texture {
+        for i in 0..key.textures {
+            entries.push(wgpu::BindGroupLayoutEntry {
+                binding: first_texture + i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                // r32float is not filterable; kernels read it with textureLoad.
+                ty: wgpu::BindingType::Texture {
                     sample_type: wgpu::TextureSampleType::Float { filterable: false },
                     view_dimension: wgpu::TextureViewDimension::D2,
                     multisampled: false,
                 },
-                TextureAccess::StorageWrite => wgpu::BindingType::StorageTexture {
-                    access: wgpu::StorageTextureAccess::WriteOnly,
-                    format: wgpu::TextureFormat::R32Float,
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                },
-            };
-            entries.push(wgpu::BindGroupLayoutEntry {
-                binding: first_texture + i as u32,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty,
                 count: None,
             });
         }
@@ -228,14 +215,14 @@ impl GpuContext {
         self.dispatch_with_textures(spec, &[])
     }
 
-    /// `dispatch` with textures bound after the tensors, in the order given.
+    /// `dispatch` with sampled r32float textures (`texture_2d<f32>`) bound after the tensors,
+    /// in the order given.
     pub fn dispatch_with_textures(
         &self,
         spec: KernelSpec<'_>,
-        textures: &[(&FloatTexture, TextureAccess)],
+        textures: &[&FloatTexture],
     ) -> Result<Dispatch> {
-        let accesses: Vec<TextureAccess> = textures.iter().map(|&(_, a)| a).collect();
-        let pipeline = self.pipeline(&spec, &accesses)?;
+        let pipeline = self.pipeline(&spec, textures.len())?;
         let label = format!("{}::{}", spec.shader, spec.entry);
         let params = uniform_buffer(self, &label, spec.params);
         let mut entries = vec![wgpu::BindGroupEntry {
@@ -249,7 +236,7 @@ impl GpuContext {
             });
         }
         let first_texture = entries.len() as u32;
-        for (i, (texture, _)) in textures.iter().enumerate() {
+        for (i, texture) in textures.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: first_texture + i as u32,
                 resource: wgpu::BindingResource::TextureView(&texture.view),
@@ -267,7 +254,7 @@ impl GpuContext {
             pipeline,
             bind_group,
             workgroups: spec.workgroups,
-            prelude: Vec::new(),
+            copies: Vec::new(),
         })
     }
 }

@@ -11,7 +11,7 @@ pub struct Recorder<'a> {
     ctx: &'a GpuContext,
     encoder: Option<wgpu::CommandEncoder>,
     pass: Option<wgpu::ComputePass<'static>>,
-    /// Kernel launches recorded so far (for tests and benchmarks).
+    /// Dispatches recorded so far (for tests and benchmarks).
     pub dispatches: usize,
 }
 
@@ -36,6 +36,12 @@ impl<'a> Recorder<'a> {
     }
 
     pub fn record(&mut self, dispatch: &Dispatch) {
+        if !dispatch.copies.is_empty() {
+            let encoder = self.encoder();
+            for copy in &dispatch.copies {
+                copy.encode(encoder);
+            }
+        }
         if self.pass.is_none() {
             let encoder = self.encoder.as_mut().expect("recorder already submitted");
             let pass = encoder
@@ -47,7 +53,7 @@ impl<'a> Recorder<'a> {
             self.pass = Some(pass);
         }
         dispatch.record(self.pass.as_mut().unwrap());
-        self.dispatches += dispatch.count();
+        self.dispatches += 1;
     }
 
     pub fn record_all<'d>(&mut self, dispatches: impl IntoIterator<Item = &'d Dispatch>) {

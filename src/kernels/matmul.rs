@@ -1,10 +1,9 @@
 //! Matrix multiply in the three layouts training needs, with an optional fused bias and
 //! activation (forward) or accumulation into the output (gradient sums).
 
-use super::texture::texture_copy_of;
 use super::{Activation, expect_len};
 use crate::error::{Error, Result};
-use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor, TextureAccess};
+use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor};
 
 /// Which operands are stored transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,7 +34,8 @@ pub const TILE: u32 = 4;
 /// Which matmul kernel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum MatmulKernel {
-    /// `Subgroup8` where the adapter's subgroups are exactly 8 wide, else `Tiled`.
+    /// `Texture` where the adapter's subgroups are exactly 8 wide (`Subgroup8` for operands too
+    /// large for a texture), else `Tiled`.
     #[default]
     Auto,
     /// matmul.wgsl: a 4×4 register tile per invocation, any adapter.
@@ -43,8 +43,8 @@ pub enum MatmulKernel {
     /// matmul_subgroup8.wgsl: 16 rows × 32 columns per subgroup, A shared by subgroupBroadcast;
     /// for CPU adapters such as llvmpipe (8-wide subgroups).
     Subgroup8,
-    /// `Subgroup8` reading A and B with textureLoad from r32float textures, which two extra
-    /// dispatches fill from the operand tensors before every matmul (8-wide subgroups).
+    /// `Subgroup8` reading A and B with textureLoad from r32float textures, which copies of
+    /// the operand tensors fill before every matmul (8-wide subgroups).
     Texture,
     /// `Tiled` reading A and B from textures likewise (any adapter).
     TiledTexture,
@@ -87,7 +87,9 @@ impl MatmulKernel {
     /// The kernel `Auto` stands for on this device.
     pub fn resolve(self, ctx: &GpuContext) -> MatmulKernel {
         match self {
-            MatmulKernel::Auto if ctx.has_subgroups_of(8) => MatmulKernel::Subgroup8,
+            // Measured on llvmpipe: texture reads beat subgroup8's storage loads on every
+            // layout of the reference MLP at batch 64 and 256, copies included (README).
+            MatmulKernel::Auto if ctx.has_subgroups_of(8) => MatmulKernel::Texture,
             MatmulKernel::Auto => MatmulKernel::Tiled,
             other => other,
         }
@@ -182,7 +184,15 @@ pub fn matmul(
         ("ACCUMULATE", flag(options.accumulate)),
         ("ACTIVATION", options.activation.code() as f64),
     ];
-    let kernel = kernel.resolve(ctx);
+    let kernel = match kernel.resolve(ctx) {
+        MatmulKernel::Texture
+            if kernel == MatmulKernel::Auto
+                && !(ctx.fits_texture(a.len()) && ctx.fits_texture(b.len())) =>
+        {
+            MatmulKernel::Subgroup8
+        }
+        resolved => resolved,
+    };
     if kernel.needs_subgroups_of_8() && !ctx.has_subgroups_of(8) {
         return Err(Error::Gpu(format!(
             "the {} matmul kernel needs subgroups of exactly 8 invocations; {} has {}–{}",
@@ -230,14 +240,11 @@ pub fn matmul(
         return ctx.dispatch(spec);
     }
     // Fresh copies before every run: A and B may be rewritten between runs (activations,
-    // weights after an optimizer step), and the copy is cheap next to the matmul.
-    let (a_texture, copy_a) = texture_copy_of(ctx, "matmul A texture", a)?;
-    let (b_texture, copy_b) = texture_copy_of(ctx, "matmul B texture", b)?;
-    let textures = [
-        (&a_texture, TextureAccess::Sampled),
-        (&b_texture, TextureAccess::Sampled),
-    ];
+    // weights after an optimizer step). Copy commands are memcpy-like on llvmpipe, where a copy
+    // kernel would pay the per-lane storage loads the texture reads avoid.
+    let (a_texture, copy_a) = ctx.texture_copy_of("matmul A texture", a)?;
+    let (b_texture, copy_b) = ctx.texture_copy_of("matmul B texture", b)?;
     Ok(ctx
-        .dispatch_with_textures(spec, &textures)?
-        .after(vec![copy_a, copy_b]))
+        .dispatch_with_textures(spec, &[&a_texture, &b_texture])?
+        .after_copies(vec![copy_a, copy_b]))
 }

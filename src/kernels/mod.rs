@@ -16,7 +16,6 @@ pub mod parzen;
 pub mod penalty;
 pub mod random;
 pub mod reduce;
-pub mod texture;
 
 use crate::error::{Error, Result};
 
