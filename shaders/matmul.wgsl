@@ -2,7 +2,8 @@
 //
 // The three layouts training needs come from one source via pipeline constants, so the
 // compiler specialises each: Y = X·W (NN), dX = dY·Wᵀ (TRANS_B), dW = Xᵀ·dY (TRANS_A).
-// Operands, layout constants and the epilogue are in matmul_common.wgsl (appended).
+// Operand loads (matmul_buffers.wgsl or matmul_textures.wgsl), layout constants and the
+// epilogue (matmul_common.wgsl) are appended.
 //
 // Each invocation owns a 4×4 register tile whose columns are WG_X apart and whose rows are
 // WG_Y apart, so neighbouring invocations (SIMD lanes on CPU adapters such as llvmpipe) touch
@@ -30,10 +31,10 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
     var acc3 = vec4<f32>(0.0);
     for (var kk = 0u; kk < params.k; kk++) {
         let bv = vec4<f32>(load_b(kk, cols[0]), load_b(kk, cols[1]), load_b(kk, cols[2]), load_b(kk, cols[3]));
-        acc0 += load_a(rows[0], kk) * bv;
-        acc1 += load_a(rows[1], kk) * bv;
-        acc2 += load_a(rows[2], kk) * bv;
-        acc3 += load_a(rows[3], kk) * bv;
+        acc0 += load_a_or_one(rows[0], kk) * bv;
+        acc1 += load_a_or_one(rows[1], kk) * bv;
+        acc2 += load_a_or_one(rows[2], kk) * bv;
+        acc3 += load_a_or_one(rows[3], kk) * bv;
     }
 
     store_row(first_row, first_col, WG_X, acc0);

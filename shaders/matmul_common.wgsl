@@ -1,6 +1,8 @@
-// The part both matmul kernels share (appended to matmul.wgsl and matmul_subgroup8.wgsl, as
-// common.wgsl is to every kernel): parameters, bindings, the layout constants, operand loads and
-// the epilogue. A is [M, K] row-major ([K, M] when TRANS_A); B is [K, N] ([N, K] when TRANS_B).
+// The part every matmul kernel shares (appended to matmul.wgsl and matmul_subgroup8.wgsl after
+// their operand loads, as common.wgsl is to every kernel): parameters, the bias, output and
+// column-sum bindings, the layout constants and the epilogue. A is [M, K] row-major ([K, M] when
+// TRANS_A); B is [K, N] ([N, K] when TRANS_B). Operands are read by load_a / load_b at bindings
+// 4 and 5: from storage buffers (matmul_buffers.wgsl) or r32float textures (matmul_textures.wgsl).
 //
 // Two fusions save a dispatch each per layer of a backward pass:
 // * ONES_ROW (with TRANS_A, the weight gradient dW = Xᵀ·dY): op(A) gets an extra row of ones,
@@ -18,11 +20,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-@group(0) @binding(5) var<storage, read_write> row_sums: array<f32>;
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read_write> row_sums: array<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -37,21 +37,12 @@ fn rows_total() -> u32 {
     return params.m + select(0u, 1u, ONES_ROW);
 }
 
-fn load_a(row: u32, kk: u32) -> f32 {
-    if (TRANS_A) {
-        if (ONES_ROW && row >= params.m) {
-            return 1.0;
-        }
-        return a[kk * params.m + row];
+// op(A)[row, kk], with the row of ones after the last row when ONES_ROW.
+fn load_a_or_one(row: u32, kk: u32) -> f32 {
+    if (ONES_ROW && row >= params.m) {
+        return 1.0;
     }
-    return a[row * params.k + kk];
-}
-
-fn load_b(kk: u32, col: u32) -> f32 {
-    if (TRANS_B) {
-        return b[col * params.k + kk];
-    }
-    return b[kk * params.n + col];
+    return load_a(row, kk);
 }
 
 // Stores one row of a tile: values[j] belongs at column first_col + j·col_stride. Rows and

@@ -1,7 +1,8 @@
 // (Subgroup builtins need wgpu::Features::SUBGROUP; naga does not take `enable subgroups;` yet.)
 // C = op(A) · op(B) (+ bias) (then activation), or C += op(A) · op(B), for any M, N, K, on
 // adapters whose subgroups are exactly 8 invocations wide (llvmpipe and other CPU adapters).
-// Same layouts, constants and bindings as matmul.wgsl (both get matmul_common.wgsl appended);
+// Same layouts, constants and bindings as matmul.wgsl (both get their operand loads, from
+// matmul_buffers.wgsl or matmul_textures.wgsl, and matmul_common.wgsl appended);
 // src/kernels/matmul.rs picks the kernel.
 //
 // Why a second kernel: llvmpipe runs 8 invocations as the lanes of one SIMD register, and a
@@ -74,25 +75,25 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
             let row0 = first_row + 0u + lane;
             let ones0 = ONES_ROW && row0 >= params.m;
             let src0 = min(row0, params.m - 1u);
-            a0 = select(0.0, select(a[min(k0 + 0u, last_k) * params.m + src0], 1.0, ones0), k0 + 0u < params.k);
-            a1 = select(0.0, select(a[min(k0 + 1u, last_k) * params.m + src0], 1.0, ones0), k0 + 1u < params.k);
-            a2 = select(0.0, select(a[min(k0 + 2u, last_k) * params.m + src0], 1.0, ones0), k0 + 2u < params.k);
-            a3 = select(0.0, select(a[min(k0 + 3u, last_k) * params.m + src0], 1.0, ones0), k0 + 3u < params.k);
-            a4 = select(0.0, select(a[min(k0 + 4u, last_k) * params.m + src0], 1.0, ones0), k0 + 4u < params.k);
-            a5 = select(0.0, select(a[min(k0 + 5u, last_k) * params.m + src0], 1.0, ones0), k0 + 5u < params.k);
-            a6 = select(0.0, select(a[min(k0 + 6u, last_k) * params.m + src0], 1.0, ones0), k0 + 6u < params.k);
-            a7 = select(0.0, select(a[min(k0 + 7u, last_k) * params.m + src0], 1.0, ones0), k0 + 7u < params.k);
+            a0 = select(0.0, select(load_a(src0, min(k0 + 0u, last_k)), 1.0, ones0), k0 + 0u < params.k);
+            a1 = select(0.0, select(load_a(src0, min(k0 + 1u, last_k)), 1.0, ones0), k0 + 1u < params.k);
+            a2 = select(0.0, select(load_a(src0, min(k0 + 2u, last_k)), 1.0, ones0), k0 + 2u < params.k);
+            a3 = select(0.0, select(load_a(src0, min(k0 + 3u, last_k)), 1.0, ones0), k0 + 3u < params.k);
+            a4 = select(0.0, select(load_a(src0, min(k0 + 4u, last_k)), 1.0, ones0), k0 + 4u < params.k);
+            a5 = select(0.0, select(load_a(src0, min(k0 + 5u, last_k)), 1.0, ones0), k0 + 5u < params.k);
+            a6 = select(0.0, select(load_a(src0, min(k0 + 6u, last_k)), 1.0, ones0), k0 + 6u < params.k);
+            a7 = select(0.0, select(load_a(src0, min(k0 + 7u, last_k)), 1.0, ones0), k0 + 7u < params.k);
             let row1 = first_row + 8u + lane;
             let ones1 = ONES_ROW && row1 >= params.m;
             let src1 = min(row1, params.m - 1u);
-            a8 = select(0.0, select(a[min(k0 + 0u, last_k) * params.m + src1], 1.0, ones1), k0 + 0u < params.k);
-            a9 = select(0.0, select(a[min(k0 + 1u, last_k) * params.m + src1], 1.0, ones1), k0 + 1u < params.k);
-            a10 = select(0.0, select(a[min(k0 + 2u, last_k) * params.m + src1], 1.0, ones1), k0 + 2u < params.k);
-            a11 = select(0.0, select(a[min(k0 + 3u, last_k) * params.m + src1], 1.0, ones1), k0 + 3u < params.k);
-            a12 = select(0.0, select(a[min(k0 + 4u, last_k) * params.m + src1], 1.0, ones1), k0 + 4u < params.k);
-            a13 = select(0.0, select(a[min(k0 + 5u, last_k) * params.m + src1], 1.0, ones1), k0 + 5u < params.k);
-            a14 = select(0.0, select(a[min(k0 + 6u, last_k) * params.m + src1], 1.0, ones1), k0 + 6u < params.k);
-            a15 = select(0.0, select(a[min(k0 + 7u, last_k) * params.m + src1], 1.0, ones1), k0 + 7u < params.k);
+            a8 = select(0.0, select(load_a(src1, min(k0 + 0u, last_k)), 1.0, ones1), k0 + 0u < params.k);
+            a9 = select(0.0, select(load_a(src1, min(k0 + 1u, last_k)), 1.0, ones1), k0 + 1u < params.k);
+            a10 = select(0.0, select(load_a(src1, min(k0 + 2u, last_k)), 1.0, ones1), k0 + 2u < params.k);
+            a11 = select(0.0, select(load_a(src1, min(k0 + 3u, last_k)), 1.0, ones1), k0 + 3u < params.k);
+            a12 = select(0.0, select(load_a(src1, min(k0 + 4u, last_k)), 1.0, ones1), k0 + 4u < params.k);
+            a13 = select(0.0, select(load_a(src1, min(k0 + 5u, last_k)), 1.0, ones1), k0 + 5u < params.k);
+            a14 = select(0.0, select(load_a(src1, min(k0 + 6u, last_k)), 1.0, ones1), k0 + 6u < params.k);
+            a15 = select(0.0, select(load_a(src1, min(k0 + 7u, last_k)), 1.0, ones1), k0 + 7u < params.k);
         } else {
             let kk = k0 + lane;
             let k_in_range = kk < params.k;

@@ -6,10 +6,21 @@
 
 const COMMON: &str = include_str!("../shaders/common.wgsl");
 
-/// Appended to both matmul kernels before COMMON: their parameters, bindings, operand loads and
-/// epilogue (the subgroup kernel needs a file of its own, since adapters without subgroups
-/// cannot compile it).
+/// Appended to every matmul kernel before COMMON: parameters, bias and output bindings, layout
+/// constants and the epilogue (the subgroup kernel needs a file of its own, since adapters
+/// without subgroups cannot compile it).
 const MATMUL_COMMON: &str = include_str!("../shaders/matmul_common.wgsl");
+
+/// The operand loads appended to a matmul kernel: from storage buffers, or (shader names ending
+/// in `TEXTURE_SUFFIX`) from r32float textures.
+const MATMUL_BUFFERS: &str = include_str!("../shaders/matmul_buffers.wgsl");
+const MATMUL_TEXTURES: &str = include_str!("../shaders/matmul_textures.wgsl");
+
+/// `matmul_subgroup8_texture` is matmul_subgroup8.wgsl reading its operands from textures.
+pub const TEXTURE_SUFFIX: &str = "_texture";
+
+/// Matmul kernels that are also compiled with texture operands.
+pub const TEXTURE_MATMULS: &[&str] = &["matmul_texture", "matmul_subgroup8_texture"];
 
 /// (name, source) of every kernel file in shaders/, without the shared parts.
 pub const SHADER_FILES: &[(&str, &str)] = &[
@@ -34,16 +45,28 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     ("manifold", include_str!("../shaders/manifold.wgsl")),
 ];
 
-/// The full source of a kernel file, ready to compile.
-pub fn shader_source(name: &str) -> Option<String> {
+/// Every shader name `shader_source` knows: the kernel files, then the texture matmuls.
+pub fn shader_names() -> impl Iterator<Item = &'static str> {
     SHADER_FILES
         .iter()
-        .find(|(file, _)| *file == name)
+        .map(|(name, _)| *name)
+        .chain(TEXTURE_MATMULS.iter().copied())
+}
+
+/// The full source of a shader, ready to compile.
+pub fn shader_source(name: &str) -> Option<String> {
+    let (file, operands) = match name.strip_suffix(TEXTURE_SUFFIX) {
+        Some(file) if TEXTURE_MATMULS.contains(&name) => (file, MATMUL_TEXTURES),
+        _ => (name, MATMUL_BUFFERS),
+    };
+    SHADER_FILES
+        .iter()
+        .find(|(candidate, _)| *candidate == file)
         .map(|(file, source)| {
             let family = if file.starts_with("matmul") {
-                MATMUL_COMMON
+                format!("{operands}\n{MATMUL_COMMON}")
             } else {
-                ""
+                String::new()
             };
             format!("{source}\n{family}\n{COMMON}")
         })
@@ -58,7 +81,7 @@ mod tests {
     #[test]
     fn every_shader_parses_and_validates() {
         let mut failures = Vec::new();
-        for (name, _) in SHADER_FILES {
+        for name in shader_names() {
             let source = shader_source(name).unwrap();
             let module = match naga::front::wgsl::parse_str(&source) {
                 Ok(module) => module,
@@ -86,6 +109,14 @@ mod tests {
         );
     }
 
+    /// The files appended to a kernel file, not kernels of their own.
+    const PARTS: &[&str] = &[
+        "common",
+        "matmul_common",
+        "matmul_buffers",
+        "matmul_textures",
+    ];
+
     /// Every .wgsl file in shaders/ is embedded (a new file cannot be forgotten).
     #[test]
     fn every_wgsl_file_is_registered() {
@@ -95,9 +126,7 @@ mod tests {
             if path.extension().is_some_and(|e| e == "wgsl") {
                 let stem = path.file_stem().unwrap().to_str().unwrap();
                 assert!(
-                    stem == "common"
-                        || stem == "matmul_common"
-                        || SHADER_FILES.iter().any(|(n, _)| *n == stem),
+                    PARTS.contains(&stem) || SHADER_FILES.iter().any(|(n, _)| *n == stem),
                     "shaders/{stem}.wgsl is not listed in SHADER_FILES"
                 );
             }

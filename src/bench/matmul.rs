@@ -12,7 +12,10 @@ pub struct MatmulRow {
     pub label: String,
     pub layout: Layout,
     pub flops: f64,
+    /// Per run of all shapes, texture copies included.
     pub seconds: f64,
+    /// The matmul dispatches alone, for kernels that copy their operands into textures first.
+    pub seconds_without_copies: Option<f64>,
 }
 
 impl MatmulRow {
@@ -103,11 +106,20 @@ pub fn run(
             let once = time_dispatches(ctx, &refs, 1)?;
             let repeats = ((min_seconds / once.max(1e-6)).ceil() as usize).clamp(1, 10_000);
             let seconds = time_dispatches(ctx, &refs, repeats)?;
+            // The textures hold the operands now, so the bare matmuls read real values.
+            let seconds_without_copies = if dispatches.iter().any(Dispatch::has_copies) {
+                let bare: Vec<Dispatch> = dispatches.iter().map(Dispatch::without_copies).collect();
+                let bare: Vec<&Dispatch> = bare.iter().collect();
+                Some(time_dispatches(ctx, &bare, repeats)?)
+            } else {
+                None
+            };
             rows.push(MatmulRow {
                 label: label.clone(),
                 layout,
                 flops,
                 seconds,
+                seconds_without_copies,
             });
         }
     }

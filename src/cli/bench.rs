@@ -24,6 +24,8 @@ pub enum KernelChoice {
     Auto,
     Tiled,
     Subgroup8,
+    Texture,
+    TiledTexture,
 }
 
 #[derive(Args, Debug)]
@@ -174,13 +176,12 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
         }
         BenchTarget::Matmul => {
             let kernels: Vec<MatmulKernel> = match args.kernel {
-                KernelChoice::All if ctx.has_subgroups_of(8) => {
-                    vec![MatmulKernel::Tiled, MatmulKernel::Subgroup8]
-                }
-                KernelChoice::All => vec![MatmulKernel::Tiled],
+                KernelChoice::All => MatmulKernel::available(&ctx),
                 KernelChoice::Auto => vec![MatmulKernel::Auto.resolve(&ctx)],
                 KernelChoice::Tiled => vec![MatmulKernel::Tiled],
                 KernelChoice::Subgroup8 => vec![MatmulKernel::Subgroup8],
+                KernelChoice::Texture => vec![MatmulKernel::Texture],
+                KernelChoice::TiledTexture => vec![MatmulKernel::TiledTexture],
             };
             crate::outln!(
                 "matmul on {} ({:?}); default kernel here: {}; tiled workgroup {}×{} with a 4×4 tile per invocation",
@@ -191,12 +192,13 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                 args.workgroup_y
             );
             crate::outln!(
-                "{:<28} {:>8} {:>10} {:>12} {:>10}",
+                "{:<28} {:>8} {:>14} {:>10} {:>10} {:>16}",
                 "shapes",
                 "layout",
                 "kernel",
                 "ms/run",
-                "GFLOP/s"
+                "GFLOP/s",
+                "w/o copies ms"
             );
             for kernel in kernels {
                 let tuning = MatmulTuning {
@@ -205,13 +207,18 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
                     kernel,
                 };
                 for row in bench::matmul::run(&ctx, &batches, tuning, args.seconds)? {
+                    let without_copies = match row.seconds_without_copies {
+                        Some(seconds) => format!("{:.3}", seconds * 1e3),
+                        None => "-".into(),
+                    };
                     crate::outln!(
-                        "{:<28} {:>8} {:>10} {:>12.3} {:>10.2}",
+                        "{:<28} {:>8} {:>14} {:>10.3} {:>10.2} {:>16}",
                         row.label,
                         row.layout.name(),
                         kernel.name(),
                         row.seconds * 1e3,
-                        row.gflops()
+                        row.gflops(),
+                        without_copies
                     );
                 }
             }

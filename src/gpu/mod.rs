@@ -6,6 +6,7 @@ pub mod pipeline;
 pub mod readback;
 pub mod recorder;
 pub mod tensor;
+pub mod texture;
 
 pub use adapter::AdapterChoice;
 pub use context::{Allocated, GpuContext};
@@ -13,3 +14,4 @@ pub use pipeline::{Access, Dispatch, KernelSpec, workgroups_1d};
 pub use readback::PendingRead;
 pub use recorder::Recorder;
 pub use tensor::{FlatBuffer, Tensor};
+pub use texture::{FloatTexture, TEXTURE_WIDTH, TextureCopy};

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::context::GpuContext;
 use super::tensor::{Tensor, uniform_buffer};
+use super::texture::{FloatTexture, TextureCopy};
 use crate::error::{Error, Result};
 use crate::shaders::shader_source;
 
@@ -24,6 +25,8 @@ struct PipelineKey {
     entry: &'static str,
     constants: Vec<(&'static str, u64)>,
     accesses: Vec<Access>,
+    /// Sampled r32float textures bound after the tensors.
+    textures: usize,
 }
 
 pub(crate) struct CachedPipeline {
@@ -41,7 +44,8 @@ pub(crate) struct PipelineCache {
 }
 
 /// Everything needed to launch one kernel. Binding 0 is always the uniform `params`;
-/// tensors follow at bindings 1, 2, ... in the order given.
+/// tensors follow at bindings 1, 2, ... in the order given (then any textures, see
+/// `GpuContext::dispatch_with_textures`).
 pub struct KernelSpec<'a> {
     pub shader: &'static str,
     pub entry: &'static str,
@@ -52,16 +56,37 @@ pub struct KernelSpec<'a> {
     pub workgroups: [u32; 3],
 }
 
-/// A recorded-once kernel launch (cloning shares the pipeline and bind group).
+/// A recorded-once kernel launch (cloning shares the pipeline and bind group), with the copies
+/// into textures it reads (`copies`), which the recorder encodes before it every time.
 #[derive(Clone)]
 pub struct Dispatch {
     pub label: String,
     pipeline: Arc<CachedPipeline>,
     bind_group: wgpu::BindGroup,
     pub workgroups: [u32; 3],
+    pub(crate) copies: Vec<TextureCopy>,
 }
 
 impl Dispatch {
+    /// This launch with `copies` encoded before it every time it is recorded.
+    pub fn after_copies(mut self, copies: Vec<TextureCopy>) -> Dispatch {
+        self.copies = copies;
+        self
+    }
+
+    /// Whether recording this launch also copies tensors into textures.
+    pub fn has_copies(&self) -> bool {
+        !self.copies.is_empty()
+    }
+
+    /// This launch alone, without its copies (benchmarks: the kernel's own time).
+    pub fn without_copies(&self) -> Dispatch {
+        Dispatch {
+            copies: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     pub(crate) fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
         if self.workgroups.contains(&0) {
             return;
@@ -113,7 +138,7 @@ impl GpuContext {
         Ok(module)
     }
 
-    fn pipeline(&self, spec: &KernelSpec<'_>) -> Result<Arc<CachedPipeline>> {
+    fn pipeline(&self, spec: &KernelSpec<'_>, textures: usize) -> Result<Arc<CachedPipeline>> {
         let key = PipelineKey {
             shader: spec.shader,
             entry: spec.entry,
@@ -123,6 +148,7 @@ impl GpuContext {
                 .map(|&(n, v)| (n, v.to_bits()))
                 .collect(),
             accesses: spec.tensors.iter().map(|&(_, a)| a).collect(),
+            textures,
         };
         if let Some(cached) = self.pipelines.pipelines.lock().unwrap().get(&key) {
             return Ok(cached.clone());
@@ -148,6 +174,20 @@ impl GpuContext {
                     },
                     has_dynamic_offset: false,
                     min_binding_size: None,
+                },
+                count: None,
+            });
+        }
+        let first_texture = entries.len() as u32;
+        for i in 0..key.textures {
+            entries.push(wgpu::BindGroupLayoutEntry {
+                binding: first_texture + i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                // r32float is not filterable; kernels read it with textureLoad.
+                ty: wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
                 },
                 count: None,
             });
@@ -194,7 +234,17 @@ impl GpuContext {
 
     /// Build a dispatch: pipeline from the cache, params uniform and bind group made now.
     pub fn dispatch(&self, spec: KernelSpec<'_>) -> Result<Dispatch> {
-        let pipeline = self.pipeline(&spec)?;
+        self.dispatch_with_textures(spec, &[])
+    }
+
+    /// `dispatch` with sampled r32float textures (`texture_2d<f32>`) bound after the tensors,
+    /// in the order given.
+    pub fn dispatch_with_textures(
+        &self,
+        spec: KernelSpec<'_>,
+        textures: &[&FloatTexture],
+    ) -> Result<Dispatch> {
+        let pipeline = self.pipeline(&spec, textures.len())?;
         let label = format!("{}::{}", spec.shader, spec.entry);
         let params = uniform_buffer(self, &label, spec.params);
         let mut entries = vec![wgpu::BindGroupEntry {
@@ -205,6 +255,13 @@ impl GpuContext {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
                 resource: tensor.binding(),
+            });
+        }
+        let first_texture = entries.len() as u32;
+        for (i, texture) in textures.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: first_texture + i as u32,
+                resource: wgpu::BindingResource::TextureView(&texture.view),
             });
         }
         let bind_group = self.scoped(&format!("binding {label}"), || {
@@ -219,6 +276,7 @@ impl GpuContext {
             pipeline,
             bind_group,
             workgroups: spec.workgroups,
+            copies: Vec::new(),
         })
     }
 }

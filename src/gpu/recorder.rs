@@ -36,6 +36,12 @@ impl<'a> Recorder<'a> {
     }
 
     pub fn record(&mut self, dispatch: &Dispatch) {
+        if !dispatch.copies.is_empty() {
+            let encoder = self.encoder();
+            for copy in &dispatch.copies {
+                copy.encode(encoder);
+            }
+        }
         if self.pass.is_none() {
             let encoder = self.encoder.as_mut().expect("recorder already submitted");
             let pass = encoder

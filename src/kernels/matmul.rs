@@ -34,7 +34,8 @@ pub const TILE: u32 = 4;
 /// Which matmul kernel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum MatmulKernel {
-    /// `Subgroup8` where the adapter's subgroups are exactly 8 wide, else `Tiled`.
+    /// `Texture` where the adapter's subgroups are exactly 8 wide (`Subgroup8` for operands too
+    /// large for a texture), else `Tiled`.
     #[default]
     Auto,
     /// matmul.wgsl: a 4×4 register tile per invocation, any adapter.
@@ -42,6 +43,11 @@ pub enum MatmulKernel {
     /// matmul_subgroup8.wgsl: 16 rows × 32 columns per subgroup, A shared by subgroupBroadcast;
     /// for CPU adapters such as llvmpipe (8-wide subgroups).
     Subgroup8,
+    /// `Subgroup8` reading A and B with textureLoad from r32float textures, which copies of
+    /// the operand tensors fill before every matmul (8-wide subgroups).
+    Texture,
+    /// `Tiled` reading A and B from textures likewise (any adapter).
+    TiledTexture,
 }
 
 impl MatmulKernel {
@@ -50,13 +56,40 @@ impl MatmulKernel {
             MatmulKernel::Auto => "auto",
             MatmulKernel::Tiled => "tiled",
             MatmulKernel::Subgroup8 => "subgroup8",
+            MatmulKernel::Texture => "texture",
+            MatmulKernel::TiledTexture => "tiled-texture",
         }
+    }
+
+    /// Whether the kernel needs subgroups of exactly 8 invocations.
+    pub fn needs_subgroups_of_8(self) -> bool {
+        matches!(self, MatmulKernel::Subgroup8 | MatmulKernel::Texture)
+    }
+
+    /// Whether the kernel reads its operands from texture copies.
+    pub fn reads_textures(self) -> bool {
+        matches!(self, MatmulKernel::Texture | MatmulKernel::TiledTexture)
+    }
+
+    /// Every kernel this adapter can run (Auto excluded).
+    pub fn available(ctx: &GpuContext) -> Vec<MatmulKernel> {
+        [
+            MatmulKernel::Tiled,
+            MatmulKernel::Subgroup8,
+            MatmulKernel::Texture,
+            MatmulKernel::TiledTexture,
+        ]
+        .into_iter()
+        .filter(|kernel| !kernel.needs_subgroups_of_8() || ctx.has_subgroups_of(8))
+        .collect()
     }
 
     /// The kernel `Auto` stands for on this device.
     pub fn resolve(self, ctx: &GpuContext) -> MatmulKernel {
         match self {
-            MatmulKernel::Auto if ctx.has_subgroups_of(8) => MatmulKernel::Subgroup8,
+            // Measured on llvmpipe: texture reads beat subgroup8's storage loads on every
+            // layout of the reference MLP at batch 64 and 256, copies included (README).
+            MatmulKernel::Auto if ctx.has_subgroups_of(8) => MatmulKernel::Texture,
             MatmulKernel::Auto => MatmulKernel::Tiled,
             other => other,
         }
@@ -192,42 +225,71 @@ pub fn matmul(
         ("ONES_ROW", flag(options.column_sums.is_some())),
         ("GATE", flag(options.gate.is_some())),
     ];
-    let (shader, entry, workgroups) = match kernel.resolve(ctx) {
-        MatmulKernel::Subgroup8 => {
-            if !ctx.has_subgroups_of(8) {
-                return Err(Error::Gpu(format!(
-                    "the subgroup8 matmul kernel needs subgroups of exactly 8 invocations; {} has {}–{}",
-                    ctx.adapter_name(),
-                    ctx.adapter_info.subgroup_min_size,
-                    ctx.adapter_info.subgroup_max_size
-                )));
-            }
-            let workgroups = [(n as u32).div_ceil(32), (rows as u32).div_ceil(16), 1];
-            ("matmul_subgroup8", "matmul_subgroup8", workgroups)
+    let kernel = match kernel.resolve(ctx) {
+        MatmulKernel::Texture
+            if kernel == MatmulKernel::Auto
+                && !(ctx.fits_texture(a.len()) && ctx.fits_texture(b.len())) =>
+        {
+            MatmulKernel::Subgroup8
         }
-        _ => {
-            constants.push(("WG_X", workgroup_x as f64));
-            constants.push(("WG_Y", workgroup_y as f64));
-            let workgroups = [
-                (n as u32).div_ceil(workgroup_x * TILE),
-                (rows as u32).div_ceil(workgroup_y * TILE),
-                1,
-            ];
-            ("matmul", "matmul", workgroups)
-        }
+        resolved => resolved,
     };
-    ctx.dispatch(KernelSpec {
+    if kernel.needs_subgroups_of_8() && !ctx.has_subgroups_of(8) {
+        return Err(Error::Gpu(format!(
+            "the {} matmul kernel needs subgroups of exactly 8 invocations; {} has {}–{}",
+            kernel.name(),
+            ctx.adapter_name(),
+            ctx.adapter_info.subgroup_min_size,
+            ctx.adapter_info.subgroup_max_size
+        )));
+    }
+    let (shader, entry, workgroups) = if kernel.needs_subgroups_of_8() {
+        let workgroups = [(n as u32).div_ceil(32), (rows as u32).div_ceil(16), 1];
+        let shader = if kernel.reads_textures() {
+            "matmul_subgroup8_texture"
+        } else {
+            "matmul_subgroup8"
+        };
+        (shader, "matmul_subgroup8", workgroups)
+    } else {
+        constants.push(("WG_X", workgroup_x as f64));
+        constants.push(("WG_Y", workgroup_y as f64));
+        let workgroups = [
+            (n as u32).div_ceil(workgroup_x * TILE),
+            (rows as u32).div_ceil(workgroup_y * TILE),
+            1,
+        ];
+        let shader = if kernel.reads_textures() {
+            "matmul_texture"
+        } else {
+            "matmul"
+        };
+        (shader, "matmul", workgroups)
+    };
+    let spec = KernelSpec {
         shader,
         entry,
         constants,
         params: bytemuck::bytes_of(&params),
+        // Operands A and B are bindings 4 and 5: buffers here, or textures (matmul_common.wgsl).
         tensors: vec![
-            (a, Access::Read),
-            (b, Access::Read),
             (bias, Access::Read),
             (c, Access::ReadWrite),
             (column_sums, Access::ReadWrite),
         ],
         workgroups,
-    })
+    };
+    if !kernel.reads_textures() {
+        let mut spec = spec;
+        spec.tensors.extend([(a, Access::Read), (b, Access::Read)]);
+        return ctx.dispatch(spec);
+    }
+    // Fresh copies before every run: A and B may be rewritten between runs (activations,
+    // weights after an optimizer step). Copy commands are memcpy-like on llvmpipe, where a copy
+    // kernel would pay the per-lane storage loads the texture reads avoid.
+    let (a_texture, copy_a) = ctx.texture_copy_of("matmul A texture", a)?;
+    let (b_texture, copy_b) = ctx.texture_copy_of("matmul B texture", b)?;
+    Ok(ctx
+        .dispatch_with_textures(spec, &[&a_texture, &b_texture])?
+        .after_copies(vec![copy_a, copy_b]))
 }

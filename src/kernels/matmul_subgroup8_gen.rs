@@ -15,7 +15,8 @@ const HEADER: &str = "\
 // (Subgroup builtins need wgpu::Features::SUBGROUP; naga does not take `enable subgroups;` yet.)
 // C = op(A) · op(B) (+ bias) (then activation), or C += op(A) · op(B), for any M, N, K, on
 // adapters whose subgroups are exactly 8 invocations wide (llvmpipe and other CPU adapters).
-// Same layouts, constants and bindings as matmul.wgsl (both get matmul_common.wgsl appended);
+// Same layouts, constants and bindings as matmul.wgsl (both get their operand loads, from
+// matmul_buffers.wgsl or matmul_textures.wgsl, and matmul_common.wgsl appended);
 // src/kernels/matmul.rs picks the kernel.
 //
 // Why a second kernel: llvmpipe runs 8 invocations as the lanes of one SIMD register, and a
@@ -81,7 +82,7 @@ pub fn source() -> String {
             let r = first + t;
             writeln!(
                 s,
-                "            a{r} = select(0.0, select(a[min(k0 + {t}u, last_k) * params.m + src{h}], 1.0, ones{h}), k0 + {t}u < params.k);"
+                "            a{r} = select(0.0, select(load_a(src{h}, min(k0 + {t}u, last_k)), 1.0, ones{h}), k0 + {t}u < params.k);"
             )
             .unwrap();
         }

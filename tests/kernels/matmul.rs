@@ -6,20 +6,22 @@ use gan_gpu::reference;
 
 use crate::common::*;
 
-/// Every matmul kernel this adapter can run: the tiled one always, the subgroup one where
-/// subgroups are exactly 8 wide (llvmpipe, so CI tests both).
+/// Every matmul kernel this adapter can run: the tiled ones (buffer and texture operands)
+/// always, the subgroup ones where subgroups are exactly 8 wide (llvmpipe, so CI tests all).
 fn kernels() -> Vec<MatmulKernel> {
-    if gpu().has_subgroups_of(8) {
-        vec![MatmulKernel::Tiled, MatmulKernel::Subgroup8]
-    } else {
-        println!("subgroup8 matmul not tested: this adapter's subgroups are not 8 wide");
-        vec![MatmulKernel::Tiled]
+    if !gpu().has_subgroups_of(8) {
+        println!(
+            "subgroup8 and texture matmuls not tested: this adapter's subgroups are not 8 wide"
+        );
     }
+    MatmulKernel::available(gpu())
 }
 
-/// Shapes (m, n, k) that are not tile multiples, include 1, and reach the MLP's 784 and 1200.
-const SHAPES: [(usize, usize, usize); 6] = [
+/// Shapes (m, n, k) that are not tile multiples, include 1, and reach the MLP's 784 and 1200
+/// (A of 64×1200 and B of 1200×784 also span several 1024-texel rows of a texture kernel).
+const SHAPES: [(usize, usize, usize); 7] = [
     (1, 1, 1),
+    (37, 29, 53),
     (7, 63, 65),
     (65, 7, 1),
     (63, 65, 784),
@@ -350,6 +352,43 @@ fn matmul_other_workgroup_shapes_agree() {
         let result = run_and_read(&[&dispatch], &c_gpu);
         let expected = reference::matmul::matmul(Layout::XW, &to_f64(&a), &to_f64(&b), (m, n, k));
         assert_close(&format!("{tuning:?}"), &result, &expected, 1e-4, 1.0);
+    }
+}
+
+/// Operands that are views into a larger buffer (as a network's flat parameters are), and a
+/// second run after the operands changed: texture kernels must copy the right elements, anew
+/// before every run.
+#[test]
+fn matmul_reads_views_and_sees_new_operand_values() {
+    let (m, n, k) = (37, 29, 53);
+    let ctx = gpu();
+    // The storage-offset alignment in elements, so the views can be bound.
+    let skip = ctx.limits.min_storage_buffer_offset_alignment as usize / 4;
+    for kernel in kernels() {
+        let what = format!("{} views", kernel.name());
+        let mut rng = rng(&what);
+        let packed_len = 2 * skip + m * k + k * n;
+        let packed = upload(&uniform(&mut rng, packed_len, -1.0, 1.0));
+        let a_gpu = packed.view(skip, &[m * k]);
+        let b_gpu = packed.view(2 * skip + m * k - (m * k) % skip, &[k * n]);
+        let c_gpu = poisoned(m * n);
+        let options = MatmulOptions {
+            tuning: MatmulTuning {
+                kernel,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let dispatch = matmul(ctx, Layout::XW, &a_gpu, &b_gpu, &c_gpu, (m, n, k), options).unwrap();
+        for run in 0..2 {
+            let all = uniform(&mut rng, packed_len, -1.0, 1.0);
+            ctx.write(&packed, &all);
+            let result = run_and_read(&[&dispatch], &c_gpu);
+            let a = &all[a_gpu.byte_offset() as usize / 4..][..m * k];
+            let b = &all[b_gpu.byte_offset() as usize / 4..][..k * n];
+            let expected = reference::matmul::matmul(Layout::XW, &to_f64(a), &to_f64(b), (m, n, k));
+            assert_close(&format!("{what}, run {run}"), &result, &expected, 1e-4, 1.0);
+        }
     }
 }
 

@@ -1,0 +1,130 @@
+//! r32float 2-D textures holding a flat f32 array, for kernels that read their operands through
+//! the texture-fetch path (on llvmpipe a texel fetch gathers all SIMD lanes at once, where a
+//! storage-buffer load with a per-lane address becomes a loop over the lanes).
+//!
+//! Element i of the array sits at texel (i mod TEXTURE_WIDTH, i / TEXTURE_WIDTH), so any array
+//! up to TEXTURE_WIDTH × max_texture_dimension_2d elements fits whatever its matrix shape, and a
+//! tensor reaches its texture with buffer-to-texture copies (full rows, then the tail row).
+
+use std::sync::Arc;
+
+use super::context::GpuContext;
+use super::tensor::Tensor;
+use crate::error::{Error, Result};
+
+/// Texels per row; a power of two so shaders split an index with a mask and a shift. 1024 f32
+/// are 4096 bytes, a multiple of the 256-byte row pitch that buffer-to-texture copies need.
+pub const TEXTURE_WIDTH: u32 = 1024;
+
+/// A texture of r32float texels holding `len` elements of a flat array.
+pub struct FloatTexture {
+    texture: wgpu::Texture,
+    pub(crate) view: wgpu::TextureView,
+    len: usize,
+}
+
+impl FloatTexture {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Copies a tensor into a texture of its size; recorded outside compute passes (see
+/// `Recorder::record`), as copy commands must be.
+#[derive(Clone)]
+pub struct TextureCopy {
+    source: Tensor,
+    texture: Arc<FloatTexture>,
+}
+
+impl TextureCopy {
+    pub(crate) fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        let width = TEXTURE_WIDTH as usize;
+        let (rows, tail) = (self.source.len() / width, self.source.len() % width);
+        // (first row, texels per row, rows): the full rows in one copy, then the partial row.
+        let parts = [(0, width, rows), (rows, tail, 1)];
+        for (first_row, texels, rows) in parts {
+            if texels == 0 || rows == 0 {
+                continue;
+            }
+            let offset = self.source.byte_offset() + (first_row * width * 4) as u64;
+            encoder.copy_buffer_to_texture(
+                wgpu::TexelCopyBufferInfo {
+                    buffer: self.source.buffer(),
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset,
+                        bytes_per_row: Some(TEXTURE_WIDTH * 4),
+                        rows_per_image: None,
+                    },
+                },
+                wgpu::TexelCopyTextureInfo {
+                    texture: &self.texture.texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d {
+                        x: 0,
+                        y: first_row as u32,
+                        z: 0,
+                    },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::Extent3d {
+                    width: texels as u32,
+                    height: rows as u32,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
+    }
+}
+
+impl GpuContext {
+    /// Whether `len` elements fit one texture on this device.
+    pub fn fits_texture(&self, len: usize) -> bool {
+        let rows = len.div_ceil(TEXTURE_WIDTH as usize).max(1);
+        rows <= self.limits.max_texture_dimension_2d as usize
+    }
+
+    /// A texture the size of `tensor` and the copy that fills it from the tensor (record it
+    /// before every kernel that reads the texture, after whatever writes the tensor).
+    pub fn texture_copy_of(
+        &self,
+        label: &str,
+        tensor: &Tensor,
+    ) -> Result<(Arc<FloatTexture>, TextureCopy)> {
+        let len = tensor.len();
+        if !self.fits_texture(len) {
+            return Err(Error::Gpu(format!(
+                "{label}: {len} elements do not fit a {TEXTURE_WIDTH}-wide texture of at most {} rows",
+                self.limits.max_texture_dimension_2d
+            )));
+        }
+        let rows = len.div_ceil(TEXTURE_WIDTH as usize).max(1) as u32;
+        let texture = self.scoped(&format!("creating texture {label}"), || {
+            self.device.create_texture(&wgpu::TextureDescriptor {
+                label: Some(label),
+                size: wgpu::Extent3d {
+                    width: TEXTURE_WIDTH,
+                    height: rows,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::R32Float,
+                usage: wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            })
+        })?;
+        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let texture = Arc::new(FloatTexture { texture, view, len });
+        let copy = TextureCopy {
+            source: tensor.clone(),
+            texture: texture.clone(),
+        };
+        Ok((texture, copy))
+    }
+}
