@@ -2,15 +2,18 @@
 
 Same data (gan_toy.py's 8gaussians / 25gaussians), same mode statistics (2,500 samples, 3σ,
 20 per mode), PyTorch's default Linear init (as gan-gpu), LeakyReLU 0.2 MLPs, nsgan or wgan-gp,
-Adam, lr(t) = max(lr·decay^-t, min_lr), PacGAN packing.
-usage: toy_torch.py key=value ...   (prints one line: the config, modes, hq per eval)
+Adam, lr(t) = max(lr·decay^-t, min_lr), PacGAN packing, normal or uniform (U(-1, 1)) noise, and
+an EMA generator as gan-gpu's --ema β (ema=β: a parameter average of G after each G step with
+decay min(β, (1 + t)/(10 + t)), t = G updates before this one; the stats are then the EMA's,
+followed by the raw G's in parentheses, both on the same noise).
+usage: toy_torch.py key=value ...   (prints one line: the config, modes/hq per eval, wall time)
 """
-import math, sys, time
+import copy, math, sys, time
 import torch, torch.nn as nn
 
 cfg = dict(data="ring8", loss="nsgan", steps=2000, batch=64, g="128,128,128", d="128,128,128",
            noise=2, lr=1e-3, lrg=None, lrd=None, b1=0.5, b2=0.999, k=1, decay=1.0, min_lr=0.0,
-           pack=1, seed=0, lam=10.0, evals=4, act="lrelu", threads=1)
+           pack=1, seed=0, lam=10.0, evals=4, act="lrelu", threads=1, ema=0.0, noise_kind="normal")
 for arg in sys.argv[1:]:
     key, value = arg.split("=", 1)
     cfg[key] = type(cfg[key])(value) if cfg[key] is not None else float(value)
@@ -32,6 +35,12 @@ def real(n):
     return centers[idx] + torch.randn(n, 2) * std
 
 
+def noise(n):
+    if cfg["noise_kind"] == "uniform":
+        return torch.rand(n, cfg["noise"]) * 2 - 1
+    return torch.randn(n, cfg["noise"])
+
+
 def mlp(sizes, out):
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
@@ -47,6 +56,7 @@ lrg = cfg["lrg"] or cfg["lr"]
 lrd = cfg["lrd"] or cfg["lr"]
 opt_g = torch.optim.Adam(G.parameters(), lr=lrg, betas=(cfg["b1"], cfg["b2"]))
 opt_d = torch.optim.Adam(D.parameters(), lr=lrd, betas=(cfg["b1"], cfg["b2"]))
+G_ema = copy.deepcopy(G) if cfg["ema"] > 0 else None
 B = cfg["batch"]
 
 
@@ -61,9 +71,16 @@ def packed(x):
     return x.reshape(-1, 2 * m)
 
 
-def mode_stats():
+@torch.no_grad()
+def ema_update(t):
+    d = min(cfg["ema"], (1 + t) / (10 + t))
+    for avg, p in zip(G_ema.parameters(), G.parameters()):
+        avg.mul_(d).add_(p, alpha=1 - d)
+
+
+def mode_stats(net, z):
     with torch.no_grad():
-        x = G(torch.randn(2500, cfg["noise"]))
+        x = net(z)
     d2 = ((x[:, None, :] - centers[None]) ** 2).sum(-1)
     dmin, arg = d2.min(1)
     hq = dmin <= (3 * std) ** 2
@@ -79,7 +96,7 @@ for t in range(cfg["steps"]):
     for _ in range(cfg["k"]):
         x = real(B)
         with torch.no_grad():
-            fake = G(torch.randn(B, cfg["noise"]))
+            fake = G(noise(B))
         if cfg["loss"] == "nsgan":
             dr, df = D(packed(x)), D(packed(fake))
             loss = bce(dr, torch.ones_like(dr)) + bce(df, torch.zeros_like(df))
@@ -93,13 +110,20 @@ for t in range(cfg["steps"]):
         opt_d.zero_grad()
         loss.backward()
         opt_d.step()
-    df = D(packed(G(torch.randn(B, cfg["noise"]))))
+    df = D(packed(G(noise(B))))
     gl = bce(df, torch.ones_like(df)) if cfg["loss"] == "nsgan" else -df.mean()
     opt_g.zero_grad()
     gl.backward()
     opt_g.step()
+    if G_ema is not None:
+        ema_update(t)
     if (t + 1) % max(1, cfg["steps"] // cfg["evals"]) == 0:
-        modes, hq = mode_stats()
-        out.append(f"{t+1}:{modes}/{hq:.1f}")
+        z = noise(2500)
+        modes, hq = mode_stats(G if G_ema is None else G_ema, z)
+        line = f"{t+1}:{modes}/{hq:.1f}"
+        if G_ema is not None:
+            raw_modes, raw_hq = mode_stats(G, z)
+            line += f"(raw {raw_modes}/{raw_hq:.1f})"
+        out.append(line)
 shown = {k: v for k, v in cfg.items() if k not in ("evals", "threads")}
 print(" ".join(f"{k}={v}" for k, v in shown.items()), "|", " ".join(out), f"| {time.time()-start:.0f}s", flush=True)

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod checkpoint_io;
 pub mod cli;
+pub mod clock;
 pub mod data;
 pub mod error;
 pub mod eval;

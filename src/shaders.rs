@@ -20,7 +20,11 @@ const MATMUL_TEXTURES: &str = include_str!("../shaders/matmul_textures.wgsl");
 pub const TEXTURE_SUFFIX: &str = "_texture";
 
 /// Matmul kernels that are also compiled with texture operands.
-pub const TEXTURE_MATMULS: &[&str] = &["matmul_texture", "matmul_subgroup8_texture"];
+pub const TEXTURE_MATMULS: &[&str] = &[
+    "matmul_texture",
+    "matmul_subgroup8_texture",
+    "matmul_subgroup8_rows32_texture",
+];
 
 /// (name, source) of every kernel file in shaders/, without the shared parts.
 pub const SHADER_FILES: &[(&str, &str)] = &[
@@ -28,6 +32,10 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     (
         "matmul_subgroup8",
         include_str!("../shaders/matmul_subgroup8.wgsl"),
+    ),
+    (
+        "matmul_subgroup8_rows32",
+        include_str!("../shaders/matmul_subgroup8_rows32.wgsl"),
     ),
     ("elementwise", include_str!("../shaders/elementwise.wgsl")),
     ("reduce", include_str!("../shaders/reduce.wgsl")),

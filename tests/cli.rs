@@ -471,9 +471,35 @@ fn bench_train_prints_memory_and_first_iteration() {
     assert!(
         out.lines()
             .any(|l| l.starts_with("batch 8: first iteration: ")
-                && l.contains("pipelines compiled, gan-gpu's cache empty")),
+                && l.contains("pipelines compiled in ")
+                && l.contains("gan-gpu's cache empty")),
         "no first-iteration line in\n{out}"
     );
+}
+
+#[test]
+fn dry_run_reports_memory_and_first_iteration_and_writes_nothing() {
+    let dir = scratch("dry-run");
+    let run = dir.join("run");
+    let out = succeeds(&[
+        "train",
+        "--dry-run",
+        "--ema",
+        "0.99",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let memory = out
+        .lines()
+        .find(|l| l.starts_with("GPU memory: "))
+        .unwrap_or_else(|| panic!("no memory line in\n{out}"));
+    assert!(memory.contains("EMA generator"), "{memory}");
+    assert!(
+        out.lines().any(|l| l.starts_with("first iteration: ")),
+        "{out}"
+    );
+    assert!(!run.exists(), "--dry-run wrote {}", run.display());
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

@@ -262,7 +262,7 @@ fn gpu_conv_networks_match_reference_in_training_and_evaluation() {
         // A conv bias followed by batch norm has a zero gradient (the normalisation removes
         // every per-channel shift): judge each tensor against the largest gradient of all.
         let largest = grads.iter().flatten().fold(0.0f64, |m, g| m.max(g.abs()));
-        for (p, view) in network.grads.views.iter().enumerate() {
+        for (p, view) in network.gradients().unwrap().views.iter().enumerate() {
             let got = read(view);
             for (j, (&g, &r)) in got.iter().zip(&grads[p]).enumerate() {
                 assert!(
@@ -396,7 +396,7 @@ fn conv_critic_penalty_gradient_matches_finite_differences() {
             .collect();
         assert_close_to_scale(
             &format!("penalty gradient of parameter {p}"),
-            &read(&critic.grads.views[p]),
+            &read(&critic.gradients().unwrap().views[p]),
             &numeric,
             5e-4,
         );

@@ -117,7 +117,7 @@ fn gpu_mlp_gradients_match_reference() {
         let weights64: Vec<f64> = weights.iter().map(|&v| v as f64).collect();
         let trace = mlp::forward(&spec, &params, &input64, batch);
         let (grads, dx) = mlp::backward(&spec, &params, &trace, &weights64, batch);
-        for (p, view) in network.grads.views.iter().enumerate() {
+        for (p, view) in network.gradients().unwrap().views.iter().enumerate() {
             assert_close_to_scale(
                 &format!("{hidden:?}/{output:?} grad {p}"),
                 &ctx.read_f32(view).unwrap(),
@@ -282,7 +282,7 @@ fn compare_pass(
         trace.outputs.last().unwrap(),
         1e-4,
     );
-    for (p, view) in network.grads.views.iter().enumerate() {
+    for (p, view) in network.gradients().unwrap().views.iter().enumerate() {
         assert_close_to_scale(
             &format!("{what} grad {p}"),
             &ctx.read_f32(view).unwrap(),

@@ -431,7 +431,7 @@ fn gpu_penalty_gradients_match_reference() {
                             2e-4,
                         );
                     }
-                    for (p, view) in critic.grads.views.iter().enumerate() {
+                    for (p, view) in critic.gradients().unwrap().views.iter().enumerate() {
                         assert_close_to_scale(
                             &format!("{what}: parameter {p} gradient"),
                             &ctx.read_f32(view).unwrap(),

@@ -4,6 +4,7 @@ pub mod conv;
 pub mod matmul;
 pub mod pytorch;
 pub mod train;
+pub mod tune;
 
 use std::time::Instant;
 

@@ -6,7 +6,10 @@ use super::Cli;
 use crate::bench;
 use crate::bench::train::BenchModel;
 use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
 use crate::kernels::matmul::{MatmulKernel, MatmulTuning};
+use crate::kernels::matmul_tuning::describe_in_use;
+use crate::kernels::tuning_cache::{self, ClassChoice};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum BenchTarget {
@@ -18,6 +21,16 @@ pub enum BenchTarget {
     Conv,
 }
 
+impl BenchTarget {
+    fn name(self) -> &'static str {
+        match self {
+            BenchTarget::Matmul => "matmul",
+            BenchTarget::Train => "train",
+            BenchTarget::Conv => "conv",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum KernelChoice {
     All,
@@ -26,6 +39,7 @@ pub enum KernelChoice {
     Subgroup8,
     Texture,
     TiledTexture,
+    TextureRows32,
 }
 
 #[derive(Args, Debug)]
@@ -42,7 +56,7 @@ pub struct BenchArgs {
     /// Seconds each measurement should last (more is steadier).
     #[arg(long, default_value_t = 1.0)]
     pub seconds: f64,
-    /// Matmul workgroup width (invocations along output columns).
+    /// Matmul workgroup width (invocations along output columns; --tune tries its own).
     #[arg(long, default_value_t = MatmulTuning::default().workgroup_x)]
     pub workgroup_x: u32,
     /// Matmul workgroup height (invocations along output rows).
@@ -51,6 +65,13 @@ pub struct BenchArgs {
     /// `bench matmul`: which kernel(s) to measure (all: every kernel this adapter can run).
     #[arg(long, value_enum, default_value = "all")]
     pub kernel: KernelChoice,
+    /// Try every matmul kernel and workgroup shape this adapter can run (those of --kernel
+    /// unless it is all) on the reference MLP's shapes at --batch, and save the fastest per
+    /// layout and size class in the user's cache folder (matmul-tuning.json under ~/.cache/gan-gpu
+    /// on Linux, or $GAN_GPU_CACHE_DIR), keyed by adapter, driver and gan-gpu version. Every
+    /// later command on this adapter uses the saved choices; `gan-gpu info` shows them.
+    #[arg(long)]
+    pub tune: bool,
     /// `bench train`: skip the side-by-side PyTorch run (made when python3 can import torch).
     #[arg(long)]
     pub no_pytorch: bool,
@@ -80,7 +101,16 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
             args.seconds
         )));
     }
+    if args.tune && !matches!(args.target, BenchTarget::Matmul) {
+        return Err(Error::Input(format!(
+            "--tune: tunes the matmul kernels, so it goes with `bench matmul` (or plain `bench`), not `bench {}`",
+            args.target.name()
+        )));
+    }
     let ctx = cli.open_gpu()?;
+    if args.tune {
+        return tune(&ctx, args, &batches);
+    }
     match args.target {
         BenchTarget::Train => {
             let model = match args.model {
@@ -175,22 +205,15 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
             }
         }
         BenchTarget::Matmul => {
-            let kernels: Vec<MatmulKernel> = match args.kernel {
-                KernelChoice::All => MatmulKernel::available(&ctx),
-                KernelChoice::Auto => vec![MatmulKernel::Auto.resolve(&ctx)],
-                KernelChoice::Tiled => vec![MatmulKernel::Tiled],
-                KernelChoice::Subgroup8 => vec![MatmulKernel::Subgroup8],
-                KernelChoice::Texture => vec![MatmulKernel::Texture],
-                KernelChoice::TiledTexture => vec![MatmulKernel::TiledTexture],
-            };
+            let kernels = args.kernel.kernels(&ctx);
             crate::outln!(
-                "matmul on {} ({:?}); default kernel here: {}; tiled workgroup {}×{} with a 4×4 tile per invocation",
+                "matmul on {} ({:?}); tiled workgroup {}×{} with a 4×4 tile per invocation",
                 ctx.adapter_name(),
                 ctx.adapter_info.backend,
-                MatmulKernel::Auto.resolve(&ctx).name(),
                 args.workgroup_x,
                 args.workgroup_y
             );
+            crate::outln!("auto: {}", describe_in_use(&ctx));
             crate::outln!(
                 "{:<28} {:>8} {:>14} {:>10} {:>10} {:>16}",
                 "shapes",
@@ -224,5 +247,109 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+impl KernelChoice {
+    /// The kernels this choice names (all: every kernel the adapter can run).
+    fn kernels(self, ctx: &GpuContext) -> Vec<MatmulKernel> {
+        match self {
+            KernelChoice::All => MatmulKernel::available(ctx),
+            KernelChoice::Auto => vec![MatmulKernel::Auto],
+            KernelChoice::Tiled => vec![MatmulKernel::Tiled],
+            KernelChoice::Subgroup8 => vec![MatmulKernel::Subgroup8],
+            KernelChoice::Texture => vec![MatmulKernel::Texture],
+            KernelChoice::TiledTexture => vec![MatmulKernel::TiledTexture],
+            KernelChoice::TextureRows32 => vec![MatmulKernel::TextureRows32],
+        }
+    }
+}
+
+/// `bench --tune`: time the candidates per shape class, print the table, save the winners.
+fn tune(ctx: &GpuContext, args: &BenchArgs, batches: &[usize]) -> Result<()> {
+    let kernels: Vec<MatmulKernel> = match args.kernel {
+        // Auto is not a kernel to tune: tune everything.
+        KernelChoice::Auto => MatmulKernel::available(ctx),
+        choice => choice.kernels(ctx),
+    };
+    let candidates = bench::tune::candidates(ctx, &kernels);
+    if candidates.is_empty() {
+        return Err(Error::Input(format!(
+            "--kernel: {} cannot run here ({} has no 8-wide subgroups)",
+            kernels
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            ctx.adapter_name()
+        )));
+    }
+    let builtin = bench::tune::builtin(ctx);
+    crate::outln!(
+        "tuning matmul on {} ({:?}, {}): {} candidates on the reference MLP's shapes at batch {}",
+        ctx.adapter_name(),
+        ctx.adapter_info.backend,
+        ctx.adapter_info.driver_info,
+        candidates.len(),
+        batches
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    crate::outln!(
+        "{:<8} {:<22} {:>6} {:>20} {:>10} {:>20} {:>10} {:>8}",
+        "layout",
+        "size",
+        "shapes",
+        "best",
+        "GFLOP/s",
+        "built-in",
+        "GFLOP/s",
+        "speed-up"
+    );
+    let results = bench::tune::run(ctx, &kernels, batches, args.seconds, |result| {
+        let Some((best, _)) = result.best() else {
+            crate::outln!(
+                "{:<8} {:<22} every candidate failed",
+                result.class.layout.name(),
+                result.class.size.name()
+            );
+            return;
+        };
+        let best_gflops = result.gflops_of(best).unwrap_or(0.0);
+        let builtin_gflops = result.gflops_of(builtin);
+        crate::outln!(
+            "{:<8} {:<22} {:>6} {:>20} {:>10.2} {:>20} {:>10} {:>8}",
+            result.class.layout.name(),
+            result.class.size.name(),
+            result.shapes,
+            best.describe(),
+            best_gflops,
+            builtin.describe(),
+            builtin_gflops.map_or("-".into(), |g| format!("{g:.2}")),
+            builtin_gflops.map_or("-".into(), |g| format!("{:.2}×", best_gflops / g))
+        );
+    })?;
+    let choices: Vec<ClassChoice> = results
+        .iter()
+        .filter_map(|result| {
+            let (best, _) = result.best()?;
+            Some(ClassChoice {
+                layout: result.class.layout,
+                size: result.class.size,
+                kernel: best.kernel,
+                workgroup_x: best.workgroup_x,
+                workgroup_y: best.workgroup_y,
+                gflops: result.gflops_of(best)?,
+                builtin_gflops: result.gflops_of(builtin).unwrap_or(0.0),
+            })
+        })
+        .collect();
+    let path = tuning_cache::save(ctx, choices)?;
+    crate::outln!(
+        "saved to {}: training, eval and bench on this adapter now use these choices",
+        path.display()
+    );
     Ok(())
 }

@@ -3,6 +3,7 @@
 use super::Cli;
 use crate::error::Result;
 use crate::gpu::adapter::{choose_adapter, describe, list_adapters};
+use crate::kernels::matmul_tuning::describe_in_use;
 
 pub fn run(cli: &Cli) -> Result<()> {
     let adapters = list_adapters();
@@ -54,6 +55,24 @@ pub fn run(cli: &Cli) -> Result<()> {
         );
     } else {
         crate::outln!("  subgroup size:                unknown");
+    }
+    matmul_section(cli)
+}
+
+/// Which matmul kernels run on the chosen adapter: `bench --tune`'s saved choices or the
+/// built-in rule (opening the device shows its subgroup support).
+fn matmul_section(cli: &Cli) -> Result<()> {
+    let ctx = cli.open_gpu()?;
+    crate::outln!("Matmul kernels: {}", describe_in_use(&ctx));
+    if let Some(tuned) = ctx.tuned_matmul() {
+        for (class, choice) in &tuned.choices {
+            crate::outln!(
+                "  {:<8} {:<22} {}",
+                class.layout.name(),
+                class.size.name(),
+                choice.describe()
+            );
+        }
     }
     Ok(())
 }

@@ -72,8 +72,12 @@ impl Cli {
         AdapterChoice::from_flag_or_env(self.adapter.as_deref())
     }
 
+    /// Open the chosen adapter with the matmul choices `bench --tune` saved for it, if any.
     pub fn open_gpu(&self) -> Result<GpuContext> {
-        GpuContext::new(&self.adapter_choice())
+        let mut ctx = GpuContext::new(&self.adapter_choice())?;
+        let tuned = crate::kernels::tuning_cache::load_or_warn(&ctx);
+        ctx.set_tuned_matmul(tuned);
+        Ok(ctx)
     }
 }
 

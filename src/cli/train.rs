@@ -19,6 +19,7 @@ use crate::gan::{
     DataSource, EvalSchedule, GanLoss, Noise, OptimizerConfig, OptimizerKind, Penalty, Progress,
     Schedule, TrainConfig, WassersteinConfig,
 };
+use crate::gpu::GpuContext;
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
 use crate::limits::MemoryLimits;
@@ -210,6 +211,11 @@ pub struct TrainArgs {
     /// No progress bar (a line per log instead).
     #[arg(long)]
     pub quiet: bool,
+    /// Check the configuration, upload the data, build both networks on the GPU and run one
+    /// iteration, then print the GPU memory the run allocates (by part) and the first
+    /// iteration's time, and stop: no run folder is written.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Write no TensorBoard event file (events.out.tfevents.*) into the run folder.
     #[arg(long)]
     pub no_tensorboard: bool,
@@ -637,31 +643,7 @@ fn default_run_dir(config: &TrainConfig) -> PathBuf {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "data".into()),
     };
-    PathBuf::from("runs").join(format!("{name}-{}", utc_timestamp()))
-}
-
-/// YYYYMMDD-HHMMSS in UTC, from the civil-from-days algorithm (no date crate needed).
-fn utc_timestamp() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, time) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        time / 3600,
-        time / 60 % 60,
-        time % 60
-    )
+    PathBuf::from("runs").join(format!("{name}-{}", crate::clock::utc_timestamp()))
 }
 
 struct Bar {
@@ -730,7 +712,8 @@ impl Progress for Bar {
 
 /// Flags `--resume` honours: the checkpoint's configuration defines everything else.
 const RESUMABLE: &str = "--steps, --log-every, --sample-every, --checkpoint-every, --eval-every \
-                         (when the run evaluates), --quiet, --no-tensorboard and --adapter";
+                         (when the run evaluates), --quiet, --no-tensorboard, --dry-run and \
+                         --adapter";
 
 /// The flags given with `--resume` that would change the run (refused by name).
 fn refused_on_resume(args: &TrainArgs) -> Vec<&'static str> {
@@ -1076,6 +1059,20 @@ impl StopSignals {
     }
 }
 
+/// `train --dry-run`: the run built and one iteration timed, its memory and first-iteration
+/// lines printed; nothing written.
+fn dry_run(ctx: &GpuContext, config: &TrainConfig, host: Option<HostData>) -> Result<ExitCode> {
+    let host = match host {
+        Some(host) => host,
+        None => HostData::load(&config.data)?,
+    };
+    let measured = crate::gan::setup::build(ctx, config, host.hold_out(config.holdout)?)?;
+    crate::outln!("{}", measured.memory);
+    crate::outln!("{}", measured.first_iteration(ctx)?);
+    crate::outln!("dry run: nothing written; without --dry-run this trains");
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
     // The adapter first: its limits bound the data and network sizes checked below.
     let ctx = cli.open_gpu()?;
@@ -1111,6 +1108,13 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
         config.steps,
         run_dir.display()
     );
+    crate::errln!(
+        "matmul kernels: {}",
+        crate::kernels::matmul_tuning::describe_in_use(&ctx)
+    );
+    if args.dry_run {
+        return dry_run(&ctx, &config, host);
+    }
     if config.holdout > 0 {
         crate::errln!(
             "holding out the last {} training images (listed in holdout.json)",

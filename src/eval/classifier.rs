@@ -446,7 +446,7 @@ pub fn train_classifier(
     step.push(adam(
         ctx,
         params,
-        &network.grads.whole,
+        &network.gradients()?.whole,
         &moments[0],
         &moments[1],
         &settings,

@@ -33,14 +33,8 @@ fn bytes(tensor: &Tensor) -> u64 {
 }
 
 fn network_bytes(network: &Network) -> u64 {
-    [
-        &network.params.whole,
-        &network.grads.whole,
-        &network.buffers.whole,
-    ]
-    .into_iter()
-    .map(bytes)
-    .sum()
+    let grads = network.gradients().map_or(0, |grads| bytes(&grads.whole));
+    bytes(&network.params.whole) + grads + bytes(&network.buffers.whole)
 }
 
 impl MemoryBreakdown {
@@ -55,8 +49,11 @@ impl MemoryBreakdown {
         MemoryBreakdown {
             g_parameters: bytes(&graph.generator.params.whole),
             d_parameters: bytes(&graph.discriminator.params.whole),
-            gradients: bytes(&graph.generator.grads.whole)
-                + bytes(&graph.discriminator.grads.whole),
+            gradients: [&graph.generator, &graph.discriminator]
+                .into_iter()
+                .filter_map(|network| network.gradients().ok())
+                .map(|grads| bytes(&grads.whole))
+                .sum(),
             optimizer_state,
             ema: graph.ema.as_ref().map_or(0, network_bytes),
             dataset: graph.real.dataset_bytes(),

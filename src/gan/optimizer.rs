@@ -26,7 +26,7 @@ impl Optimizer {
         network: &Network,
     ) -> Result<Optimizer> {
         let params = &network.params.whole;
-        let grads = &network.grads.whole;
+        let grads = &network.gradients()?.whole;
         let moments = match config.kind {
             OptimizerKind::Adam => 2,
             OptimizerKind::Sgd | OptimizerKind::Rmsprop => 1,

@@ -20,6 +20,8 @@ pub struct MeasuredGraph {
     pub setup: Duration,
     /// Pipelines compiled while building (0: all came from the context's cache).
     pub pipelines_compiled: u64,
+    /// Seconds of the setup spent compiling them.
+    pub compile_seconds: f64,
     /// Whether the context's pipeline cache was empty when building started.
     pub cold_cache: bool,
 }
@@ -28,6 +30,7 @@ pub struct MeasuredGraph {
 pub fn build(ctx: &GpuContext, config: &TrainConfig, host: HostData) -> Result<MeasuredGraph> {
     let started = Instant::now();
     let (allocated, compiled) = (ctx.allocations.snapshot(), ctx.pipelines_compiled());
+    let compile_seconds = ctx.pipeline_compile_seconds();
     let cold_cache = ctx.pipelines_cached() == 0;
     let real = RealData::upload_conditional(ctx, host, config.batch_size, config.classes)?;
     let graph = TrainGraph::new(ctx, config, real)?;
@@ -37,6 +40,7 @@ pub fn build(ctx: &GpuContext, config: &TrainConfig, host: HostData) -> Result<M
         memory,
         setup: started.elapsed(),
         pipelines_compiled: ctx.pipelines_compiled() - compiled,
+        compile_seconds: ctx.pipeline_compile_seconds() - compile_seconds,
         cold_cache,
     })
 }
@@ -55,6 +59,7 @@ impl MeasuredGraph {
             seconds: (self.setup + started.elapsed()).as_secs_f64(),
             setup_seconds: self.setup.as_secs_f64(),
             pipelines_compiled: self.pipelines_compiled,
+            compile_seconds: self.compile_seconds,
             cold_cache: self.cold_cache,
         })
     }
@@ -67,6 +72,7 @@ pub struct FirstIteration {
     /// The part before the iteration: data upload, buffers, pipelines.
     pub setup_seconds: f64,
     pub pipelines_compiled: u64,
+    pub compile_seconds: f64,
     pub cold_cache: bool,
 }
 
@@ -80,10 +86,13 @@ impl fmt::Display for FirstIteration {
         } else {
             "s"
         };
+        let seconds = self.compile_seconds;
         let pipelines = match (self.pipelines_compiled, self.cold_cache) {
             (0, _) => "pipelines already compiled".to_string(),
-            (n, true) => format!("{n} pipeline{plural} compiled, gan-gpu's cache empty"),
-            (n, false) => format!("{n} pipeline{plural} compiled, others cached"),
+            (n, true) => {
+                format!("{n} pipeline{plural} compiled in {seconds:.2} s, gan-gpu's cache empty")
+            }
+            (n, false) => format!("{n} pipeline{plural} compiled in {seconds:.2} s, others cached"),
         };
         write!(
             f,

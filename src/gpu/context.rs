@@ -87,6 +87,9 @@ pub struct GpuContext {
     /// A second one for writable bindings: one buffer bound read-only and read-write in the
     /// same dispatch is a usage conflict.
     writable_placeholder: std::sync::OnceLock<super::tensor::Tensor>,
+    /// Matmul kernels `bench --tune` chose for this adapter, when loaded (the CLI loads them;
+    /// a bare context, as in the tests, uses the built-in rule).
+    tuned_matmul: Option<crate::kernels::matmul_tuning::TunedMatmul>,
 }
 
 impl GpuContext {
@@ -155,7 +158,18 @@ impl GpuContext {
             lost,
             placeholder: std::sync::OnceLock::new(),
             writable_placeholder: std::sync::OnceLock::new(),
+            tuned_matmul: None,
         })
+    }
+
+    /// The tuned matmul choices in use, if any.
+    pub fn tuned_matmul(&self) -> Option<&crate::kernels::matmul_tuning::TunedMatmul> {
+        self.tuned_matmul.as_ref()
+    }
+
+    /// Use these tuned matmul choices for every `MatmulKernel::Auto` matmul built from now on.
+    pub fn set_tuned_matmul(&mut self, tuned: Option<crate::kernels::matmul_tuning::TunedMatmul>) {
+        self.tuned_matmul = tuned;
     }
 
     /// The adapter's name (for benchmark tables and logs).

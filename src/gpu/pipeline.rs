@@ -41,6 +41,8 @@ pub(crate) struct PipelineCache {
     /// Pipelines compiled so far (cache misses), so a benchmark can say whether its setup
     /// compiled them or found them made.
     compiled: AtomicU64,
+    /// Wall time spent compiling shader modules and pipelines, in nanoseconds.
+    compile_nanos: AtomicU64,
 }
 
 /// Everything needed to launch one kernel. Binding 0 is always the uniform `params`;
@@ -104,6 +106,13 @@ impl GpuContext {
         self.pipelines.compiled.load(Ordering::Relaxed)
     }
 
+    /// Seconds spent so far compiling shader modules and pipelines (WGSL → SPIR-V in naga, then
+    /// the driver's pipeline creation; a driver may defer part of its work to the first
+    /// dispatch, which this cannot see).
+    pub fn pipeline_compile_seconds(&self) -> f64 {
+        self.pipelines.compile_nanos.load(Ordering::Relaxed) as f64 * 1e-9
+    }
+
     /// Pipelines in the cache now (0: the next setup compiles every one it needs).
     pub fn pipelines_cached(&self) -> usize {
         self.pipelines.pipelines.lock().unwrap().len()
@@ -153,6 +162,7 @@ impl GpuContext {
         if let Some(cached) = self.pipelines.pipelines.lock().unwrap().get(&key) {
             return Ok(cached.clone());
         }
+        let started = std::time::Instant::now();
         let module = self.shader_module(spec.shader)?;
         let mut entries = vec![wgpu::BindGroupLayoutEntry {
             binding: 0,
@@ -224,6 +234,9 @@ impl GpuContext {
         })?;
         let cached = Arc::new(cached);
         self.pipelines.compiled.fetch_add(1, Ordering::Relaxed);
+        self.pipelines
+            .compile_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         self.pipelines
             .pipelines
             .lock()

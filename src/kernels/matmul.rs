@@ -1,18 +1,24 @@
 //! Matrix multiply in the three layouts training needs, with an optional fused bias and
 //! activation (forward) or accumulation into the output (gradient sums).
 
+use super::matmul_tuning::{KernelChoice, auto_choice};
 use super::{Activation, expect_len};
 use crate::error::{Error, Result};
 use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor};
 
 /// Which operands are stored transposed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Layout {
     /// Y[M,N] = X[M,K] · W[K,N] (forward).
+    #[serde(rename = "xw")]
     XW,
     /// dX[M,N] = dY[M,K] · Wᵀ, W stored [N,K] (input gradient).
+    #[serde(rename = "dywt")]
     DyWt,
     /// dW[M,N] = Xᵀ · dY, X stored [K,M], dY [K,N] (weight gradient).
+    #[serde(rename = "xtdy")]
     XtDy,
 }
 
@@ -32,10 +38,13 @@ impl Layout {
 pub const TILE: u32 = 4;
 
 /// Which matmul kernel runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum MatmulKernel {
-    /// `Texture` where the adapter's subgroups are exactly 8 wide (`Subgroup8` for operands too
-    /// large for a texture), else `Tiled`.
+    /// `TextureRows32` where the adapter's subgroups are exactly 8 wide (`Subgroup8` for
+    /// operands too large for a texture), else `Tiled`; or what `bench --tune` saved.
     #[default]
     Auto,
     /// matmul.wgsl: a 4×4 register tile per invocation, any adapter.
@@ -48,6 +57,9 @@ pub enum MatmulKernel {
     Texture,
     /// `Tiled` reading A and B from textures likewise (any adapter).
     TiledTexture,
+    /// `Texture` with 32 rows per subgroup instead of 16 (matmul_subgroup8_rows32.wgsl): half
+    /// the B loads per multiply-add, twice the registers.
+    TextureRows32,
 }
 
 impl MatmulKernel {
@@ -58,17 +70,32 @@ impl MatmulKernel {
             MatmulKernel::Subgroup8 => "subgroup8",
             MatmulKernel::Texture => "texture",
             MatmulKernel::TiledTexture => "tiled-texture",
+            MatmulKernel::TextureRows32 => "texture-rows32",
+        }
+    }
+
+    /// The subgroup kernels' rows per subgroup (their shader and workgroup grid).
+    fn subgroup_rows(self) -> u32 {
+        match self {
+            MatmulKernel::TextureRows32 => 32,
+            _ => 16,
         }
     }
 
     /// Whether the kernel needs subgroups of exactly 8 invocations.
     pub fn needs_subgroups_of_8(self) -> bool {
-        matches!(self, MatmulKernel::Subgroup8 | MatmulKernel::Texture)
+        matches!(
+            self,
+            MatmulKernel::Subgroup8 | MatmulKernel::Texture | MatmulKernel::TextureRows32
+        )
     }
 
     /// Whether the kernel reads its operands from texture copies.
     pub fn reads_textures(self) -> bool {
-        matches!(self, MatmulKernel::Texture | MatmulKernel::TiledTexture)
+        matches!(
+            self,
+            MatmulKernel::Texture | MatmulKernel::TiledTexture | MatmulKernel::TextureRows32
+        )
     }
 
     /// Every kernel this adapter can run (Auto excluded).
@@ -78,18 +105,21 @@ impl MatmulKernel {
             MatmulKernel::Subgroup8,
             MatmulKernel::Texture,
             MatmulKernel::TiledTexture,
+            MatmulKernel::TextureRows32,
         ]
         .into_iter()
         .filter(|kernel| !kernel.needs_subgroups_of_8() || ctx.has_subgroups_of(8))
         .collect()
     }
 
-    /// The kernel `Auto` stands for on this device.
+    /// The kernel `Auto` stands for on this device by the built-in rule (a tuned choice,
+    /// when the context has one, goes first: `matmul_tuning::auto_choice`).
     pub fn resolve(self, ctx: &GpuContext) -> MatmulKernel {
         match self {
             // Measured on llvmpipe: texture reads beat subgroup8's storage loads on every
-            // layout of the reference MLP at batch 64 and 256, copies included (README).
-            MatmulKernel::Auto if ctx.has_subgroups_of(8) => MatmulKernel::Texture,
+            // layout of the reference MLP at batch 64 and 256, copies included, and 32 rows
+            // per subgroup beat 16 by 1.2–1.3× on every shape class (README).
+            MatmulKernel::Auto if ctx.has_subgroups_of(8) => MatmulKernel::TextureRows32,
             MatmulKernel::Auto => MatmulKernel::Tiled,
             other => other,
         }
@@ -215,6 +245,24 @@ pub fn matmul(
         workgroup_y,
         kernel,
     } = options.tuning;
+    let KernelChoice {
+        kernel,
+        workgroup_x,
+        workgroup_y,
+    } = match kernel {
+        MatmulKernel::Auto => auto_choice(
+            ctx,
+            layout,
+            (m, n, k),
+            (a.len(), b.len()),
+            (workgroup_x, workgroup_y),
+        ),
+        kernel => KernelChoice {
+            kernel,
+            workgroup_x,
+            workgroup_y,
+        },
+    };
     let flag = |on: bool| if on { 1.0 } else { 0.0 };
     let mut constants = vec![
         ("TRANS_A", flag(layout == Layout::XtDy)),
@@ -225,15 +273,6 @@ pub fn matmul(
         ("ONES_ROW", flag(options.column_sums.is_some())),
         ("GATE", flag(options.gate.is_some())),
     ];
-    let kernel = match kernel.resolve(ctx) {
-        MatmulKernel::Texture
-            if kernel == MatmulKernel::Auto
-                && !(ctx.fits_texture(a.len()) && ctx.fits_texture(b.len())) =>
-        {
-            MatmulKernel::Subgroup8
-        }
-        resolved => resolved,
-    };
     if kernel.needs_subgroups_of_8() && !ctx.has_subgroups_of(8) {
         return Err(Error::Gpu(format!(
             "the {} matmul kernel needs subgroups of exactly 8 invocations; {} has {}–{}",
@@ -244,11 +283,16 @@ pub fn matmul(
         )));
     }
     let (shader, entry, workgroups) = if kernel.needs_subgroups_of_8() {
-        let workgroups = [(n as u32).div_ceil(32), (rows as u32).div_ceil(16), 1];
-        let shader = if kernel.reads_textures() {
-            "matmul_subgroup8_texture"
-        } else {
-            "matmul_subgroup8"
+        let tile_rows = kernel.subgroup_rows();
+        let workgroups = [
+            (n as u32).div_ceil(32),
+            (rows as u32).div_ceil(tile_rows),
+            1,
+        ];
+        let shader = match kernel {
+            MatmulKernel::TextureRows32 => "matmul_subgroup8_rows32_texture",
+            MatmulKernel::Texture => "matmul_subgroup8_texture",
+            _ => "matmul_subgroup8",
         };
         (shader, "matmul_subgroup8", workgroups)
     } else {

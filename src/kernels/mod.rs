@@ -11,12 +11,14 @@ pub mod loss;
 pub mod manifold;
 pub mod matmul;
 pub mod matmul_subgroup8_gen;
+pub mod matmul_tuning;
 pub mod nearest;
 pub mod optim;
 pub mod parzen;
 pub mod penalty;
 pub mod random;
 pub mod reduce;
+pub mod tuning_cache;
 
 use crate::error::{Error, Result};
 

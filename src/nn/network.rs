@@ -15,7 +15,8 @@ use crate::kernels::Activation;
 pub struct Network {
     pub spec: NetworkSpec,
     pub params: FlatBuffer,
-    pub grads: FlatBuffer,
+    /// None for a network that is never trained (the EMA generator): no gradient buffer.
+    grads: Option<FlatBuffer>,
     /// Running means and variances (`NetworkSpec::buffer_shapes`), not trained.
     pub buffers: FlatBuffer,
     /// The shape of the input and of each layer's output, per example.
@@ -81,7 +82,16 @@ impl Network {
         spec: impl Into<NetworkSpec>,
         initial: &[Vec<f32>],
     ) -> Result<Network> {
-        let spec = spec.into();
+        Network::build(ctx, name, spec.into(), initial, true)
+    }
+
+    fn build(
+        ctx: &GpuContext,
+        name: &str,
+        spec: NetworkSpec,
+        initial: &[Vec<f32>],
+        trainable: bool,
+    ) -> Result<Network> {
         spec.validate(name)?;
         let shapes = spec.parameter_shapes();
         if initial.len() != shapes.len() {
@@ -92,7 +102,14 @@ impl Network {
             )));
         }
         let params = FlatBuffer::zeros(ctx, &format!("{name} parameters"), &shapes)?;
-        let grads = FlatBuffer::zeros(ctx, &format!("{name} gradients"), &shapes)?;
+        let grads = match trainable {
+            true => Some(FlatBuffer::zeros(
+                ctx,
+                &format!("{name} gradients"),
+                &shapes,
+            )?),
+            false => None,
+        };
         let buffers = FlatBuffer::zeros(ctx, &format!("{name} buffers"), &spec.buffer_shapes())?;
         let network = Network {
             input_shape: spec.input_shape(),
@@ -112,7 +129,8 @@ impl Network {
     }
 
     /// A second network of the same spec that starts from this one's parameters and running
-    /// statistics, copied on the GPU (the EMA generator starts as G).
+    /// statistics, copied on the GPU (the EMA generator starts as G). It is for inference: it
+    /// has no gradient buffer, and `backward` refuses it.
     pub fn copy(&self, ctx: &GpuContext, name: &str) -> Result<Network> {
         let zeros: Vec<Vec<f32>> = self
             .spec
@@ -120,7 +138,7 @@ impl Network {
             .iter()
             .map(|shape| vec![0.0; shape.iter().product()])
             .collect();
-        let copy = Network::new(ctx, name, self.spec.clone(), &zeros)?;
+        let copy = Network::build(ctx, name, self.spec.clone(), &zeros, false)?;
         let mut recorder = Recorder::new(ctx);
         recorder.copy(&self.params.whole, &copy.params.whole);
         copy.copy_buffers_from(self, &mut recorder);
@@ -148,9 +166,22 @@ impl Network {
         &self.params.views[self.param_start[i]..self.param_start[i] + count]
     }
 
+    /// Layer i's parameter gradients (none for an inference network).
     pub fn layer_grads(&self, i: usize) -> &[Tensor] {
+        let Some(grads) = &self.grads else {
+            return &[];
+        };
         let count = self.spec.layers[i].parameter_shapes().len();
-        &self.grads.views[self.param_start[i]..self.param_start[i] + count]
+        &grads.views[self.param_start[i]..self.param_start[i] + count]
+    }
+
+    /// The gradient buffer, or an error for a network built for inference only.
+    pub fn gradients(&self) -> Result<&FlatBuffer> {
+        self.grads.as_ref().ok_or_else(|| {
+            Error::Gpu(
+                "this network is for inference (the EMA generator): it has no gradients".into(),
+            )
+        })
     }
 
     pub fn layer_buffers(&self, i: usize) -> &[Tensor] {
@@ -313,6 +344,7 @@ impl Network {
         grads: ParamGrads,
         input_grad: Option<&Tensor>,
     ) -> Result<Vec<Dispatch>> {
+        self.gradients()?;
         let mut dispatches = Vec::new();
         for (i, layer) in self.spec.layers.iter().enumerate().rev() {
             let io = self.io(ctx, "backward", pass, i, None);

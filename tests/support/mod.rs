@@ -52,11 +52,20 @@ pub fn assert_close_to_scale(what: &str, gpu: &[f32], reference: &[f64], toleran
     }
 }
 
-/// Run the gan-gpu binary: (success, stdout, stderr). It must never panic.
+/// Run the gan-gpu binary: (success, stdout, stderr). It must never panic. The matmul tuning
+/// cache is pointed at an empty folder, so a `bench --tune` on the developer's machine cannot
+/// change what the tests run.
 pub fn gan_gpu(args: &[&str]) -> (bool, String, String) {
+    let no_cache = std::env::temp_dir().join("gan-gpu-tests-no-tuning-cache");
+    gan_gpu_with_cache(args, &no_cache)
+}
+
+/// `gan_gpu` with the matmul tuning cache in `cache_dir`.
+pub fn gan_gpu_with_cache(args: &[&str], cache_dir: &Path) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_gan-gpu"))
         .args(args)
         .env("GAN_GPU_QUIET", "1")
+        .env("GAN_GPU_CACHE_DIR", cache_dir)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();

@@ -1,0 +1,154 @@
+//! Which matmul kernel and workgroup shape run for a given shape: the built-in rule, or the
+//! choices `gan-gpu bench --tune` measured on this adapter (per layout and size class) and
+//! saved in the user's cache directory (`tuning_cache.rs`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::matmul::{Layout, MatmulKernel};
+use crate::gpu::GpuContext;
+
+/// Shapes grouped by work: multiply-adds m·n·k below 2²¹, below 2²⁴, or above. The reference
+/// MLP at batch 64 has layers in all three (100→256 is small, 256→512 medium, 512→1024 large).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SizeClass {
+    Small,
+    Medium,
+    Large,
+}
+
+impl SizeClass {
+    pub const ALL: [SizeClass; 3] = [SizeClass::Small, SizeClass::Medium, SizeClass::Large];
+
+    pub fn of(m: usize, n: usize, k: usize) -> SizeClass {
+        let multiply_adds = (m as u64) * (n as u64) * (k as u64);
+        if multiply_adds < 1 << 21 {
+            SizeClass::Small
+        } else if multiply_adds < 1 << 24 {
+            SizeClass::Medium
+        } else {
+            SizeClass::Large
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SizeClass::Small => "small (< 2M mul-adds)",
+            SizeClass::Medium => "medium (< 16M)",
+            SizeClass::Large => "large (≥ 16M)",
+        }
+    }
+}
+
+/// A layout and a size class: the unit a tuned choice applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ShapeClass {
+    pub layout: Layout,
+    pub size: SizeClass,
+}
+
+impl ShapeClass {
+    pub fn of(layout: Layout, (m, n, k): (usize, usize, usize)) -> ShapeClass {
+        ShapeClass {
+            layout,
+            size: SizeClass::of(m, n, k),
+        }
+    }
+}
+
+/// One concrete kernel configuration (never `Auto`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KernelChoice {
+    pub kernel: MatmulKernel,
+    /// The tiled kernels' workgroup shape; the subgroup kernels' is fixed at 8×1.
+    pub workgroup_x: u32,
+    pub workgroup_y: u32,
+}
+
+impl KernelChoice {
+    pub fn describe(&self) -> String {
+        if self.kernel.needs_subgroups_of_8() {
+            self.kernel.name().to_string()
+        } else {
+            format!(
+                "{} {}×{}",
+                self.kernel.name(),
+                self.workgroup_x,
+                self.workgroup_y
+            )
+        }
+    }
+
+    /// Whether this adapter can run it: subgroups where needed, a workgroup within limits.
+    pub fn runs_on(&self, ctx: &GpuContext) -> bool {
+        let limits = &ctx.limits;
+        self.kernel != MatmulKernel::Auto
+            && (!self.kernel.needs_subgroups_of_8() || ctx.has_subgroups_of(8))
+            && self.workgroup_x * self.workgroup_y <= limits.max_compute_invocations_per_workgroup
+            && self.workgroup_x <= limits.max_compute_workgroup_size_x
+            && self.workgroup_y <= limits.max_compute_workgroup_size_y
+    }
+}
+
+/// The tuned choice per shape class for one adapter; classes absent use the built-in rule.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TunedMatmul {
+    pub choices: BTreeMap<ShapeClass, KernelChoice>,
+    /// Where the choices came from (the cache file), for `info` and the training log.
+    pub source: String,
+}
+
+/// What `MatmulKernel::Auto` runs for this shape: the tuned choice for its class when the
+/// context has one, else the built-in rule. A texture kernel whose operands would not fit a
+/// texture falls back to the same kernel reading buffers.
+pub fn auto_choice(
+    ctx: &GpuContext,
+    layout: Layout,
+    shape: (usize, usize, usize),
+    operand_lens: (usize, usize),
+    builtin_workgroup: (u32, u32),
+) -> KernelChoice {
+    let tuned = ctx
+        .tuned_matmul()
+        .and_then(|tuned| tuned.choices.get(&ShapeClass::of(layout, shape)))
+        .filter(|choice| choice.runs_on(ctx))
+        .copied();
+    let choice = tuned.unwrap_or(KernelChoice {
+        kernel: MatmulKernel::Auto.resolve(ctx),
+        workgroup_x: builtin_workgroup.0,
+        workgroup_y: builtin_workgroup.1,
+    });
+    choice.for_operands(ctx, operand_lens)
+}
+
+impl KernelChoice {
+    /// This choice for operands of these lengths: a texture kernel whose operands would not
+    /// fit a texture becomes the same kernel reading buffers.
+    pub fn for_operands(self, ctx: &GpuContext, (a_len, b_len): (usize, usize)) -> KernelChoice {
+        let fits = ctx.fits_texture(a_len) && ctx.fits_texture(b_len);
+        let kernel = match self.kernel {
+            MatmulKernel::Texture | MatmulKernel::TextureRows32 if !fits => MatmulKernel::Subgroup8,
+            MatmulKernel::TiledTexture if !fits => MatmulKernel::Tiled,
+            kernel => kernel,
+        };
+        KernelChoice { kernel, ..self }
+    }
+}
+
+/// A one-line summary for `info` and the training log.
+pub fn describe_in_use(ctx: &GpuContext) -> String {
+    match ctx.tuned_matmul() {
+        Some(tuned) => format!(
+            "tuned on this adapter ({} shape classes, {}); others {}",
+            tuned.choices.len(),
+            tuned.source,
+            MatmulKernel::Auto.resolve(ctx).name()
+        ),
+        None => format!(
+            "built-in default {} (not tuned on this adapter: `gan-gpu bench --tune`)",
+            MatmulKernel::Auto.resolve(ctx).name()
+        ),
+    }
+}
