@@ -471,7 +471,7 @@ fn bench_train_prints_memory_and_first_iteration() {
     assert!(
         out.lines()
             .any(|l| l.starts_with("batch 8: first iteration: ")
-                && l.contains("pipelines compiled in ")
+                && l.contains("pipelines compiled in parallel")
                 && l.contains("gan-gpu's cache empty")),
         "no first-iteration line in\n{out}"
     );

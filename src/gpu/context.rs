@@ -200,6 +200,12 @@ impl GpuContext {
         Ok(self.writable_placeholder.get().unwrap())
     }
 
+    /// Record an error for the next `check_errors` (one found while recording, such as a
+    /// pipeline that failed to compile on its worker thread).
+    pub(crate) fn report_error(&self, error: String) {
+        self.uncaptured.lock().unwrap().push(error);
+    }
+
     /// Any error wgpu reported since the last check, or device loss, as an `Error`.
     pub fn check_errors(&self) -> Result<()> {
         if let Some(reason) = self.lost.lock().unwrap().clone() {

@@ -3,6 +3,7 @@
 pub mod adapter;
 pub mod context;
 pub mod pipeline;
+mod pipeline_compile;
 pub mod readback;
 pub mod recorder;
 pub mod tensor;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::context::GpuContext;
+use super::pipeline_compile::{PendingPipeline, PipelineJob};
 use super::tensor::{Tensor, uniform_buffer};
 use super::texture::{FloatTexture, TextureCopy};
 use crate::error::{Error, Result};
@@ -30,7 +31,7 @@ struct PipelineKey {
 }
 
 pub(crate) struct CachedPipeline {
-    pub pipeline: wgpu::ComputePipeline,
+    pipeline: PendingPipeline,
     pub layout: wgpu::BindGroupLayout,
 }
 
@@ -41,8 +42,8 @@ pub(crate) struct PipelineCache {
     /// Pipelines compiled so far (cache misses), so a benchmark can say whether its setup
     /// compiled them or found them made.
     compiled: AtomicU64,
-    /// Wall time spent compiling shader modules and pipelines, in nanoseconds.
-    compile_nanos: AtomicU64,
+    /// Time spent compiling pipelines, summed over the compiler threads, in nanoseconds.
+    compile_nanos: Arc<AtomicU64>,
 }
 
 /// Everything needed to launch one kernel. Binding 0 is always the uniform `params`;
@@ -89,14 +90,25 @@ impl Dispatch {
         }
     }
 
-    pub(crate) fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+    /// Record the launch, once its pipeline has compiled; Err if it could not be.
+    pub(crate) fn record(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+    ) -> std::result::Result<(), String> {
         if self.workgroups.contains(&0) {
-            return;
+            return Ok(());
         }
-        pass.set_pipeline(&self.pipeline.pipeline);
+        let pipeline = self
+            .pipeline
+            .pipeline
+            .wait()
+            .as_ref()
+            .map_err(Clone::clone)?;
+        pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         let [x, y, z] = self.workgroups;
         pass.dispatch_workgroups(x, y, z);
+        Ok(())
     }
 }
 
@@ -106,9 +118,9 @@ impl GpuContext {
         self.pipelines.compiled.load(Ordering::Relaxed)
     }
 
-    /// Seconds spent so far compiling shader modules and pipelines (WGSL → SPIR-V in naga, then
-    /// the driver's pipeline creation; a driver may defer part of its work to the first
-    /// dispatch, which this cannot see).
+    /// Seconds spent so far compiling pipelines, summed over the compiler threads (WGSL → SPIR-V
+    /// in naga, then the driver's pipeline creation; a driver may defer part of its work to the
+    /// first dispatch, which this cannot see).
     pub fn pipeline_compile_seconds(&self) -> f64 {
         self.pipelines.compile_nanos.load(Ordering::Relaxed) as f64 * 1e-9
     }
@@ -162,7 +174,6 @@ impl GpuContext {
         if let Some(cached) = self.pipelines.pipelines.lock().unwrap().get(&key) {
             return Ok(cached.clone());
         }
-        let started = std::time::Instant::now();
         let module = self.shader_module(spec.shader)?;
         let mut entries = vec![wgpu::BindGroupLayoutEntry {
             binding: 0,
@@ -202,8 +213,8 @@ impl GpuContext {
                 count: None,
             });
         }
-        let what = format!("pipeline {}::{}", spec.shader, spec.entry);
-        let cached = self.scoped(&what, || {
+        let what = format!("pipeline layout {}::{}", spec.shader, spec.entry);
+        let (layout, pipeline_layout) = self.scoped(&what, || {
             let layout = self
                 .device
                 .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
@@ -217,26 +228,19 @@ impl GpuContext {
                         bind_group_layouts: &[Some(&layout)],
                         immediate_size: 0,
                     });
-            let pipeline = self
-                .device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(spec.entry),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some(spec.entry),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &spec.constants,
-                        zero_initialize_workgroup_memory: false,
-                    },
-                    cache: None,
-                });
-            CachedPipeline { pipeline, layout }
+            (layout, pipeline_layout)
         })?;
-        let cached = Arc::new(cached);
+        let pipeline = PendingPipeline::spawn(PipelineJob {
+            device: self.device.clone(),
+            module,
+            layout: pipeline_layout,
+            shader: spec.shader,
+            entry: spec.entry,
+            constants: spec.constants.clone(),
+            compile_nanos: self.pipelines.compile_nanos.clone(),
+        });
+        let cached = Arc::new(CachedPipeline { pipeline, layout });
         self.pipelines.compiled.fetch_add(1, Ordering::Relaxed);
-        self.pipelines
-            .compile_nanos
-            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         self.pipelines
             .pipelines
             .lock()

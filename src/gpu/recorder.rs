@@ -52,8 +52,11 @@ impl<'a> Recorder<'a> {
                 .forget_lifetime();
             self.pass = Some(pass);
         }
-        dispatch.record(self.pass.as_mut().unwrap());
-        self.dispatches += 1;
+        match dispatch.record(self.pass.as_mut().unwrap()) {
+            Ok(()) => self.dispatches += 1,
+            // Reported by the submission's error check, as wgpu's own errors are.
+            Err(error) => self.ctx.report_error(error),
+        }
     }
 
     pub fn record_all<'d>(&mut self, dispatches: impl IntoIterator<Item = &'d Dispatch>) {
