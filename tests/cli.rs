@@ -443,6 +443,27 @@ fn bench_conv_measures_the_four_dcgan_layers() {
 }
 
 #[test]
+fn bench_workgroup_flags_are_checked_against_the_adapter() {
+    let error = fails(&["bench", "matmul", "--workgroup-x", "0"]);
+    assert!(
+        error.contains("--workgroup-x") && error.contains("at least 1"),
+        "{error}"
+    );
+    let error = fails(&[
+        "bench",
+        "matmul",
+        "--workgroup-x",
+        "1024",
+        "--workgroup-y",
+        "1024",
+    ]);
+    assert!(
+        error.contains("1048576 invocations") && error.contains("at most"),
+        "{error}"
+    );
+}
+
+#[test]
 fn bench_train_prints_memory_and_first_iteration() {
     let out = succeeds(&[
         "bench",

@@ -233,3 +233,59 @@ fn tuned_choice_drives_auto_matmul() {
         }
     }
 }
+
+/// A candidate that cannot compile (here a workgroup wider than any adapter allows) is an error when its
+/// dispatch is submitted — pipelines compile on worker threads — never a panic, and the
+/// context stays usable (`bench --tune` skips such a candidate and goes on).
+#[test]
+fn a_pipeline_that_fails_to_compile_is_an_error_at_submission() {
+    let ctx = GpuContext::new(&AdapterChoice::from_flag_or_env(None)).unwrap();
+    let (m, n, k) = (5, 6, 7);
+    let a = ctx.upload("a", &[m * k], &vec![1.0f32; m * k]).unwrap();
+    let b = ctx.upload("b", &[k * n], &vec![1.0f32; k * n]).unwrap();
+    let c = ctx.zeros("c", &[m * n]).unwrap();
+    let bad = MatmulOptions {
+        tuning: gan_gpu::kernels::matmul::MatmulTuning {
+            workgroup_x: 1 << 16,
+            workgroup_y: 8,
+            kernel: MatmulKernel::Tiled,
+        },
+        ..Default::default()
+    };
+    let outcome = matmul(&ctx, Layout::XW, &a, &b, &c, (m, n, k), bad).and_then(|dispatch| {
+        let mut recorder = gan_gpu::gpu::Recorder::new(&ctx);
+        recorder.record(&dispatch);
+        recorder.submit()?;
+        ctx.wait_idle()
+    });
+    let error = outcome.expect_err("a workgroup of 65,536 × 8 invocations cannot compile");
+    assert!(error.to_string().contains("matmul"), "{error}");
+    // A workgroup of no invocations is refused when the dispatch is built.
+    let empty = MatmulOptions {
+        tuning: gan_gpu::kernels::matmul::MatmulTuning {
+            workgroup_x: 0,
+            workgroup_y: 8,
+            kernel: MatmulKernel::Tiled,
+        },
+        ..Default::default()
+    };
+    let error = matmul(&ctx, Layout::XW, &a, &b, &c, (m, n, k), empty)
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("0×8"), "{error}");
+
+    let good = matmul(
+        &ctx,
+        Layout::XW,
+        &a,
+        &b,
+        &c,
+        (m, n, k),
+        MatmulOptions::default(),
+    )
+    .unwrap();
+    let mut recorder = gan_gpu::gpu::Recorder::new(&ctx);
+    recorder.record(&good);
+    recorder.submit().unwrap();
+    assert_eq!(ctx.read_f32(&c).unwrap(), vec![k as f32; m * n]);
+}

@@ -107,7 +107,26 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> Result<()> {
             args.target.name()
         )));
     }
+    for (flag, size) in [
+        ("--workgroup-x", args.workgroup_x),
+        ("--workgroup-y", args.workgroup_y),
+    ] {
+        if size == 0 {
+            return Err(Error::Input(format!("{flag}: must be at least 1, found 0")));
+        }
+    }
     let ctx = cli.open_gpu()?;
+    let invocations = u64::from(args.workgroup_x) * u64::from(args.workgroup_y);
+    let most = u64::from(ctx.limits.max_compute_invocations_per_workgroup);
+    if invocations > most {
+        return Err(Error::Input(format!(
+            "--workgroup-x {} --workgroup-y {}: {invocations} invocations per workgroup; {} \
+             allows at most {most}",
+            args.workgroup_x,
+            args.workgroup_y,
+            ctx.adapter_name()
+        )));
+    }
     if args.tune {
         return tune(&ctx, args, &batches);
     }

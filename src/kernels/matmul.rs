@@ -273,6 +273,12 @@ pub fn matmul(
         ("ONES_ROW", flag(options.column_sums.is_some())),
         ("GATE", flag(options.gate.is_some())),
     ];
+    if workgroup_x == 0 || workgroup_y == 0 {
+        return Err(Error::Input(format!(
+            "matmul: a workgroup of {workgroup_x}×{workgroup_y} has no invocations; expected at \
+             least 1×1"
+        )));
+    }
     if kernel.needs_subgroups_of_8() && !ctx.has_subgroups_of(8) {
         return Err(Error::Gpu(format!(
             "the {} matmul kernel needs subgroups of exactly 8 invocations; {} has {}–{}",
