@@ -146,6 +146,16 @@ impl Default for MatmulTuning {
     }
 }
 
+impl MatmulTuning {
+    /// The default workgroup shape with this kernel.
+    pub fn with_kernel(kernel: MatmulKernel) -> MatmulTuning {
+        MatmulTuning {
+            kernel,
+            ..Default::default()
+        }
+    }
+}
+
 pub struct MatmulOptions<'a> {
     pub bias: Option<&'a Tensor>,
     pub activation: Activation,

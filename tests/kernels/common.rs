@@ -82,3 +82,8 @@ pub fn assert_close_scaled(what: &str, gpu: &[f32], reference: &[f64], scale: &[
         );
     }
 }
+
+/// |v| in f64: the reference computed on absolute values bounds the rounding error of a sum.
+pub fn abs(values: &[f32]) -> Vec<f64> {
+    values.iter().map(|x| x.abs() as f64).collect()
+}

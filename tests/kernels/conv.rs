@@ -11,10 +11,6 @@ use crate::common::*;
 /// Errors of f32 sums of products, relative to the same sums over absolute values.
 const REL: f64 = 2e-5;
 
-fn abs(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|v| v.abs() as f64).collect()
-}
-
 fn len(shape: [usize; 4]) -> usize {
     shape.iter().product()
 }

@@ -57,17 +57,13 @@ fn check(
         bias: bias.then_some(&bias_gpu),
         activation,
         accumulate,
-        tuning: MatmulTuning {
-            kernel,
-            ..Default::default()
-        },
+        tuning: MatmulTuning::with_kernel(kernel),
         ..Default::default()
     };
     let dispatch = matmul(gpu(), layout, &a_gpu, &b_gpu, &c_gpu, (m, n, k), options).unwrap();
     let result = run_and_read(&[&dispatch], &c_gpu);
 
     let mut expected = reference::matmul::matmul(layout, &to_f64(&a), &to_f64(&b), (m, n, k));
-    let abs = |v: &[f32]| v.iter().map(|x| x.abs() as f64).collect::<Vec<_>>();
     let mut scale = reference::matmul::matmul(layout, &abs(&a), &abs(&b), (m, n, k));
     if bias {
         reference::matmul::add_bias(&mut expected, &to_f64(&bias_values));
@@ -185,10 +181,7 @@ fn matmul_column_sums_are_the_bias_gradient() {
                 let options = MatmulOptions {
                     accumulate,
                     column_sums: Some(&sums_gpu),
-                    tuning: MatmulTuning {
-                        kernel,
-                        ..Default::default()
-                    },
+                    tuning: MatmulTuning::with_kernel(kernel),
                     ..Default::default()
                 };
                 let dispatch = matmul(
@@ -203,8 +196,6 @@ fn matmul_column_sums_are_the_bias_gradient() {
                 .unwrap();
                 let c = run_and_read(&[&dispatch], &c_gpu);
                 let sums = gpu().read_f32(&sums_gpu).unwrap();
-
-                let abs = |v: &[f32]| v.iter().map(|x| x.abs() as f64).collect::<Vec<_>>();
                 let mut expected_c =
                     reference::matmul::matmul(Layout::XtDy, &to_f64(&a), &to_f64(&b), (m, n, k));
                 let mut scale_c =
@@ -261,10 +252,7 @@ fn matmul_gate_is_the_previous_activation_backward() {
                     (upload(&a), upload(&b), upload(&gate), poisoned(m * n));
                 let options = MatmulOptions {
                     gate: Some((&gate_gpu, activation)),
-                    tuning: MatmulTuning {
-                        kernel,
-                        ..Default::default()
-                    },
+                    tuning: MatmulTuning::with_kernel(kernel),
                     ..Default::default()
                 };
                 let dispatch = matmul(
@@ -286,7 +274,6 @@ fn matmul_gate_is_the_previous_activation_backward() {
                     &to_f64(&gate),
                     activation,
                 );
-                let abs = |v: &[f32]| v.iter().map(|x| x.abs() as f64).collect::<Vec<_>>();
                 // |f'| ≤ 1 for these activations, so the product's error bound carries over.
                 let scale = reference::matmul::matmul(Layout::DyWt, &abs(&a), &abs(&b), (m, n, k));
                 assert_close_scaled(&what, &result, &expected, &scale, 1e-5);
@@ -373,10 +360,7 @@ fn matmul_reads_views_and_sees_new_operand_values() {
         let b_gpu = packed.view(2 * skip + m * k - (m * k) % skip, &[k * n]);
         let c_gpu = poisoned(m * n);
         let options = MatmulOptions {
-            tuning: MatmulTuning {
-                kernel,
-                ..Default::default()
-            },
+            tuning: MatmulTuning::with_kernel(kernel),
             ..Default::default()
         };
         let dispatch = matmul(ctx, Layout::XW, &a_gpu, &b_gpu, &c_gpu, (m, n, k), options).unwrap();

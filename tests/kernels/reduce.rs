@@ -13,10 +13,6 @@ fn upload_matrix(values: &[f32], rows: usize, cols: usize) -> Tensor {
     gpu().upload("test matrix", &[rows, cols], values).unwrap()
 }
 
-fn abs(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|v| v.abs() as f64).collect()
-}
-
 #[test]
 fn bias_gradient_sums_columns() {
     let ctx = gpu();
