@@ -55,8 +55,13 @@ fn tune_saves_choices_that_info_and_training_use() {
         chosen_adapter_name(&cache)
     );
     let choices = adapters[0]["choices"].as_array().unwrap();
-    // Batch 8 gives the reference MLP small and large shapes in all three layouts.
-    assert!(choices.len() >= 6, "{json}");
+    // At batch 8 the reference MLP's X·W and dY·Wᵀ have 8 rows, Xᵀ·dY small and medium shapes.
+    assert!(choices.len() >= 4, "{json}");
+    assert!(
+        choices.iter().any(|c| c["size"] == "few-rows")
+            && choices.iter().any(|c| c["size"] == "small"),
+        "{json}"
+    );
     let known = [
         "tiled",
         "subgroup8",

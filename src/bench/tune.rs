@@ -10,7 +10,7 @@ use super::{REFERENCE_D, REFERENCE_G, time_dispatches};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Tensor};
 use crate::kernels::matmul::{Layout, MatmulKernel, MatmulOptions, MatmulTuning, matmul};
-use crate::kernels::matmul_tuning::{KernelChoice, ShapeClass};
+use crate::kernels::matmul_tuning::{KernelChoice, ShapeClass, SizeClass, builtin_choice};
 
 /// Workgroup shapes tried for the tiled kernels: llvmpipe's best (8×8) and shapes that suit
 /// GPUs with 32- or 64-wide subgroups.
@@ -39,19 +39,23 @@ pub fn candidates(ctx: &GpuContext, kernels: &[MatmulKernel]) -> Vec<KernelChoic
     out
 }
 
-/// The kernel `Auto` runs here without tuning, as a candidate (for the speed-up column).
-pub fn builtin(ctx: &GpuContext) -> KernelChoice {
+/// The kernel `Auto` runs here without tuning for a shape class, as a candidate (for the
+/// speed-up column).
+pub fn builtin(ctx: &GpuContext, class: ShapeClass) -> KernelChoice {
     let default = MatmulTuning::default();
-    let kernel = MatmulKernel::Auto.resolve(ctx);
-    let (workgroup_x, workgroup_y) = if kernel.needs_subgroups_of_8() {
-        (8, 1)
-    } else {
-        (default.workgroup_x, default.workgroup_y)
+    let rows = match class.size {
+        SizeClass::FewRows => 1,
+        _ => SizeClass::FEW_ROWS + 1,
     };
-    KernelChoice {
-        kernel,
-        workgroup_x,
-        workgroup_y,
+    let choice = builtin_choice(ctx, rows, (default.workgroup_x, default.workgroup_y));
+    if choice.kernel.needs_subgroups_of_8() {
+        KernelChoice {
+            workgroup_x: 8,
+            workgroup_y: 1,
+            ..choice
+        }
+    } else {
+        choice
     }
 }
 
@@ -67,11 +71,19 @@ pub struct ClassResult {
 }
 
 impl ClassResult {
-    pub fn best(&self) -> Option<(KernelChoice, f64)> {
-        self.timings
+    /// The candidates that ran, fastest first.
+    pub fn ranked(&self) -> Vec<(KernelChoice, f64)> {
+        let mut ran: Vec<(KernelChoice, f64)> = self
+            .timings
             .iter()
             .filter_map(|&(choice, seconds)| Some((choice, seconds?)))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .collect();
+        ran.sort_by(|a, b| a.1.total_cmp(&b.1));
+        ran
+    }
+
+    pub fn best(&self) -> Option<(KernelChoice, f64)> {
+        self.ranked().first().copied()
     }
 
     pub fn gflops_of(&self, choice: KernelChoice) -> Option<f64> {
@@ -143,7 +155,6 @@ pub fn run(
     mut report: impl FnMut(&ClassResult),
 ) -> Result<Vec<ClassResult>> {
     let candidates = candidates(ctx, kernels);
-    let builtin = builtin(ctx);
     let mut results = Vec::new();
     for (class, shapes) in shapes_by_class(batches) {
         let mut operands = Vec::new();
@@ -180,7 +191,7 @@ pub fn run(
             shapes: shapes.len(),
             flops,
             timings: candidates.iter().copied().zip(best).collect(),
-            builtin,
+            builtin: builtin(ctx, class),
         };
         report(&result);
         results.push(result);

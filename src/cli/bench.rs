@@ -303,7 +303,6 @@ fn tune(ctx: &GpuContext, args: &BenchArgs, batches: &[usize]) -> Result<()> {
             ctx.adapter_name()
         )));
     }
-    let builtin = bench::tune::builtin(ctx);
     crate::outln!(
         "tuning matmul on {} ({:?}, {}): {} candidates on the reference MLP's shapes at batch {}",
         ctx.adapter_name(),
@@ -317,11 +316,13 @@ fn tune(ctx: &GpuContext, args: &BenchArgs, batches: &[usize]) -> Result<()> {
             .join(", ")
     );
     crate::outln!(
-        "{:<8} {:<22} {:>6} {:>20} {:>10} {:>20} {:>10} {:>8}",
+        "{:<8} {:<22} {:>6} {:>20} {:>8} {:>20} {:>8} {:>20} {:>8} {:>8}",
         "layout",
         "size",
         "shapes",
         "best",
+        "GFLOP/s",
+        "runner-up",
         "GFLOP/s",
         "built-in",
         "GFLOP/s",
@@ -337,14 +338,24 @@ fn tune(ctx: &GpuContext, args: &BenchArgs, batches: &[usize]) -> Result<()> {
             return;
         };
         let best_gflops = result.gflops_of(best).unwrap_or(0.0);
+        let builtin = result.builtin;
         let builtin_gflops = result.gflops_of(builtin);
+        let (runner_up, runner_up_gflops) = match result.ranked().get(1) {
+            Some(&(choice, _)) => (
+                choice.describe(),
+                format!("{:.2}", result.gflops_of(choice).unwrap_or(0.0)),
+            ),
+            None => ("-".into(), "-".into()),
+        };
         crate::outln!(
-            "{:<8} {:<22} {:>6} {:>20} {:>10.2} {:>20} {:>10} {:>8}",
+            "{:<8} {:<22} {:>6} {:>20} {:>8.2} {:>20} {:>8} {:>20} {:>8} {:>8}",
             result.class.layout.name(),
             result.class.size.name(),
             result.shapes,
             best.describe(),
             best_gflops,
+            runner_up,
+            runner_up_gflops,
             builtin.describe(),
             builtin_gflops.map_or("-".into(), |g| format!("{g:.2}")),
             builtin_gflops.map_or("-".into(), |g| format!("{:.2}×", best_gflops / g))
@@ -361,7 +372,7 @@ fn tune(ctx: &GpuContext, args: &BenchArgs, batches: &[usize]) -> Result<()> {
                 workgroup_x: best.workgroup_x,
                 workgroup_y: best.workgroup_y,
                 gflops: result.gflops_of(best)?,
-                builtin_gflops: result.gflops_of(builtin).unwrap_or(0.0),
+                builtin_gflops: result.gflops_of(result.builtin).unwrap_or(0.0),
             })
         })
         .collect();

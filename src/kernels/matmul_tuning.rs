@@ -11,20 +11,33 @@ use crate::gpu::GpuContext;
 
 /// Shapes grouped by work: multiply-adds m·n·k below 2²¹, below 2²⁴, or above. The reference
 /// MLP at batch 64 has layers in all three (100→256 is small, 256→512 medium, 512→1024 large).
+/// Shapes of at most 16 rows form a class of their own whatever their size: a kernel with a
+/// tall tile wastes most of it there (batch 8's X·W at 32 rows a tile, say).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SizeClass {
+    FewRows,
     Small,
     Medium,
     Large,
 }
 
 impl SizeClass {
-    pub const ALL: [SizeClass; 3] = [SizeClass::Small, SizeClass::Medium, SizeClass::Large];
+    pub const ALL: [SizeClass; 4] = [
+        SizeClass::FewRows,
+        SizeClass::Small,
+        SizeClass::Medium,
+        SizeClass::Large,
+    ];
+
+    /// At most this many rows make a `FewRows` shape.
+    pub const FEW_ROWS: usize = 16;
 
     pub fn of(m: usize, n: usize, k: usize) -> SizeClass {
         let multiply_adds = (m as u64) * (n as u64) * (k as u64);
-        if multiply_adds < 1 << 21 {
+        if m <= SizeClass::FEW_ROWS {
+            SizeClass::FewRows
+        } else if multiply_adds < 1 << 21 {
             SizeClass::Small
         } else if multiply_adds < 1 << 24 {
             SizeClass::Medium
@@ -35,6 +48,7 @@ impl SizeClass {
 
     pub fn name(self) -> &'static str {
         match self {
+            SizeClass::FewRows => "few rows (m ≤ 16)",
             SizeClass::Small => "small (< 2M mul-adds)",
             SizeClass::Medium => "medium (< 16M)",
             SizeClass::Large => "large (≥ 16M)",
@@ -115,12 +129,22 @@ pub fn auto_choice(
         .and_then(|tuned| tuned.choices.get(&ShapeClass::of(layout, shape)))
         .filter(|choice| choice.runs_on(ctx))
         .copied();
-    let choice = tuned.unwrap_or(KernelChoice {
-        kernel: MatmulKernel::Auto.resolve(ctx),
-        workgroup_x: builtin_workgroup.0,
-        workgroup_y: builtin_workgroup.1,
-    });
+    let choice = tuned.unwrap_or_else(|| builtin_choice(ctx, shape.0, builtin_workgroup));
     choice.for_operands(ctx, operand_lens)
+}
+
+/// The built-in rule: `MatmulKernel::Auto.resolve`, except that 32 rows a subgroup would mostly
+/// be padding on a shape of few rows, where 16 measured faster (batch 8 on llvmpipe: 1.5–1.7×).
+pub fn builtin_choice(ctx: &GpuContext, rows: usize, workgroup: (u32, u32)) -> KernelChoice {
+    let kernel = match MatmulKernel::Auto.resolve(ctx) {
+        MatmulKernel::TextureRows32 if rows <= SizeClass::FEW_ROWS => MatmulKernel::Texture,
+        kernel => kernel,
+    };
+    KernelChoice {
+        kernel,
+        workgroup_x: workgroup.0,
+        workgroup_y: workgroup.1,
+    }
 }
 
 impl KernelChoice {
