@@ -165,9 +165,10 @@ fn sample_writes_a_grid_and_npy_from_a_run() {
     let (values, rows, cols) = gan_gpu::report::npy::read_npy_2d(&npy).unwrap();
     assert_eq!((rows, cols), (10, 2));
     assert!(values.iter().all(|v| v.is_finite()));
-    // Feeding the noise that -n drew (seed 0) back through --noise gives the same samples.
+    // Feeding the noise that -n drew (seed 0; toys draw U(−1, 1)) back through --noise gives
+    // the same samples.
     let noise = dir.join("z.npy");
-    let z = gan_gpu::gan::samples::fixed_noise(10, 2, 0);
+    let z = gan_gpu::gan::prior::Noise::Uniform.host(10, 2, 0);
     gan_gpu::report::npy::write_npy_f32(&noise, &z, 10, 2).unwrap();
     let again = dir.join("y.npy");
     succeeds(&[
@@ -373,10 +374,20 @@ fn bad_lambda_and_clip_values_are_refused() {
 #[test]
 fn wgan_gp_takes_the_papers_defaults_and_explicit_flags_win() {
     let dir = scratch("wgan-gp-defaults");
+    // Image data (the paper's defaults apply there; toys have their own, tested below).
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::write(
+        images.join("train-images-idx3-ubyte"),
+        idx_images(16, 28, 28),
+    )
+    .unwrap();
+    std::fs::write(images.join("train-labels-idx1-ubyte"), idx_labels(16)).unwrap();
     let config = |extra: &[&str]| -> String {
         let run = dir.join(format!("run{}", extra.len()));
         let mut args = vec![
             "train",
+            images.to_str().unwrap(),
             "--loss",
             "wgan-gp",
             "--steps",
@@ -419,6 +430,91 @@ fn wgan_gp_takes_the_papers_defaults_and_explicit_flags_win() {
     let d = &explicit["discriminator_optimizer"];
     assert!((d["lr"].as_f64().unwrap() - 1e-3).abs() < 1e-9, "{d}");
     assert!((d["beta2"].as_f64().unwrap() - 0.99).abs() < 1e-9, "{d}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The toy sets' defaults (gan::toy_defaults) land in config.json, and flags still win.
+#[test]
+fn toy_sets_take_their_own_defaults_and_flags_win() {
+    let dir = scratch("toy-defaults");
+    let config = |name: &str, extra: &[&str]| -> serde_json::Value {
+        let run = dir.join(name);
+        let mut args = vec![
+            "train",
+            "--steps",
+            "1",
+            "--quiet",
+            "--out",
+            run.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        succeeds(&args);
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap()
+    };
+    let hidden = |config: &serde_json::Value| -> Vec<u64> {
+        let layers = config["generator"]["layers"].as_array().unwrap();
+        layers[..layers.len() - 1]
+            .iter()
+            .map(|layer| layer["outputs"].as_u64().unwrap())
+            .collect()
+    };
+    let close = |value: &serde_json::Value, expected: f64| {
+        assert!(
+            (value.as_f64().unwrap() - expected).abs() < 1e-9 * expected.abs().max(1.0),
+            "{value} vs {expected}"
+        )
+    };
+
+    let ring8 = config("ring8", &["ring8"]);
+    assert_eq!(hidden(&ring8), [96, 96, 96, 96]);
+    assert_eq!(ring8["noise"], "uniform");
+    close(&ring8["ema"], 0.999);
+    let g = &ring8["generator_optimizer"];
+    close(&g["lr"], 1e-3);
+    close(&g["schedule"]["lr_decay"], 1.00023);
+    close(&g["schedule"]["min_lr"], 1e-4);
+
+    let wgan_gp = config("grid25-wgan-gp", &["grid25", "--loss", "wgan-gp"]);
+    close(&wgan_gp["wasserstein"]["lambda"], 1.0);
+    assert_eq!(wgan_gp["k"], 5);
+    let d = &wgan_gp["discriminator_optimizer"];
+    close(&d["momentum"], 0.0);
+    close(&d["beta2"], 0.9);
+    close(&d["schedule"]["lr_decay"], 1.0012);
+
+    // A lower rate by flag pulls the default floor down with it; --ema 0 turns the average off.
+    let flags = config(
+        "ring8-flags",
+        &[
+            "ring8",
+            "--lr-g",
+            "5e-5",
+            "--ema",
+            "0",
+            "--noise",
+            "normal",
+            "--g-hidden",
+            "32,32",
+        ],
+    );
+    close(&flags["generator_optimizer"]["lr"], 5e-5);
+    close(&flags["generator_optimizer"]["schedule"]["min_lr"], 5e-5);
+    close(
+        &flags["discriminator_optimizer"]["schedule"]["min_lr"],
+        1e-4,
+    );
+    assert!(flags["ema"].is_null(), "{}", flags["ema"]);
+    assert_ne!(
+        flags["noise"], "uniform",
+        "normal noise (the default, not written)"
+    );
+    assert_eq!(hidden(&flags), [32, 32]);
+
+    // The 1-D sets keep Figure 1's setup.
+    let line = config("gauss1d", &["gauss1d"]);
+    assert_eq!(hidden(&line), [128, 128, 128]);
+    assert!(line["ema"].is_null());
+    assert!(line["generator_optimizer"]["schedule"].is_null());
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -13,12 +13,12 @@ use crate::data::Toy;
 use crate::error::{Error, Result};
 use crate::eval::{self, during_training::TrainingEvaluation};
 use crate::gan::checkpoint::{Checkpoint, checkpoint_name};
-use crate::gan::presets;
 use crate::gan::real_data::HostData;
 use crate::gan::{
     DataSource, EvalSchedule, GanLoss, Noise, OptimizerConfig, OptimizerKind, Penalty, Progress,
     Schedule, TrainConfig, WassersteinConfig,
 };
+use crate::gan::{presets, toy_defaults};
 use crate::gpu::GpuContext;
 use crate::kernels::Activation;
 use crate::kernels::data::PixelRange;
@@ -69,7 +69,8 @@ pub struct TrainArgs {
     /// of refusing to write into it.
     #[arg(long)]
     pub overwrite: bool,
-    /// Training iterations, each k D steps and one G step [default: 2000 for toys, 10000 for images].
+    /// Training iterations, each k D steps and one G step [default: 10000 for images; ring8 and
+    /// grid25 10000 (2000 with a Wasserstein loss); gauss1d and mix1d 2000].
     #[arg(long, value_parser = super::whole_number::<u64>)]
     pub steps: Option<u64>,
     /// Train for this many passes over the data instead of --steps (image data only).
@@ -95,7 +96,7 @@ pub struct TrainArgs {
     /// lipschitz-fd-one-sided and lipschitz-fd-hinge [default: the preset's, else two-sided].
     #[arg(long, value_enum)]
     pub penalty: Option<Penalty>,
-    /// wgan-gp's penalty weight λ [default: 10].
+    /// wgan-gp's penalty weight λ [default: 10; 1 on ring8 and grid25].
     #[arg(long)]
     pub lambda: Option<f32>,
     /// wgan's clip value c: critic parameters are clipped to [−c, c] after each step [default: 0.01].
@@ -105,23 +106,26 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
     /// Generator learning rate [default: the preset's; else 2e-4 for Adam, 0.1 for SGD, 5e-5 for
-    /// RMSProp; 1e-3 with Adam on toys; 1e-4 for wgan-gp].
+    /// RMSProp; 1e-4 for wgan-gp; 1e-3 with Adam on toys (decaying to 1e-4 on ring8 and grid25,
+    /// see --lr-decay)].
     #[arg(long)]
     pub lr_g: Option<f32>,
     /// Discriminator learning rate [same defaults as --lr-g].
     #[arg(long)]
     pub lr_d: Option<f32>,
     /// Adam β₁, SGD momentum (the start of a momentum ramp) or RMSProp α [default: the
-    /// preset's, else per optimizer: 0.5, 0.5, 0.99].
+    /// preset's, else per optimizer: 0.5, 0.5, 0.99; Adam β₁ 0 for wgan-gp on ring8 and grid25].
     #[arg(long)]
     pub momentum: Option<f32>,
     /// Adam β₂ [default: 0.999; 0.9 for wgan-gp].
     #[arg(long)]
     pub beta2: Option<f32>,
-    /// Divide both learning rates by this after every update (1 = constant) [default: the preset's].
+    /// Divide both learning rates by this after every update (1 = constant) [default: the
+    /// preset's; on ring8 and grid25 1.00023 with nsgan and minimax, 1.0012 with wgan-gp].
     #[arg(long, value_name = "FACTOR")]
     pub lr_decay: Option<f64>,
-    /// The floor of the learning-rate decay, for both networks [default: the preset's, else 0].
+    /// The floor of the learning-rate decay, for both networks [default: the preset's; 1e-4 on
+    /// ring8 and grid25, or --lr-g/--lr-d if lower; else 0].
     #[arg(long, value_name = "LR")]
     pub min_lr: Option<f32>,
     /// SGD momentum rises linearly from --momentum to this over --momentum-ramp-epochs.
@@ -133,14 +137,16 @@ pub struct TrainArgs {
     /// Noise dimensions [default: 100 for images, 2 for toys].
     #[arg(long, value_parser = super::whole_number::<usize>)]
     pub noise_dim: Option<usize>,
-    /// The generator's hidden layer sizes, e.g. 256,512 (keeps the preset's activations).
+    /// The generator's hidden layer sizes, e.g. 256,512 (keeps the preset's activations)
+    /// [default: the preset's; 96,96,96,96 on ring8 and grid25, 128,128,128 on gauss1d and mix1d].
     #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = super::whole_number::<usize>)]
     pub g_hidden: Option<Vec<usize>>,
-    /// The discriminator's (critic's) hidden layer sizes, e.g. 128,64 (keeps the preset's activations).
+    /// The discriminator's (critic's) hidden layer sizes, e.g. 128,64 (keeps the preset's
+    /// activations) [default: as --g-hidden].
     #[arg(long, value_delimiter = ',', value_name = "SIZES", value_parser = super::whole_number::<usize>)]
     pub d_hidden: Option<Vec<usize>>,
     /// The noise distribution, per component: normal N(0, 1) or uniform U(−1, 1) [default:
-    /// the preset's, else normal].
+    /// the preset's; uniform on toys].
     #[arg(long, value_enum)]
     pub noise: Option<Noise>,
     /// Train a conditional GAN (Mirza & Osindero 2014): a one-hot class label is appended to
@@ -158,7 +164,7 @@ pub struct TrainArgs {
     /// Keep an exponential moving average of G's parameters with decay BETA (e.g. 0.999; a
     /// warm-up min(BETA, (1 + t)/(10 + t)) after t G updates) on the GPU; sample grids,
     /// evaluations, generator.safetensors, `sample` and `eval` use it (their --raw the trained
-    /// G). Both are checkpointed.
+    /// G). Both are checkpointed [default: 0.999 on ring8 and grid25, else none; 0 turns it off].
     #[arg(long, value_name = "BETA")]
     pub ema: Option<f32>,
     /// The convolutional presets' channel width: the first layer's channels, doubled (or halved)
@@ -258,11 +264,19 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     let loss = args
         .loss
         .unwrap_or(preset.as_ref().map_or(GanLoss::Nsgan, |p| p.loss));
+    // Toys without a preset train their own defaults (data, in gan::toy_defaults).
+    let toy_defaults = match Toy::parse(&data_name) {
+        Ok(toy_set) if toy => Some(toy_defaults::toy_defaults(&toy_set, loss)),
+        _ => None,
+    };
     // A Wasserstein loss chosen by flag (no named preset) takes its papers' defaults for k and
     // the optimizers instead of the default preset's; a named preset, and any flag, still win.
     let loss_defaults = loss.is_wasserstein() && args.preset.is_none();
     let preset_training = if loss_defaults { None } else { preset.as_ref() };
-    let wasserstein = wasserstein_config(args, loss, preset.as_ref())?;
+    let mut wasserstein = wasserstein_config(args, loss, preset.as_ref())?;
+    if let (None, Some(lambda)) = (args.lambda, toy_defaults.as_ref().and_then(|t| t.lambda)) {
+        wasserstein.lambda = lambda;
+    }
     let batch_size = args
         .batch_size
         .unwrap_or(preset.as_ref().map_or(64, |p| p.batch_size));
@@ -300,10 +314,10 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
             });
             let mut optimizer = OptimizerConfig::default_for(kind);
             if kind == OptimizerKind::Adam {
-                if loss == GanLoss::WganGp {
+                if let Some(adam) = toy_defaults.as_ref().and_then(|t| t.adam) {
+                    optimizer = adam;
+                } else if loss == GanLoss::WganGp {
                     optimizer = presets::wgan_gp_adam();
-                } else if toy {
-                    optimizer.lr = 1e-3; // small 2-D problems tolerate (and need) a faster rate
                 }
             }
             (optimizer, optimizer)
@@ -319,6 +333,10 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     for (optimizer, lr) in [(&mut g_optimizer, args.lr_g), (&mut d_optimizer, args.lr_d)] {
         if let Some(lr) = lr {
             optimizer.lr = lr;
+            // A default schedule's floor follows a lower rate given by flag (--min-lr wins).
+            if let (Some(schedule), None) = (optimizer.schedule.as_mut(), args.min_lr) {
+                schedule.min_lr = schedule.min_lr.min(lr);
+            }
         }
         if let Some(momentum) = args.momentum {
             optimizer.momentum = momentum;
@@ -371,15 +389,21 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     let (noise_dim, generator, discriminator, default_steps) = match &preset {
         None => {
             // 2-D points from 2-D noise; 1-D points from 1-D noise, as in Figure 1.
+            let defaults = toy_defaults.as_ref().expect("toys have defaults");
             let dims = if line { 1 } else { 2 };
             let noise = args.noise_dim.unwrap_or(dims);
             let hidden = Activation::LeakyRelu(0.2);
+            let sizes = |input: usize, output: usize| {
+                let mut sizes = vec![input];
+                sizes.extend_from_slice(defaults.hidden);
+                sizes.push(output);
+                sizes
+            };
             (
                 noise,
-                MlpSpec::from_sizes(&[noise, 128, 128, 128, dims], hidden, Activation::Identity)
-                    .into(),
-                MlpSpec::from_sizes(&[dims, 128, 128, 128, 1], hidden, Activation::Identity).into(),
-                2000,
+                MlpSpec::from_sizes(&sizes(noise, dims), hidden, Activation::Identity).into(),
+                MlpSpec::from_sizes(&sizes(dims, 1), hidden, Activation::Identity).into(),
+                defaults.steps,
             )
         }
         Some(preset) => {
@@ -439,11 +463,11 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
                 .with_extra_input_channels((m - 1) * per_example, "--pack: discriminator")?
         }
     };
-    // Figure 1 draws z uniformly; every other default is Gaussian noise.
-    let default_noise = if line { Noise::Uniform } else { Noise::Normal };
-    let noise = args
-        .noise
-        .unwrap_or(preset.as_ref().map_or(default_noise, |p| p.noise));
+    let noise = args.noise.unwrap_or(match (&preset, &toy_defaults) {
+        (Some(preset), _) => preset.noise,
+        (None, Some(defaults)) => defaults.noise,
+        (None, None) => Noise::Normal,
+    });
     let steps = match args.epochs {
         Some(epochs) => {
             if toy {
@@ -483,7 +507,12 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         holdout,
         pixel_range,
         pack,
-        ema: args.ema,
+        // --ema 0 turns a default average off (β 0 would copy G every step).
+        ema: match args.ema {
+            Some(0.0) => None,
+            Some(beta) => Some(beta),
+            None => toy_defaults.as_ref().and_then(|t| t.ema),
+        },
         eval: eval_schedule(args),
     };
     config.validate()?;

@@ -15,6 +15,7 @@ pub mod prior;
 pub mod real_data;
 pub mod samples;
 pub mod setup;
+pub mod toy_defaults;
 pub mod train;
 
 pub use config::{
