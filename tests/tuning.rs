@@ -25,6 +25,25 @@ fn succeeds_with_cache(args: &[&str], cache: &Path) -> (String, String) {
     (stdout, stderr)
 }
 
+/// A two-step ring8 run with the cache in `cache`; its stderr (the kernels line, warnings).
+fn two_step_run(cache: &Path) -> String {
+    let run = cache.join("run");
+    let _ = std::fs::remove_dir_all(&run);
+    let args = [
+        "train",
+        "--steps",
+        "2",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    succeeds_with_cache(&args, cache).1
+}
+
+fn read_json(file: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
 fn chosen_adapter_name(cache: &Path) -> String {
     let (info, _) = succeeds_with_cache(&["info"], cache);
     let line = info
@@ -46,8 +65,7 @@ fn tune_saves_choices_that_info_and_training_use() {
     assert!(stdout.contains("saved to"), "{stdout}");
 
     let file = cache.join("matmul-tuning.json");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let json = read_json(&file);
     let adapters = json["adapters"].as_array().unwrap();
     assert_eq!(adapters.len(), 1, "{json}");
     assert_eq!(
@@ -100,26 +118,14 @@ fn tune_saves_choices_that_info_and_training_use() {
         ],
         &cache,
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let json = read_json(&file);
     let adapters = json["adapters"].as_array().unwrap();
     assert_eq!(adapters.len(), 1, "{json}");
     for choice in adapters[0]["choices"].as_array().unwrap() {
         assert_eq!(choice["kernel"], "tiled", "--kernel tiled tunes tiled only");
     }
 
-    let run = cache.join("run");
-    let (_, stderr) = succeeds_with_cache(
-        &[
-            "train",
-            "--steps",
-            "2",
-            "--quiet",
-            "--out",
-            run.to_str().unwrap(),
-        ],
-        &cache,
-    );
+    let stderr = two_step_run(&cache);
     assert!(
         stderr.contains("matmul kernels: tuned on this adapter"),
         "{stderr}"
@@ -131,18 +137,7 @@ fn damaged_or_foreign_cache_is_ignored_with_a_warning() {
     let cache = scratch("damaged");
     let file = cache.join("matmul-tuning.json");
     std::fs::write(&file, "{\"format\": 1, \"adapters\": [").unwrap();
-    let run = cache.join("run");
-    let (_, stderr) = succeeds_with_cache(
-        &[
-            "train",
-            "--steps",
-            "2",
-            "--quiet",
-            "--out",
-            run.to_str().unwrap(),
-        ],
-        &cache,
-    );
+    let stderr = two_step_run(&cache);
     assert!(
         stderr.contains("warning: ignoring the matmul tuning cache")
             && stderr.contains(file.to_str().unwrap())

@@ -1,7 +1,7 @@
 //! `gan-gpu bench conv`: GFLOP/s and time per call of each convolution pass (forward, input
 //! gradient, weight gradient) on the DCGAN MNIST model's conv layers.
 
-use super::time_dispatches;
+use super::{repeats_for, time_dispatches};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Tensor};
 use crate::kernels::conv::{ConvOp, ConvScratch};
@@ -112,10 +112,7 @@ pub fn run(
             let refs: Vec<&Dispatch> = dispatches.iter().collect();
             let repeats = match repeats {
                 Some(repeats) => repeats.max(1),
-                None => {
-                    let once = time_dispatches(ctx, &refs, 1)?;
-                    ((min_seconds / once.max(1e-6)).ceil() as usize).clamp(1, 10_000)
-                }
+                None => repeats_for(ctx, &refs, min_seconds)?,
             };
             let seconds = time_dispatches(ctx, &refs, repeats)?;
             rows.push(ConvRow {

@@ -1,6 +1,6 @@
 //! `gan-gpu bench matmul`: GFLOP/s of each matmul layout on the reference MLP's shapes.
 
-use super::{REFERENCE_D, REFERENCE_G, time_dispatches};
+use super::{REFERENCE_D, REFERENCE_G, repeats_for, time_dispatches};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Tensor};
 use crate::kernels::matmul::{Layout, MatmulOptions, MatmulTuning, matmul};
@@ -37,7 +37,8 @@ pub fn layer_shape(
     }
 }
 
-fn random_tensor(ctx: &GpuContext, len: usize, seed: u64) -> Result<Tensor> {
+/// `len` pseudo-random values in [−0.5, 0.5) on the GPU (an LCG: benchmarks need no RNG crate).
+pub(super) fn random_tensor(ctx: &GpuContext, len: usize, seed: u64) -> Result<Tensor> {
     let mut state = seed;
     let values: Vec<f32> = (0..len)
         .map(|_| {
@@ -102,9 +103,7 @@ pub fn run(
             };
             let (dispatches, flops) = shapes_dispatches(ctx, layout, &shapes, tuning)?;
             let refs: Vec<&Dispatch> = dispatches.iter().collect();
-            // Calibrate the repeat count so each measurement lasts about `min_seconds`.
-            let once = time_dispatches(ctx, &refs, 1)?;
-            let repeats = ((min_seconds / once.max(1e-6)).ceil() as usize).clamp(1, 10_000);
+            let repeats = repeats_for(ctx, &refs, min_seconds)?;
             let seconds = time_dispatches(ctx, &refs, repeats)?;
             // The textures hold the operands now, so the bare matmuls read real values.
             let seconds_without_copies = if dispatches.iter().any(Dispatch::has_copies) {

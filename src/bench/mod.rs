@@ -31,3 +31,10 @@ pub fn time_dispatches(ctx: &GpuContext, dispatches: &[&Dispatch], repeats: usiz
     run(1)?; // compile pipelines, fault in memory
     Ok(run(repeats)? / repeats as f64)
 }
+
+/// Repeats of `dispatches` that make one measurement last about `min_seconds`, from one timed
+/// run (1 to 10,000).
+pub fn repeats_for(ctx: &GpuContext, dispatches: &[&Dispatch], min_seconds: f64) -> Result<usize> {
+    let once = time_dispatches(ctx, dispatches, 1)?;
+    Ok(((min_seconds / once.max(1e-6)).ceil() as usize).clamp(1, 10_000))
+}

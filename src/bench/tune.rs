@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use super::matmul::layer_shape;
-use super::{REFERENCE_D, REFERENCE_G, time_dispatches};
+use super::matmul::{layer_shape, random_tensor};
+use super::{REFERENCE_D, REFERENCE_G, repeats_for, time_dispatches};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, Tensor};
 use crate::kernels::matmul::{Layout, MatmulKernel, MatmulOptions, MatmulTuning, matmul};
-use crate::kernels::matmul_tuning::{KernelChoice, ShapeClass, SizeClass, builtin_choice};
+use crate::kernels::matmul_tuning::{KernelChoice, ShapeClass, builtin_choice};
 
 /// Workgroup shapes tried for the tiled kernels: llvmpipe's best (8×8) and shapes that suit
 /// GPUs with 32- or 64-wide subgroups.
@@ -20,18 +20,10 @@ pub const WORKGROUPS: [(u32, u32); 4] = [(8, 8), (16, 8), (16, 16), (32, 8)];
 pub fn candidates(ctx: &GpuContext, kernels: &[MatmulKernel]) -> Vec<KernelChoice> {
     let mut out = Vec::new();
     for &kernel in kernels {
-        let shapes: &[(u32, u32)] = if kernel.needs_subgroups_of_8() {
-            &[(8, 1)] // fixed in the shader
-        } else {
-            &WORKGROUPS
-        };
-        for &(workgroup_x, workgroup_y) in shapes {
-            let choice = KernelChoice {
-                kernel,
-                workgroup_x,
-                workgroup_y,
-            };
-            if choice.runs_on(ctx) {
+        for &workgroup in &WORKGROUPS {
+            let choice = KernelChoice::new(kernel, workgroup);
+            // The subgroup kernels' fixed workgroup makes every shape the same candidate.
+            if choice.runs_on(ctx) && !out.contains(&choice) {
                 out.push(choice);
             }
         }
@@ -43,20 +35,7 @@ pub fn candidates(ctx: &GpuContext, kernels: &[MatmulKernel]) -> Vec<KernelChoic
 /// speed-up column).
 pub fn builtin(ctx: &GpuContext, class: ShapeClass) -> KernelChoice {
     let default = MatmulTuning::default();
-    let rows = match class.size {
-        SizeClass::FewRows => 1,
-        _ => SizeClass::FEW_ROWS + 1,
-    };
-    let choice = builtin_choice(ctx, rows, (default.workgroup_x, default.workgroup_y));
-    if choice.kernel.needs_subgroups_of_8() {
-        KernelChoice {
-            workgroup_x: 8,
-            workgroup_y: 1,
-            ..choice
-        }
-    } else {
-        choice
-    }
+    builtin_choice(ctx, class.size, (default.workgroup_x, default.workgroup_y))
 }
 
 /// One shape class: what every candidate took and the winner.
@@ -109,13 +88,6 @@ pub fn shapes_by_class(batches: &[usize]) -> BTreeMap<ShapeClass, Vec<(usize, us
     classes
 }
 
-fn random_tensor(ctx: &GpuContext, len: usize, seed: u64) -> Result<Tensor> {
-    let values: Vec<f32> = (0..len)
-        .map(|i| (((i as u64 * 2654435761 + seed) % 1000) as f32 / 1000.0) - 0.5)
-        .collect();
-    ctx.upload("tune input", &[len], &values)
-}
-
 /// One shape's operands on the GPU: (m, n, k), A, B and C.
 type Operands = ((usize, usize, usize), Tensor, Tensor, Tensor);
 
@@ -131,18 +103,13 @@ fn time_choice(
     for ((m, n, k), a, b, c) in operands {
         let choice = choice.for_operands(ctx, (a.len(), b.len()));
         let options = MatmulOptions {
-            tuning: MatmulTuning {
-                workgroup_x: choice.workgroup_x,
-                workgroup_y: choice.workgroup_y,
-                kernel: choice.kernel,
-            },
+            tuning: choice.into(),
             ..Default::default()
         };
         dispatches.push(matmul(ctx, layout, a, b, c, (*m, *n, *k), options)?);
     }
     let refs: Vec<&Dispatch> = dispatches.iter().collect();
-    let once = time_dispatches(ctx, &refs, 1)?;
-    let repeats = ((min_seconds / once.max(1e-6)).ceil() as usize).clamp(1, 10_000);
+    let repeats = repeats_for(ctx, &refs, min_seconds)?;
     time_dispatches(ctx, &refs, repeats)
 }
 

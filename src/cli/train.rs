@@ -231,8 +231,9 @@ pub struct TrainArgs {
 /// sets), all of it, before any is held out.
 fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     let data_name = args.data.clone().unwrap_or_else(|| "ring8".into());
-    let toy = Toy::is_toy(&data_name);
-    let line = matches!(Toy::parse(&data_name), Ok(Toy::Line(_)));
+    let toy_set = Toy::parse(&data_name).ok();
+    let toy = toy_set.is_some();
+    let line = matches!(toy_set, Some(Toy::Line(_)));
     let data = if toy {
         DataSource::Toy(data_name.clone())
     } else {
@@ -265,10 +266,7 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         .loss
         .unwrap_or(preset.as_ref().map_or(GanLoss::Nsgan, |p| p.loss));
     // Toys without a preset train their own defaults (data, in gan::toy_defaults).
-    let toy_defaults = match Toy::parse(&data_name) {
-        Ok(toy_set) if toy => Some(toy_defaults::toy_defaults(&toy_set, loss)),
-        _ => None,
-    };
+    let toy_defaults = toy_set.map(|toy_set| toy_defaults::toy_defaults(&toy_set, loss));
     // A Wasserstein loss chosen by flag (no named preset) takes its papers' defaults for k and
     // the optimizers instead of the default preset's; a named preset, and any flag, still win.
     let loss_defaults = loss.is_wasserstein() && args.preset.is_none();
@@ -1091,10 +1089,7 @@ impl StopSignals {
 /// `train --dry-run`: the run built and one iteration timed, its memory and first-iteration
 /// lines printed; nothing written.
 fn dry_run(ctx: &GpuContext, config: &TrainConfig, host: Option<HostData>) -> Result<ExitCode> {
-    let host = match host {
-        Some(host) => host,
-        None => HostData::load(&config.data)?,
-    };
+    let host = HostData::given_or_load(host, &config.data)?;
     let measured = crate::gan::setup::build(ctx, config, host.hold_out(config.holdout)?)?;
     crate::outln!("{}", measured.memory);
     crate::outln!("{}", measured.first_iteration(ctx)?);

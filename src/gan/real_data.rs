@@ -69,6 +69,15 @@ pub struct HostData {
 }
 
 impl HostData {
+    /// `data` when the caller already read it (image data sized the config), else `source` read
+    /// now.
+    pub fn given_or_load(data: Option<HostData>, source: &DataSource) -> Result<HostData> {
+        match data {
+            Some(data) => Ok(data),
+            None => HostData::load(source),
+        }
+    }
+
     pub fn load(source: &DataSource) -> Result<HostData> {
         match source {
             DataSource::Toy(name) => {

@@ -80,24 +80,24 @@ pub struct FirstIteration {
 
 impl fmt::Display for FirstIteration {
     /// `first iteration: 1.81 s (0.20 s setup: data uploaded, buffers created; 18 pipelines
-    /// compiled in parallel, 2.90 s of compile work, gan-gpu's cache empty)`. Only gan-gpu's own cache: a driver may keep one of
-    /// its own (Mesa's on disk), which this cannot see.
+    /// compiled in parallel, 2.90 s of compile work, gan-gpu's cache empty)`. Only gan-gpu's
+    /// own cache: a driver may keep one of its own (Mesa's on disk), which this cannot see.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plural = if self.pipelines_compiled == 1 {
             ""
         } else {
             "s"
         };
-        let seconds = self.compile_seconds;
-        let pipelines = match (self.pipelines_compiled, self.cold_cache) {
-            (0, _) => "pipelines already compiled".to_string(),
-            (n, true) => format!(
-                "{n} pipeline{plural} compiled in parallel, {seconds:.2} s of compile work, \
-                 gan-gpu's cache empty"
-            ),
-            (n, false) => format!(
-                "{n} pipeline{plural} compiled in parallel, {seconds:.2} s of compile work, \
-                 others cached"
+        let cache = if self.cold_cache {
+            "gan-gpu's cache empty"
+        } else {
+            "others cached"
+        };
+        let pipelines = match self.pipelines_compiled {
+            0 => "pipelines already compiled".to_string(),
+            n => format!(
+                "{n} pipeline{plural} compiled in parallel, {:.2} s of compile work, {cache}",
+                self.compile_seconds
             ),
         };
         write!(

@@ -192,10 +192,7 @@ pub fn train_with_outputs(
             )));
         }
     };
-    let host = match data {
-        Some(host) => host,
-        None => HostData::load(&config.data)?,
-    };
+    let host = HostData::given_or_load(data, &config.data)?;
     let examples = host.count;
     let data_spread = collapse::data_spread(&host, config.pixel_range, config.seed);
     let measured = setup::build(ctx, config, host.hold_out(config.holdout)?)?;

@@ -83,26 +83,30 @@ static SLOTS: CompileSlots = CompileSlots {
     freed: Condvar::new(),
 };
 
-fn with_slot<T>(work: impl FnOnce() -> T) -> T {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    {
+/// A held compile slot, given back when dropped (even if the compile panics).
+struct Slot;
+
+impl Slot {
+    fn take() -> Slot {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut busy = SLOTS.busy.lock().unwrap_or_else(|e| e.into_inner());
         while *busy >= cores {
             busy = SLOTS.freed.wait(busy).unwrap_or_else(|e| e.into_inner());
         }
         *busy += 1;
+        Slot
     }
-    let result = work();
-    *SLOTS.busy.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-    SLOTS.freed.notify_one();
-    result
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *SLOTS.busy.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        SLOTS.freed.notify_one();
+    }
 }
 
 fn compile(job: &PipelineJob) -> Compiled {
-    with_slot(|| compile_now(job))
-}
-
-fn compile_now(job: &PipelineJob) -> Compiled {
+    let _slot = Slot::take();
     let started = Instant::now();
     // Error scopes are per thread, so this one sees this pipeline's errors only.
     let scope = job.device.push_error_scope(wgpu::ErrorFilter::Validation);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::matmul::{Layout, MatmulKernel};
+use super::matmul::{Layout, MatmulKernel, MatmulTuning};
 use crate::gpu::GpuContext;
 
 /// Shapes grouped by work: multiply-adds m·n·k below 2²¹, below 2²⁴, or above. The reference
@@ -82,6 +82,21 @@ pub struct KernelChoice {
 }
 
 impl KernelChoice {
+    /// This kernel with this workgroup shape; the subgroup kernels' is fixed at 8×1 whatever is
+    /// asked.
+    pub fn new(kernel: MatmulKernel, (workgroup_x, workgroup_y): (u32, u32)) -> KernelChoice {
+        let (workgroup_x, workgroup_y) = if kernel.needs_subgroups_of_8() {
+            (8, 1)
+        } else {
+            (workgroup_x, workgroup_y)
+        };
+        KernelChoice {
+            kernel,
+            workgroup_x,
+            workgroup_y,
+        }
+    }
+
     pub fn describe(&self) -> String {
         if self.kernel.needs_subgroups_of_8() {
             self.kernel.name().to_string()
@@ -124,27 +139,24 @@ pub fn auto_choice(
     operand_lens: (usize, usize),
     builtin_workgroup: (u32, u32),
 ) -> KernelChoice {
+    let class = ShapeClass::of(layout, shape);
     let tuned = ctx
         .tuned_matmul()
-        .and_then(|tuned| tuned.choices.get(&ShapeClass::of(layout, shape)))
+        .and_then(|tuned| tuned.choices.get(&class))
         .filter(|choice| choice.runs_on(ctx))
         .copied();
-    let choice = tuned.unwrap_or_else(|| builtin_choice(ctx, shape.0, builtin_workgroup));
+    let choice = tuned.unwrap_or_else(|| builtin_choice(ctx, class.size, builtin_workgroup));
     choice.for_operands(ctx, operand_lens)
 }
 
 /// The built-in rule: `MatmulKernel::Auto.resolve`, except that 32 rows a subgroup would mostly
 /// be padding on a shape of few rows, where 16 measured faster (batch 8 on llvmpipe: 1.5–1.7×).
-pub fn builtin_choice(ctx: &GpuContext, rows: usize, workgroup: (u32, u32)) -> KernelChoice {
+pub fn builtin_choice(ctx: &GpuContext, size: SizeClass, workgroup: (u32, u32)) -> KernelChoice {
     let kernel = match MatmulKernel::Auto.resolve(ctx) {
-        MatmulKernel::TextureRows32 if rows <= SizeClass::FEW_ROWS => MatmulKernel::Texture,
+        MatmulKernel::TextureRows32 if size == SizeClass::FewRows => MatmulKernel::Texture,
         kernel => kernel,
     };
-    KernelChoice {
-        kernel,
-        workgroup_x: workgroup.0,
-        workgroup_y: workgroup.1,
-    }
+    KernelChoice::new(kernel, workgroup)
 }
 
 impl KernelChoice {
@@ -174,5 +186,15 @@ pub fn describe_in_use(ctx: &GpuContext) -> String {
             "built-in default {} (not tuned on this adapter: `gan-gpu bench --tune`)",
             MatmulKernel::Auto.resolve(ctx).name()
         ),
+    }
+}
+
+impl From<KernelChoice> for MatmulTuning {
+    fn from(choice: KernelChoice) -> MatmulTuning {
+        MatmulTuning {
+            workgroup_x: choice.workgroup_x,
+            workgroup_y: choice.workgroup_y,
+            kernel: choice.kernel,
+        }
     }
 }
