@@ -13,7 +13,8 @@ import torch, torch.nn as nn
 
 cfg = dict(data="ring8", loss="nsgan", steps=2000, batch=64, g="128,128,128", d="128,128,128",
            noise=2, lr=1e-3, lrg=None, lrd=None, b1=0.5, b2=0.999, k=1, decay=1.0, min_lr=0.0,
-           pack=1, seed=0, lam=10.0, evals=4, act="lrelu", threads=1, ema=0.0, noise_kind="normal")
+           pack=1, seed=0, lam=10.0, evals=4, act="lrelu", threads=1, ema=0.0, noise_kind="normal",
+           r1=0.0, center=1.0, ckpt=0)
 for arg in sys.argv[1:]:
     key, value = arg.split("=", 1)
     cfg[key] = type(cfg[key])(value) if cfg[key] is not None else float(value)
@@ -100,13 +101,18 @@ for t in range(cfg["steps"]):
         if cfg["loss"] == "nsgan":
             dr, df = D(packed(x)), D(packed(fake))
             loss = bce(dr, torch.ones_like(dr)) + bce(df, torch.zeros_like(df))
+            if cfg["r1"] > 0:
+                # R1 (Mescheder et al. 2018): γ/2 · E‖∇ₓ logit D(x)‖² on real data.
+                xr = packed(x).detach().requires_grad_(True)
+                g, = torch.autograd.grad(D(xr).sum(), xr, create_graph=True)
+                loss = loss + cfg["r1"] / 2 * (g ** 2).sum(1).mean()
         else:
             eps = torch.rand(B // m, 1).repeat_interleave(m, 0)
             xh = (eps * x + (1 - eps) * fake).requires_grad_(True)
             dh = D(packed(xh))
             g, = torch.autograd.grad(dh.sum(), xh, create_graph=True)
             gn = g.reshape(-1, 2 * m).norm(dim=1)
-            loss = D(packed(fake)).mean() - D(packed(x)).mean() + cfg["lam"] * ((gn - 1) ** 2).mean()
+            loss = D(packed(fake)).mean() - D(packed(x)).mean() + cfg["lam"] * ((gn - cfg["center"]) ** 2).mean()
         opt_d.zero_grad()
         loss.backward()
         opt_d.step()

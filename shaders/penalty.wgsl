@@ -68,9 +68,13 @@ fn reduce_partial(lid: u32) {
 
 const FORM_SQUARED: u32 = 0u;
 const FORM_HINGE: u32 = 2u;
+const FORM_ZERO_CENTRED: u32 = 3u;
 
-// ψ(r): (r − 1)², max(0, r − 1)², or the un-squared hinge max(0, r − 1); and ψ'(r).
+// ψ(r): (r − 1)², max(0, r − 1)², the un-squared hinge max(0, r − 1), or r²; and ψ'(r).
 fn psi(r: f32) -> f32 {
+    if (params.form == FORM_ZERO_CENTRED) {
+        return r * r;
+    }
     var d = r - 1.0;
     if (params.form != FORM_SQUARED) {
         d = max(d, 0.0);
@@ -82,6 +86,9 @@ fn psi(r: f32) -> f32 {
 }
 
 fn psi_derivative(r: f32) -> f32 {
+    if (params.form == FORM_ZERO_CENTRED) {
+        return 2.0 * r;
+    }
     var d = r - 1.0;
     if (params.form != FORM_SQUARED) {
         d = max(d, 0.0);

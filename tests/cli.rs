@@ -353,6 +353,50 @@ fn wasserstein_flags_with_the_wrong_loss_are_refused() {
 }
 
 #[test]
+fn bad_r1_flags_are_refused() {
+    let error = fails(&["train", "--loss", "wgan-gp", "--r1-gamma", "1"]);
+    assert!(
+        error.contains("--r1-gamma") && error.contains("nsgan") && error.contains("--lambda"),
+        "{error}"
+    );
+    let error = fails(&["train", "--r1-gamma=-1"]);
+    assert!(
+        error.contains("--r1-gamma") && error.contains("≥ 0") && error.contains("-1"),
+        "{error}"
+    );
+    // The goodfellow2014 D is maxout with dropout, which the penalty's double backprop does
+    // not cover: refused by name before anything is written.
+    let dir = scratch("r1-maxout");
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::write(
+        images.join("train-images-idx3-ubyte"),
+        idx_images(4, 28, 28),
+    )
+    .unwrap();
+    std::fs::write(images.join("train-labels-idx1-ubyte"), idx_labels(4)).unwrap();
+    let out = dir.join("run");
+    let error = fails(&[
+        "train",
+        images.to_str().unwrap(),
+        "--preset",
+        "goodfellow2014",
+        "--holdout",
+        "0",
+        "--r1-gamma",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        error.contains("--r1-gamma") && error.contains("discriminator layer 0"),
+        "{error}"
+    );
+    assert!(!out.exists(), "nothing is written for a refused run");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn bad_lambda_and_clip_values_are_refused() {
     let error = fails(&["train", "--loss", "wgan-gp", "--lambda=-1"]);
     assert!(
@@ -473,9 +517,11 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
     close(&g["lr"], 1e-3);
     close(&g["schedule"]["lr_decay"], 1.00023);
     close(&g["schedule"]["min_lr"], 1e-4);
+    close(&ring8["r1"], 1.0);
 
     let wgan_gp = config("grid25-wgan-gp", &["grid25", "--loss", "wgan-gp"]);
     close(&wgan_gp["wasserstein"]["lambda"], 1.0);
+    assert!(wgan_gp["r1"].is_null(), "R1 is for the probability losses");
     assert_eq!(wgan_gp["k"], 5);
     let d = &wgan_gp["discriminator_optimizer"];
     close(&d["momentum"], 0.0);
@@ -495,7 +541,14 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
             "normal",
             "--g-hidden",
             "32,32",
+            "--r1-gamma",
+            "0",
         ],
+    );
+    assert!(
+        flags["r1"].is_null(),
+        "--r1-gamma 0 turns R1 off: {}",
+        flags["r1"]
     );
     close(&flags["generator_optimizer"]["lr"], 5e-5);
     close(&flags["generator_optimizer"]["schedule"]["min_lr"], 5e-5);
@@ -514,6 +567,7 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
     let line = config("gauss1d", &["gauss1d"]);
     assert_eq!(hidden(&line), [128, 128, 128]);
     assert!(line["ema"].is_null());
+    assert!(line["r1"].is_null());
     assert!(line["generator_optimizer"]["schedule"].is_null());
     std::fs::remove_dir_all(&dir).ok();
 }

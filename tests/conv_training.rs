@@ -3,7 +3,7 @@
 //! running statistics and num_batches_tracked included); a stopped and resumed dcgan run
 //! reproduces the uninterrupted one bit for bit; wgan-gp-conv trains through the convolutional
 //! penalty; dcgan64 trains on a folder of RGB images; mismatched images, --width on an MLP
-//! preset and batch norm in a Wasserstein critic are refused by name.
+//! preset and batch norm in a critic under a gradient penalty are refused by name.
 
 mod support;
 
@@ -250,7 +250,8 @@ fn mismatched_images_width_flags_and_batch_norm_critics_are_refused() {
         "wgan-gp",
     ]);
     assert!(
-        error.contains("--loss wgan-gp") && error.contains("batch norm in a Wasserstein critic"),
+        error.contains("--loss wgan-gp")
+            && error.contains("batch norm in a critic under a gradient penalty"),
         "{error}"
     );
     let error = fails(&["train", path(&data), "--preset", "dcgan", "--d-hidden", "8"]);

@@ -39,6 +39,7 @@ fn tiny_toy_config() -> TrainConfig {
         pack: 1,
         // On, so that every part of the breakdown has something to count.
         ema: Some(0.99),
+        r1: None,
         eval: Default::default(),
     }
 }

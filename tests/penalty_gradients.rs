@@ -34,10 +34,11 @@ enum Kind {
     FiniteDifference { form: PenaltyForm },
 }
 
-const FORMS: [PenaltyForm; 3] = [
+const FORMS: [PenaltyForm; 4] = [
     PenaltyForm::Squared,
     PenaltyForm::OneSidedSquared,
     PenaltyForm::Hinge,
+    PenaltyForm::ZeroCentred,
 ];
 
 fn kinds() -> impl Iterator<Item = Kind> {
@@ -55,7 +56,10 @@ impl Kind {
 
     /// ψ has a kink at r = 1 (the one-sided and hinge forms).
     fn kinked(self) -> bool {
-        self.form() != PenaltyForm::Squared
+        matches!(
+            self.form(),
+            PenaltyForm::OneSidedSquared | PenaltyForm::Hinge
+        )
     }
 }
 
@@ -254,6 +258,13 @@ fn reference_one_sided_gradient_penalty_matches_finite_differences() {
 fn reference_hinge_gradient_penalty_matches_finite_differences() {
     check_reference(Kind::Gradient {
         form: PenaltyForm::Hinge,
+    });
+}
+
+#[test]
+fn reference_zero_centred_gradient_penalty_matches_finite_differences() {
+    check_reference(Kind::Gradient {
+        form: PenaltyForm::ZeroCentred,
     });
 }
 

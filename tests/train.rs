@@ -56,6 +56,7 @@ fn toy_config(steps: u64) -> TrainConfig {
         pixel_range: PixelRange::MinusOneToOne,
         pack: 1,
         ema: None,
+        r1: None,
         eval: Default::default(),
     }
 }
@@ -353,6 +354,7 @@ fn tiny_goodfellow(data: DataSource, examples: usize, holdout: usize, steps: u64
         pixel_range: PixelRange::ZeroToOne,
         pack: 1,
         ema: None,
+        r1: None,
         eval: Default::default(),
     }
 }

@@ -18,12 +18,13 @@ use gan_gpu::gan::{
 use gan_gpu::gpu::{FlatBuffer, Recorder};
 use gan_gpu::kernels::Activation;
 use gan_gpu::kernels::data::{IndexOrder, PixelRange};
+use gan_gpu::kernels::penalty::PenaltyForm;
 use gan_gpu::nn::init::initial_parameters;
 use gan_gpu::nn::network::initial_buffers;
 use gan_gpu::nn::{
     BatchNormSpec, ConvSpec, Layer, LayerInit, LinearSpec, MlpSpec, Network, NetworkSpec,
 };
-use gan_gpu::reference::{condition, data, loss, network, optim, random};
+use gan_gpu::reference::{condition, data, loss, network, optim, penalty, random};
 use support::{gpu, to_f64};
 
 const BATCH: usize = 6;
@@ -127,6 +128,7 @@ fn config(
         pixel_range: PixelRange::MinusOneToOne,
         pack: variant.pack,
         ema: variant.ema,
+        r1: variant.r1,
         eval: EvalSchedule::default(),
     }
 }
@@ -235,6 +237,8 @@ struct Variant {
     pack: usize,
     /// An EMA generator with this β.
     ema: Option<f32>,
+    /// R1 with this γ: γ/2 · mean ‖∇ₓD(x)‖² at the real batch, by double backprop (MLP D).
+    r1: Option<f32>,
 }
 
 fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant: Variant) {
@@ -344,6 +348,19 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant
             &mut d_grads,
             &network::backward(&d.spec, &d.params, &fake_trace, &fake_grad).0,
         );
+        if let Some(gamma) = variant.r1 {
+            let critic = d.spec.as_mlp().expect("R1 is checked on an MLP D");
+            let real_input = with_label(&x, &batch_labels, d_layout);
+            let (_, r1_grads) = penalty::critic_gradient_penalty_backward(
+                &critic,
+                &d.params,
+                &real_input,
+                real_input.len() / critic.inputs(),
+                gamma as f64 / 2.0,
+                PenaltyForm::ZeroCentred,
+            );
+            add(&mut d_grads, &r1_grads);
+        }
         d.adam(&d_grads, &config.discriminator_optimizer);
 
         // G step: −log D(G(z)) with fresh noise, through the updated D.
@@ -442,6 +459,28 @@ fn two_mlp_gan_iterations_match_the_f64_reference() {
     run(g.into(), d.into(), 4, Variant::default());
 }
 
+/// R1 (`--r1-gamma`): its exact double-backprop gradient at the real batch is part of D's
+/// update, for a plain and a packed MLP D.
+#[test]
+fn r1_gan_iterations_match_the_f64_reference() {
+    let hidden = Activation::LeakyRelu(0.2);
+    let g = MlpSpec::from_sizes(&[4, 17, SIDE * SIDE], hidden, Activation::Tanh);
+    let d = MlpSpec::from_sizes(&[SIDE * SIDE, 13, 1], hidden, Activation::Identity);
+    for variant in [
+        Variant {
+            r1: Some(10.0),
+            ..Variant::default()
+        },
+        Variant {
+            pack: 2,
+            r1: Some(3.0),
+            ..Variant::default()
+        },
+    ] {
+        run(g.clone().into(), d.clone().into(), 4, variant);
+    }
+}
+
 #[test]
 fn two_conv_gan_iterations_match_the_f64_reference() {
     let (g, d) = small_dcgan(5);
@@ -494,7 +533,7 @@ fn packed_and_ema_gan_iterations_match_the_f64_reference() {
     let conditional = Variant {
         classes: Some(3),
         pack: 3,
-        ema: None,
+        ..Variant::default()
     };
     run(g.into(), d.into(), 4, conditional);
     let (g, d) = small_dcgan(5);

@@ -86,6 +86,7 @@ pub fn model_config(model: BenchModel, batch: usize) -> TrainConfig {
         pixel_range: PixelRange::MinusOneToOne,
         pack: 1,
         ema: None,
+        r1: None,
         eval: Default::default(),
     }
 }

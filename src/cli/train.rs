@@ -99,6 +99,12 @@ pub struct TrainArgs {
     /// wgan-gp's penalty weight λ [default: 10; 1 on ring8 and grid25].
     #[arg(long)]
     pub lambda: Option<f32>,
+    /// γ of the R1 regulariser (Mescheder et al. 2018) for nsgan and minimax: D's loss adds
+    /// γ/2 · mean ‖∇ₓD(x)‖² on the real batch (the gradient of D's logit), which keeps D from
+    /// growing steep around the data, so G settles on the modes instead of circling them
+    /// [default: 1 with nsgan and minimax on ring8, else none; 0 turns it off].
+    #[arg(long, value_name = "GAMMA", alias = "r1")]
+    pub r1_gamma: Option<f32>,
     /// wgan's clip value c: critic parameters are clipped to [−c, c] after each step [default: 0.01].
     #[arg(long)]
     pub clip: Option<f32>,
@@ -511,6 +517,12 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
             Some(beta) => Some(beta),
             None => toy_defaults.as_ref().and_then(|t| t.ema),
         },
+        // Likewise --r1-gamma 0.
+        r1: match args.r1_gamma {
+            Some(0.0) => None,
+            Some(gamma) => Some(gamma),
+            None => toy_defaults.as_ref().and_then(|t| t.r1),
+        },
         eval: eval_schedule(args),
     };
     config.validate()?;
@@ -774,6 +786,7 @@ fn refused_on_resume(args: &TrainArgs) -> Vec<&'static str> {
         ("--conditional", args.conditional),
         ("--pack", args.pack.is_some()),
         ("--ema", args.ema.is_some()),
+        ("--r1-gamma", args.r1_gamma.is_some()),
         ("--width", args.width.is_some()),
         ("--g-hidden", args.g_hidden.is_some()),
         ("--d-hidden", args.d_hidden.is_some()),

@@ -353,6 +353,10 @@ pub struct TrainConfig {
     /// use. None: no average.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ema: Option<f32>,
+    /// γ of the R1 regulariser (Mescheder et al. 2018) for nsgan and minimax: D's loss adds
+    /// γ/2 · mean ‖∇ₓ D(x)‖² at the real batch (D's logit), with its exact gradient. None: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r1: Option<f32>,
     /// Evaluations during training (absent from older configs: none).
     #[serde(default)]
     pub eval: EvalSchedule,
@@ -427,6 +431,7 @@ impl TrainConfig {
                 "--ema: the average's decay β must be in [0, 1) (e.g. 0.999), found {beta}"
             )));
         }
+        self.validate_r1()?;
         let label_values = self.validate_classes()?;
         if self.generator.inputs() != self.noise_dim + label_values.0 {
             return Err(Error::Input(format!(
@@ -479,7 +484,7 @@ impl TrainConfig {
             )));
         }
         if self.loss.is_wasserstein() {
-            self.check_critic_layers()?;
+            self.check_critic_layers(&format!("--loss {}", self.loss.flag_name()))?;
             let last = self.discriminator.output_activation();
             if last != Activation::Identity {
                 return Err(Error::Input(format!(
@@ -526,6 +531,35 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// R1: a finite γ ≥ 0, for the losses with a probability D (a Wasserstein critic has its
+    /// own penalty), on a D whose penalty gradient is written (as a critic's), and not on a
+    /// packed conditional D (as the critic's penalty).
+    fn validate_r1(&self) -> Result<()> {
+        let Some(gamma) = self.r1 else {
+            return Ok(());
+        };
+        if !(gamma.is_finite() && gamma >= 0.0) {
+            return Err(Error::Input(format!(
+                "--r1-gamma: the penalty weight γ must be a finite number ≥ 0, found {gamma}"
+            )));
+        }
+        if self.loss.is_wasserstein() {
+            return Err(Error::Input(format!(
+                "--r1-gamma: only applies to --loss nsgan or minimax, but the loss is {} \
+                 (a Wasserstein critic has its own penalty: --penalty, --lambda)",
+                self.loss.flag_name()
+            )));
+        }
+        if self.pack > 1 && self.classes.is_some() {
+            return Err(Error::Input(format!(
+                "--pack {}: packing a conditional discriminator under R1 is not supported (the \
+                 label values sit between the packed images); use --pack 1 or --r1-gamma 0",
+                self.pack
+            )));
+        }
+        self.check_critic_layers("--r1-gamma")
+    }
+
     /// The label values a conditional run adds to G's and to D's input, (0, 0) otherwise.
     fn validate_classes(&self) -> Result<(usize, usize)> {
         let Some(classes) = self.classes else {
@@ -546,33 +580,33 @@ impl TrainConfig {
         Ok((classes, d.width()))
     }
 
-    /// A Wasserstein critic's layers: its penalty's double backprop is written for linear and
-    /// convolution layers with elementwise activations, and batch norm would make each
-    /// sample's critic value depend on the rest of its batch, which the per-sample gradient
-    /// penalty assumes it does not (Gulrajani et al. 2017 §4: no batch norm in the critic).
-    fn check_critic_layers(&self) -> Result<()> {
-        let loss = self.loss.flag_name();
+    /// The layers of a critic under a gradient penalty (wgan-gp's, or R1 of a probability D):
+    /// the penalty's double backprop is written for linear and convolution layers with
+    /// elementwise activations, and batch norm would make each sample's critic value depend on
+    /// the rest of its batch, which the per-sample gradient penalty assumes it does not
+    /// (Gulrajani et al. 2017 §4: no batch norm in the critic).
+    fn check_critic_layers(&self, flag: &str) -> Result<()> {
         for (i, layer) in self.discriminator.layers.iter().enumerate() {
             let why = match layer {
                 Layer::BatchNorm(_) => Some(
-                    "batch norm in a Wasserstein critic is refused: the gradient penalty is per \
+                    "batch norm in a critic under a gradient penalty is refused: the penalty is per \
                      sample, and batch statistics tie each sample's critic value to its batch \
                      (the WGAN-GP paper's advice; use no normalisation, or layer norm once it is \
                      built)",
                 ),
                 Layer::Dense(d) if d.is_maxout() => Some(
-                    "maxout is not supported in a Wasserstein critic (the penalty's double \
+                    "maxout is not supported in a critic under a gradient penalty (its double \
                      backprop is written for elementwise activations)",
                 ),
                 l if l.has_dropout() => Some(
-                    "dropout is not supported in a Wasserstein critic (the penalty's passes are \
+                    "dropout is not supported in a critic under a gradient penalty (its passes are \
                      deterministic)",
                 ),
                 _ => None,
             };
             if let Some(why) = why {
                 return Err(Error::Input(format!(
-                    "--loss {loss}: discriminator layer {i} ({}): {why}",
+                    "{flag}: discriminator layer {i} ({}): {why}",
                     layer.kind_name()
                 )));
             }
@@ -698,6 +732,7 @@ mod tests {
             pixel_range: PixelRange::ZeroToOne,
             pack: 1,
             ema: None,
+            r1: None,
             eval: EvalSchedule::default(),
         }
     }
@@ -872,6 +907,7 @@ mod tests {
             pixel_range: PixelRange::MinusOneToOne,
             pack: 1,
             ema: None,
+            r1: None,
             eval: EvalSchedule::default(),
         }
     }

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, GpuContext, Tensor};
 use crate::kernels::conv::{ConvOp, ConvScratch};
 use crate::kernels::matmul::{Layout, MatmulOptions, matmul};
-use crate::kernels::penalty::{self, PenaltyShape, PenaltySlots};
+use crate::kernels::penalty::{self, PenaltyForm, PenaltyShape, PenaltySlots};
 use crate::kernels::{Activation, activation, random, reduce};
 use crate::nn::conv::conv_op;
 use crate::nn::{Layer, Network, ParamGrads, Pass};
@@ -52,7 +52,7 @@ fn check_critic(critic: &Network) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Input(format!(
-            "a Lipschitz penalty needs a critic with one linear output, found {} ending in {:?}",
+            "a gradient penalty needs a critic with one linear output, found {} ending in {:?}",
             spec.sizes_text(),
             spec.output_activation()
         )))
@@ -118,7 +118,7 @@ fn primitives(critic: &Network, batch: usize) -> Result<Vec<(Primitive, usize)>>
             Layer::Flatten | Layer::Unflatten(_) => list.push((Primitive::Reshape, size)),
             other => {
                 return Err(Error::Input(format!(
-                    "a Lipschitz penalty's exact gradient is written for dense, linear, conv and \
+                    "a gradient penalty's exact gradient is written for dense, linear, conv and \
                      activation layers; critic layer {l} is {}",
                     other.kind_name()
                 )));
@@ -489,10 +489,9 @@ pub fn critic_loss(
     Ok(dispatches)
 }
 
-/// wgan-gp's penalty at fresh interpolates of the step's real and generated batches (one
-/// ε ~ U(0, 1] per sample from the GPU counter `rng_counter`), adding its exact gradient to the
-/// critic's parameter gradients; no dispatches for the other losses. Runs after the loss's
-/// backward passes have written the gradients.
+/// The D step's gradient penalty, adding its exact gradient to D's parameter gradients after
+/// the loss's backward passes have written them: wgan-gp's at interpolates, R1 at the real
+/// batch for nsgan and minimax with `--r1-gamma`; no dispatches otherwise.
 pub fn penalty(
     ctx: &GpuContext,
     config: &TrainConfig,
@@ -501,10 +500,66 @@ pub fn penalty(
     metrics: &Tensor,
     rng_counter: &Tensor,
 ) -> Result<Vec<Dispatch>> {
-    let mut dispatches = Vec::new();
-    if config.loss != GanLoss::WganGp {
-        return Ok(dispatches);
+    match (config.loss, config.r1) {
+        (GanLoss::WganGp, _) => {
+            wasserstein_penalty(ctx, config, critic, (real, fake), metrics, rng_counter)
+        }
+        (GanLoss::Nsgan | GanLoss::Minimax, Some(gamma)) if gamma > 0.0 => {
+            r1_penalty(ctx, config, critic, real, metrics, gamma)
+        }
+        _ => Ok(Vec::new()),
     }
+}
+
+/// The values of a D input row the penalty's norm covers: a conditional D's label columns
+/// (after the image) are the same wherever the image is, so only the image values count. A
+/// packed D's row is all images (packing a conditional one is refused).
+fn image_values(config: &TrainConfig, critic: &Network) -> usize {
+    match config.classes {
+        Some(_) => config.generator.outputs(),
+        None => critic.spec.inputs(),
+    }
+}
+
+/// R1 (Mescheder et al. 2018): γ/2 · mean ‖∇ₓ D(x)‖² of D's logit at the step's real batch,
+/// the zero-centred gradient penalty with the same exact double backprop as wgan-gp's.
+fn r1_penalty(
+    ctx: &GpuContext,
+    config: &TrainConfig,
+    critic: &Network,
+    real: &Pass,
+    metrics: &Tensor,
+    gamma: f32,
+) -> Result<Vec<Dispatch>> {
+    let batch = config.batch_size / config.pack;
+    let shape = PenaltyShape {
+        lambda: gamma / 2.0,
+        form: PenaltyForm::ZeroCentred,
+    };
+    let points = real.input.reshaped(&[batch, critic.spec.inputs()]);
+    let gp = GradientPenalty::new(
+        ctx,
+        critic,
+        &points,
+        batch,
+        (shape, image_values(config, critic)),
+        metrics,
+        TRAINING_SLOTS,
+    )?;
+    Ok(gp.dispatches)
+}
+
+/// wgan-gp's penalty at fresh interpolates of the step's real and generated batches (one
+/// ε ~ U(0, 1] per sample from the GPU counter `rng_counter`).
+fn wasserstein_penalty(
+    ctx: &GpuContext,
+    config: &TrainConfig,
+    critic: &Network,
+    (real, fake): (&Pass, &Pass),
+    metrics: &Tensor,
+    rng_counter: &Tensor,
+) -> Result<Vec<Dispatch>> {
+    let mut dispatches = Vec::new();
     // A packed critic (PacGAN) judges batch / pack rows of pack examples each.
     let batch = config.batch_size / config.pack;
     let dim = critic.spec.inputs();
@@ -538,19 +593,12 @@ pub fn penalty(
     match settings.penalty {
         Penalty::TwoSided | Penalty::OneSided | Penalty::Hinge => {
             let points = interpolate("x̂", stream::EPSILON)?;
-            // The slope is the gradient's norm over the image values only: a conditional
-            // critic's label columns (after them) are the same in x, G(z) and x̂. A packed
-            // critic's row is all images (packing a conditional one is refused).
-            let image_values = match config.classes {
-                Some(_) => config.generator.outputs(),
-                None => dim,
-            };
             let gp = GradientPenalty::new(
                 ctx,
                 critic,
                 &points,
                 batch,
-                (shape, image_values),
+                (shape, image_values(config, critic)),
                 metrics,
                 TRAINING_SLOTS,
             )?;

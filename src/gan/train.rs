@@ -74,7 +74,8 @@ pub trait Evaluation {
 
 /// metrics.csv columns beyond the base ones: the Wasserstein estimate mean D(x) − mean D(G(z))
 /// for wgan and wgan-gp, the penalty and the mean slope it penalises (‖∇ₓD(x̂)‖, or for
-/// lipschitz-fd the difference quotient) for wgan-gp, and for 2-D toy sets the modes captured and
+/// lipschitz-fd the difference quotient) for wgan-gp, R1 and the mean ‖∇ₓD(x)‖ it penalises for
+/// nsgan and minimax with `--r1-gamma`, and for 2-D toy sets the modes captured and
 /// the fraction of high-quality samples among 2,500 (written at sample steps, NaN between).
 pub fn extra_columns(config: &TrainConfig) -> Vec<MetricColumn> {
     let mut columns = Vec::new();
@@ -85,6 +86,9 @@ pub fn extra_columns(config: &TrainConfig) -> Vec<MetricColumn> {
             MetricColumn::GradNorm,
         ]),
         GanLoss::Wgan => columns.push(MetricColumn::Wasserstein),
+        GanLoss::Nsgan | GanLoss::Minimax if config.r1.is_some_and(|gamma| gamma > 0.0) => {
+            columns.extend([MetricColumn::R1Penalty, MetricColumn::GradNorm])
+        }
         GanLoss::Nsgan | GanLoss::Minimax => {}
     }
     if let DataSource::Toy(name) = &config.data {
@@ -119,7 +123,9 @@ fn extra_values(
         .map(|&column| match column {
             // The per-step means of D(x) and D(G(z)) are already in the row.
             MetricColumn::Wasserstein => row.d_real - row.d_fake,
-            MetricColumn::Penalty => sums[slot::PENALTY as usize] as f64 / d_steps,
+            MetricColumn::Penalty | MetricColumn::R1Penalty => {
+                sums[slot::PENALTY as usize] as f64 / d_steps
+            }
             MetricColumn::GradNorm => sums[slot::GRAD_NORM as usize] as f64 / d_steps,
             MetricColumn::Modes => modes.map_or(f64::NAN, |m| m.modes_captured as f64),
             MetricColumn::HighQuality => modes.map_or(f64::NAN, |m| m.high_quality_fraction as f64),

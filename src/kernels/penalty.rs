@@ -34,6 +34,8 @@ pub enum PenaltyForm {
     OneSidedSquared,
     /// max(0, r − 1), un-squared: Su Jianlin's `mnist_gangp.py` (relu(‖∇D‖ − 1)).
     Hinge,
+    /// r²: a zero-centred penalty, R1 (Mescheder et al. 2018) at the real points.
+    ZeroCentred,
 }
 
 impl PenaltyForm {
@@ -43,6 +45,7 @@ impl PenaltyForm {
             PenaltyForm::Squared => 0,
             PenaltyForm::OneSidedSquared => 1,
             PenaltyForm::Hinge => 2,
+            PenaltyForm::ZeroCentred => 3,
         }
     }
 }

@@ -16,12 +16,13 @@ use crate::kernels::matmul::Layout;
 use crate::kernels::penalty::PenaltyForm;
 use crate::nn::MlpSpec;
 
-/// ψ(r): (r − 1)², max(0, r − 1)², or max(0, r − 1).
+/// ψ(r): (r − 1)², max(0, r − 1)², max(0, r − 1), or r².
 pub fn psi(r: f64, form: PenaltyForm) -> f64 {
     match form {
         PenaltyForm::Squared => (r - 1.0).powi(2),
         PenaltyForm::OneSidedSquared => (r - 1.0).max(0.0).powi(2),
         PenaltyForm::Hinge => (r - 1.0).max(0.0),
+        PenaltyForm::ZeroCentred => r * r,
     }
 }
 
@@ -30,6 +31,7 @@ pub fn psi_derivative(r: f64, form: PenaltyForm) -> f64 {
     match form {
         PenaltyForm::Squared => 2.0 * (r - 1.0),
         PenaltyForm::OneSidedSquared => 2.0 * (r - 1.0).max(0.0),
+        PenaltyForm::ZeroCentred => 2.0 * r,
         PenaltyForm::Hinge => {
             if r > 1.0 {
                 1.0

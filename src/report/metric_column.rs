@@ -8,8 +8,11 @@ pub enum MetricColumn {
     Wasserstein,
     /// wgan-gp: λ · mean penalty term.
     Penalty,
-    /// wgan-gp: mean ‖∇ₓD(x̂)‖ (lipschitz-fd: the mean difference quotient).
+    /// wgan-gp: mean ‖∇ₓD(x̂)‖ (lipschitz-fd: the mean difference quotient); with R1 the mean
+    /// ‖∇ₓD(x)‖ at the real batch.
     GradNorm,
+    /// nsgan and minimax with `--r1-gamma`: γ/2 · mean ‖∇ₓD(x)‖².
+    R1Penalty,
     /// Toy sets during training: modes captured and the high-quality fraction of 2,500 samples.
     Modes,
     HighQuality,
@@ -50,6 +53,7 @@ impl MetricColumn {
             MetricColumn::Wasserstein => "wasserstein",
             MetricColumn::Penalty => "penalty",
             MetricColumn::GradNorm => "grad_norm",
+            MetricColumn::R1Penalty => "r1_penalty",
             MetricColumn::Modes => "modes",
             MetricColumn::HighQuality => "high_quality",
             MetricColumn::ParzenLl => "parzen_ll",
@@ -76,6 +80,7 @@ impl MetricColumn {
             MetricColumn::Wasserstein => format!("  W {v:.3}"),
             MetricColumn::Penalty => format!("  GP {v:.3}"),
             MetricColumn::GradNorm => format!("  ‖∇D‖ {v:.3}"),
+            MetricColumn::R1Penalty => format!("  R1 {v:.4}"),
             MetricColumn::Modes | MetricColumn::ModesCaptured => format!("  modes {v}"),
             MetricColumn::HighQuality => format!("  HQ {:.1}%", 100.0 * v),
             MetricColumn::HighQualityPercent => format!("  HQ {v:.1}%"),
@@ -102,6 +107,7 @@ impl MetricColumn {
             MetricColumn::Wasserstein => "critic/wasserstein",
             MetricColumn::Penalty => "critic/penalty",
             MetricColumn::GradNorm => "critic/grad_norm",
+            MetricColumn::R1Penalty => "discriminator/r1_penalty",
             MetricColumn::Modes => "toy/modes",
             MetricColumn::HighQuality => "toy/high_quality",
             MetricColumn::ParzenLl => "eval/parzen_ll",
@@ -128,6 +134,7 @@ impl MetricColumn {
             MetricColumn::Wasserstein => Some("W estimate"),
             MetricColumn::Penalty => Some("penalty"),
             MetricColumn::GradNorm => Some("grad norm"),
+            MetricColumn::R1Penalty => Some("R1 penalty"),
             MetricColumn::DStarGap => Some("mean |D - D*|"),
             _ => None,
         }
@@ -138,7 +145,9 @@ impl MetricColumn {
         use super::curves::LossPanel;
         match self {
             MetricColumn::Wasserstein => Some(LossPanel::Losses),
-            MetricColumn::Penalty | MetricColumn::GradNorm => Some(LossPanel::Penalty),
+            MetricColumn::Penalty | MetricColumn::GradNorm | MetricColumn::R1Penalty => {
+                Some(LossPanel::Penalty)
+            }
             // On D's output scale: how far D is from the optimal D*.
             MetricColumn::DStarGap => Some(LossPanel::DiscriminatorOutputs),
             _ => None,
