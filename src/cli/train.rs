@@ -1127,7 +1127,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
     };
     crate::limits::check_training(&config, &MemoryLimits::of_device(&ctx.limits))?;
     crate::errln!(
-        "training on {} ({:?}): G {}, D {}, batch {}{}, k {}, {:?} loss{}, {} steps → {}",
+        "training on {} ({:?}): G {}, D {}, batch {}{}, k {}, {:?} loss{}{}, {} steps → {}",
         ctx.adapter_name(),
         ctx.adapter_info.backend,
         config.generator.sizes_text(),
@@ -1139,6 +1139,9 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
         },
         config.k,
         config.loss,
+        config
+            .r1
+            .map_or(String::new(), |gamma| format!(" with R1 γ {gamma}")),
         config
             .ema
             .map_or(String::new(), |beta| format!(", EMA generator β {beta}")),

@@ -151,276 +151,297 @@ impl GradientPenalty {
         slots: PenaltySlots,
     ) -> Result<GradientPenalty> {
         check_critic(critic)?;
-        let prims = primitives(critic, batch)?;
-        let n = prims.len();
         let pass = critic.pass(ctx, "D x̂", points, batch)?;
         let mut dispatches = pass.forward.clone();
-        let buffer = |name: String, width: usize| ctx.zeros(&name, &[batch, width]);
-        let accumulate = || MatmulOptions {
-            accumulate: true,
-            ..Default::default()
-        };
-        let scratch = |i: usize, op: &ConvOp, what: &str| {
-            ConvScratch::new(ctx, &format!("penalty {what} {i}"), op)
-        };
-        // The forward value of the input of layer l, and of the output of an activation.
-        let layer_input = |l: usize| pass.layer_input(l);
-        let output = |l: usize| &pass.outputs[l];
+        let (input_gradient, chain) =
+            penalty_after_pass(ctx, critic, &pass, (shape, norm_cols), metrics, slots)?;
+        dispatches.extend(chain);
+        Ok(GradientPenalty {
+            pass,
+            input_gradient,
+            dispatches,
+        })
+    }
+}
 
-        // 2. grads[i] = ∂D/∂(input of primitive i); grads[n] = 1.
-        let mut grads: Vec<Tensor> = Vec::with_capacity(n + 1);
-        for (i, (_, size)) in prims.iter().enumerate() {
-            grads.push(buffer(format!("penalty G{i}"), *size)?);
-        }
-        grads.push(ctx.upload("penalty ∂D/∂D", &[batch, 1], &vec![1.0f32; batch])?);
-        for i in (0..n).rev() {
-            let (above, here) = (&grads[i + 1], &grads[i]);
-            match &prims[i].0 {
-                Primitive::Linear {
-                    layer,
-                    inputs,
-                    outputs,
-                } => dispatches.push(matmul(
+/// The penalty at the points of a forward pass already recorded (steps 2–5 of the module
+/// notes): g = ∂D/∂x and the dispatches that compute it, the penalty and its parameter
+/// gradient. R1 reuses the D step's own pass at the real batch this way: D has neither
+/// dropout nor batch norm under a penalty, so its training pass is the plain forward.
+pub fn penalty_after_pass(
+    ctx: &GpuContext,
+    critic: &Network,
+    pass: &Pass,
+    (shape, norm_cols): (PenaltyShape, usize),
+    metrics: &Tensor,
+    slots: PenaltySlots,
+) -> Result<(Tensor, Vec<Dispatch>)> {
+    check_critic(critic)?;
+    let batch = pass.batch;
+    let prims = primitives(critic, batch)?;
+    let n = prims.len();
+    let mut dispatches = Vec::new();
+    let buffer = |name: String, width: usize| ctx.zeros(&name, &[batch, width]);
+    let accumulate = || MatmulOptions {
+        accumulate: true,
+        ..Default::default()
+    };
+    let scratch = |i: usize, op: &ConvOp, what: &str| {
+        ConvScratch::new(ctx, &format!("penalty {what} {i}"), op)
+    };
+    // The forward value of the input of layer l, and of the output of an activation.
+    let layer_input = |l: usize| pass.layer_input(l);
+    let output = |l: usize| &pass.outputs[l];
+
+    // 2. grads[i] = ∂D/∂(input of primitive i); grads[n] = 1.
+    let mut grads: Vec<Tensor> = Vec::with_capacity(n + 1);
+    for (i, (_, size)) in prims.iter().enumerate() {
+        grads.push(buffer(format!("penalty G{i}"), *size)?);
+    }
+    grads.push(ctx.upload("penalty ∂D/∂D", &[batch, 1], &vec![1.0f32; batch])?);
+    for i in (0..n).rev() {
+        let (above, here) = (&grads[i + 1], &grads[i]);
+        match &prims[i].0 {
+            Primitive::Linear {
+                layer,
+                inputs,
+                outputs,
+            } => dispatches.push(matmul(
+                ctx,
+                Layout::DyWt,
+                above,
+                critic.weight(*layer),
+                here,
+                (batch, *inputs, *outputs),
+                MatmulOptions::default(),
+            )?),
+            Primitive::Conv { layer, op } => {
+                let scratch = scratch(i, op, "chain")?;
+                dispatches.extend(op.backward_input(
                     ctx,
-                    Layout::DyWt,
                     above,
                     critic.weight(*layer),
                     here,
-                    (batch, *inputs, *outputs),
-                    MatmulOptions::default(),
-                )?),
-                Primitive::Conv { layer, op } => {
-                    let scratch = scratch(i, op, "chain")?;
-                    dispatches.extend(op.backward_input(
-                        ctx,
-                        above,
-                        critic.weight(*layer),
-                        here,
-                        &scratch,
-                    )?);
-                }
-                Primitive::Act { layer, activation } => {
-                    dispatches.push(activation::activation_backward(
-                        ctx,
-                        above,
-                        output(*layer),
-                        here,
-                        *activation,
-                    )?);
-                }
-                Primitive::Reshape => dispatches.push(activation::activation_backward(
+                    &scratch,
+                )?);
+            }
+            Primitive::Act { layer, activation } => {
+                dispatches.push(activation::activation_backward(
                     ctx,
                     above,
-                    above,
+                    output(*layer),
                     here,
-                    Activation::Identity,
-                )?),
+                    *activation,
+                )?);
             }
+            Primitive::Reshape => dispatches.push(activation::activation_backward(
+                ctx,
+                above,
+                above,
+                here,
+                Activation::Identity,
+            )?),
         }
+    }
 
-        // 3. adjoint[0] = dP/dg, the value and the metrics.
-        let mut adjoint = buffer("penalty adjoint 0".into(), prims[0].1)?;
-        dispatches.push(penalty::gradient_penalty(
-            ctx,
-            &grads[0],
-            &adjoint,
-            metrics,
-            (shape, norm_cols),
-            slots,
-        )?);
+    // 3. adjoint[0] = dP/dg, the value and the metrics.
+    let mut adjoint = buffer("penalty adjoint 0".into(), prims[0].1)?;
+    dispatches.push(penalty::gradient_penalty(
+        ctx,
+        &grads[0],
+        &adjoint,
+        metrics,
+        (shape, norm_cols),
+        slots,
+    )?);
 
-        // 4. The chain again with adjoints; 5a. the φ'' terms of smooth activations, at the
-        // input of primitive i (the output of primitive i − 1).
-        let mut injections: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
-        for i in 0..n {
-            // The last primitive's output is D itself: its adjoint is not needed, but is made
-            // (one value per example) to keep the walk uniform.
-            let width = if i + 1 == n { 1 } else { prims[i + 1].1 };
-            let next = buffer(format!("penalty adjoint {}", i + 1), width)?;
+    // 4. The chain again with adjoints; 5a. the φ'' terms of smooth activations, at the
+    // input of primitive i (the output of primitive i − 1).
+    let mut injections: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
+    for i in 0..n {
+        // The last primitive's output is D itself: its adjoint is not needed, but is made
+        // (one value per example) to keep the walk uniform.
+        let width = if i + 1 == n { 1 } else { prims[i + 1].1 };
+        let next = buffer(format!("penalty adjoint {}", i + 1), width)?;
+        match &prims[i].0 {
+            Primitive::Linear {
+                layer,
+                inputs,
+                outputs,
+            } => {
+                dispatches.push(matmul(
+                    ctx,
+                    Layout::XtDy,
+                    &adjoint,
+                    &grads[i + 1],
+                    &critic.layer_grads(*layer)[0],
+                    (*inputs, *outputs, batch),
+                    accumulate(),
+                )?);
+                dispatches.push(matmul(
+                    ctx,
+                    Layout::XW,
+                    &adjoint,
+                    critic.weight(*layer),
+                    &next,
+                    (batch, *outputs, *inputs),
+                    MatmulOptions::default(),
+                )?);
+            }
+            Primitive::Conv { layer, op } => {
+                // Its forward of the adjoint (no bias) is the next adjoint, and leaves the
+                // adjoint's columns in the scratch for the weight gradient.
+                let scratch = scratch(i, op, "adjoint")?;
+                dispatches.extend(op.forward(
+                    ctx,
+                    &adjoint,
+                    critic.weight(*layer),
+                    None,
+                    &next,
+                    &scratch,
+                )?);
+                dispatches.extend(op.backward_params(
+                    ctx,
+                    &grads[i + 1],
+                    &critic.layer_grads(*layer)[0],
+                    None,
+                    true,
+                    &scratch,
+                )?);
+            }
+            Primitive::Act { layer, activation } => {
+                let y = output(*layer);
+                if smooth(*activation) && i > 0 {
+                    let a = buffer(format!("penalty injection {i}"), prims[i].1)?;
+                    dispatches.push(penalty::second_derivative(
+                        ctx,
+                        &adjoint,
+                        &grads[i + 1],
+                        y,
+                        &a,
+                        *activation,
+                    )?);
+                    injections[i] = Some(a);
+                }
+                dispatches.push(activation::activation_backward(
+                    ctx,
+                    &adjoint,
+                    y,
+                    &next,
+                    *activation,
+                )?);
+            }
+            Primitive::Reshape => dispatches.push(activation::activation_backward(
+                ctx,
+                &adjoint,
+                &adjoint,
+                &next,
+                Activation::Identity,
+            )?),
+        }
+        adjoint = next;
+    }
+
+    // 5b. The injections down the ordinary backward chain: s is the gradient with respect
+    // to the input of primitive i + 1, i.e. the output of primitive i.
+    if let Some(top) = (0..n).rev().find(|&i| injections[i].is_some()) {
+        let mut s: Option<Tensor> = None;
+        for i in (0..top).rev() {
+            // The gradient at the output of primitive i: from above, plus the injection.
+            let s_out = match (s.take(), &injections[i + 1]) {
+                (None, Some(a)) => a.clone(),
+                (Some(from_above), Some(a)) => {
+                    dispatches.push(penalty::add_in_place(ctx, &from_above, a)?);
+                    a.clone()
+                }
+                (Some(from_above), None) => from_above,
+                (None, None) => unreachable!("the walk starts at an injection"),
+            };
+            let below = (i > 0).then(|| buffer(format!("penalty s{i}"), prims[i].1));
+            let below = below.transpose()?;
             match &prims[i].0 {
                 Primitive::Linear {
                     layer,
                     inputs,
                     outputs,
                 } => {
+                    let grads = critic.layer_grads(*layer);
                     dispatches.push(matmul(
                         ctx,
                         Layout::XtDy,
-                        &adjoint,
-                        &grads[i + 1],
-                        &critic.layer_grads(*layer)[0],
+                        layer_input(*layer),
+                        &s_out,
+                        &grads[0],
                         (*inputs, *outputs, batch),
                         accumulate(),
                     )?);
-                    dispatches.push(matmul(
-                        ctx,
-                        Layout::XW,
-                        &adjoint,
-                        critic.weight(*layer),
-                        &next,
-                        (batch, *outputs, *inputs),
-                        MatmulOptions::default(),
-                    )?);
-                }
-                Primitive::Conv { layer, op } => {
-                    // Its forward of the adjoint (no bias) is the next adjoint, and leaves the
-                    // adjoint's columns in the scratch for the weight gradient.
-                    let scratch = scratch(i, op, "adjoint")?;
-                    dispatches.extend(op.forward(
-                        ctx,
-                        &adjoint,
-                        critic.weight(*layer),
-                        None,
-                        &next,
-                        &scratch,
-                    )?);
-                    dispatches.extend(op.backward_params(
-                        ctx,
-                        &grads[i + 1],
-                        &critic.layer_grads(*layer)[0],
-                        None,
-                        true,
-                        &scratch,
-                    )?);
-                }
-                Primitive::Act { layer, activation } => {
-                    let y = output(*layer);
-                    if smooth(*activation) && i > 0 {
-                        let a = buffer(format!("penalty injection {i}"), prims[i].1)?;
-                        dispatches.push(penalty::second_derivative(
-                            ctx,
-                            &adjoint,
-                            &grads[i + 1],
-                            y,
-                            &a,
-                            *activation,
-                        )?);
-                        injections[i] = Some(a);
+                    if let Some(db) = grads.get(1) {
+                        dispatches.push(reduce::bias_gradient(ctx, &s_out, db, true)?);
                     }
-                    dispatches.push(activation::activation_backward(
-                        ctx,
-                        &adjoint,
-                        y,
-                        &next,
-                        *activation,
-                    )?);
-                }
-                Primitive::Reshape => dispatches.push(activation::activation_backward(
-                    ctx,
-                    &adjoint,
-                    &adjoint,
-                    &next,
-                    Activation::Identity,
-                )?),
-            }
-            adjoint = next;
-        }
-
-        // 5b. The injections down the ordinary backward chain: s is the gradient with respect
-        // to the input of primitive i + 1, i.e. the output of primitive i.
-        if let Some(top) = (0..n).rev().find(|&i| injections[i].is_some()) {
-            let mut s: Option<Tensor> = None;
-            for i in (0..top).rev() {
-                // The gradient at the output of primitive i: from above, plus the injection.
-                let s_out = match (s.take(), &injections[i + 1]) {
-                    (None, Some(a)) => a.clone(),
-                    (Some(from_above), Some(a)) => {
-                        dispatches.push(penalty::add_in_place(ctx, &from_above, a)?);
-                        a.clone()
-                    }
-                    (Some(from_above), None) => from_above,
-                    (None, None) => unreachable!("the walk starts at an injection"),
-                };
-                let below = (i > 0).then(|| buffer(format!("penalty s{i}"), prims[i].1));
-                let below = below.transpose()?;
-                match &prims[i].0 {
-                    Primitive::Linear {
-                        layer,
-                        inputs,
-                        outputs,
-                    } => {
-                        let grads = critic.layer_grads(*layer);
+                    if let Some(below) = &below {
                         dispatches.push(matmul(
                             ctx,
-                            Layout::XtDy,
-                            layer_input(*layer),
+                            Layout::DyWt,
                             &s_out,
-                            &grads[0],
-                            (*inputs, *outputs, batch),
-                            accumulate(),
+                            critic.weight(*layer),
+                            below,
+                            (batch, *inputs, *outputs),
+                            MatmulOptions::default(),
                         )?);
-                        if let Some(db) = grads.get(1) {
-                            dispatches.push(reduce::bias_gradient(ctx, &s_out, db, true)?);
-                        }
-                        if let Some(below) = &below {
-                            dispatches.push(matmul(
-                                ctx,
-                                Layout::DyWt,
-                                &s_out,
-                                critic.weight(*layer),
-                                below,
-                                (batch, *inputs, *outputs),
-                                MatmulOptions::default(),
-                            )?);
-                        }
-                    }
-                    Primitive::Conv { layer, op } => {
-                        let grads = critic.layer_grads(*layer);
-                        let forward = pass.layers[*layer]
-                            .conv
-                            .as_ref()
-                            .expect("a conv layer's pass keeps its scratch");
-                        dispatches.extend(op.backward_params(
-                            ctx,
-                            &s_out,
-                            &grads[0],
-                            grads.get(1),
-                            true,
-                            forward,
-                        )?);
-                        if let Some(below) = &below {
-                            let scratch = scratch(i, op, "injection")?;
-                            dispatches.extend(op.backward_input(
-                                ctx,
-                                &s_out,
-                                critic.weight(*layer),
-                                below,
-                                &scratch,
-                            )?);
-                        }
-                    }
-                    Primitive::Act { layer, activation } => {
-                        if let Some(below) = &below {
-                            dispatches.push(activation::activation_backward(
-                                ctx,
-                                &s_out,
-                                output(*layer),
-                                below,
-                                *activation,
-                            )?);
-                        }
-                    }
-                    Primitive::Reshape => {
-                        if let Some(below) = &below {
-                            dispatches.push(activation::activation_backward(
-                                ctx,
-                                &s_out,
-                                &s_out,
-                                below,
-                                Activation::Identity,
-                            )?);
-                        }
                     }
                 }
-                s = below;
+                Primitive::Conv { layer, op } => {
+                    let grads = critic.layer_grads(*layer);
+                    let forward = pass.layers[*layer]
+                        .conv
+                        .as_ref()
+                        .expect("a conv layer's pass keeps its scratch");
+                    dispatches.extend(op.backward_params(
+                        ctx,
+                        &s_out,
+                        &grads[0],
+                        grads.get(1),
+                        true,
+                        forward,
+                    )?);
+                    if let Some(below) = &below {
+                        let scratch = scratch(i, op, "injection")?;
+                        dispatches.extend(op.backward_input(
+                            ctx,
+                            &s_out,
+                            critic.weight(*layer),
+                            below,
+                            &scratch,
+                        )?);
+                    }
+                }
+                Primitive::Act { layer, activation } => {
+                    if let Some(below) = &below {
+                        dispatches.push(activation::activation_backward(
+                            ctx,
+                            &s_out,
+                            output(*layer),
+                            below,
+                            *activation,
+                        )?);
+                    }
+                }
+                Primitive::Reshape => {
+                    if let Some(below) = &below {
+                        dispatches.push(activation::activation_backward(
+                            ctx,
+                            &s_out,
+                            &s_out,
+                            below,
+                            Activation::Identity,
+                        )?);
+                    }
+                }
             }
+            s = below;
         }
-        Ok(GradientPenalty {
-            input_gradient: grads.swap_remove(0),
-            pass,
-            dispatches,
-        })
     }
+    Ok((grads.swap_remove(0), dispatches))
 }
 
 /// The finite-difference Lipschitz penalty of `critic` between fixed points y₁ and y₂: two
@@ -531,22 +552,19 @@ fn r1_penalty(
     metrics: &Tensor,
     gamma: f32,
 ) -> Result<Vec<Dispatch>> {
-    let batch = config.batch_size / config.pack;
     let shape = PenaltyShape {
         lambda: gamma / 2.0,
         form: PenaltyForm::ZeroCentred,
     };
-    let points = real.input.reshaped(&[batch, critic.spec.inputs()]);
-    let gp = GradientPenalty::new(
+    let (_, dispatches) = penalty_after_pass(
         ctx,
         critic,
-        &points,
-        batch,
+        real,
         (shape, image_values(config, critic)),
         metrics,
         TRAINING_SLOTS,
     )?;
-    Ok(gp.dispatches)
+    Ok(dispatches)
 }
 
 /// wgan-gp's penalty at fresh interpolates of the step's real and generated batches (one
