@@ -522,11 +522,17 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
     let wgan_gp = config("grid25-wgan-gp", &["grid25", "--loss", "wgan-gp"]);
     close(&wgan_gp["wasserstein"]["lambda"], 1.0);
     assert!(wgan_gp["r1"].is_null(), "R1 is for the probability losses");
-    assert_eq!(wgan_gp["k"], 5);
+    assert_eq!(wgan_gp["k"], 1);
+    assert_eq!(wgan_gp["steps"], 1, "--steps 1 wins over the default 9,000");
+    let k3 = config(
+        "ring8-wgan-gp-k3",
+        &["ring8", "--loss", "wgan-gp", "--k", "3"],
+    );
+    assert_eq!(k3["k"], 3, "--k wins over the toy's k 1");
     let d = &wgan_gp["discriminator_optimizer"];
     close(&d["momentum"], 0.0);
     close(&d["beta2"], 0.9);
-    close(&d["schedule"]["lr_decay"], 1.0012);
+    close(&d["schedule"]["lr_decay"], 1.000256);
 
     // A lower rate by flag pulls the default floor down with it; --ema 0 turns the average off.
     let flags = config(

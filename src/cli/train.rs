@@ -69,8 +69,9 @@ pub struct TrainArgs {
     /// of refusing to write into it.
     #[arg(long)]
     pub overwrite: bool,
-    /// Training iterations, each k D steps and one G step [default: 10000 for images; ring8 and
-    /// grid25 10000 (2000 with a Wasserstein loss); gauss1d and mix1d 2000].
+    /// Training iterations, each k D steps and one G step [default: 10000 for images; ring8
+    /// 11000 and grid25 10000 with nsgan and minimax, 9000 with wgan-gp, 2000 with wgan;
+    /// gauss1d and mix1d 2000].
     #[arg(long, value_parser = super::whole_number::<u64>)]
     pub steps: Option<u64>,
     /// Train for this many passes over the data instead of --steps (image data only).
@@ -84,7 +85,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = super::whole_number::<usize>)]
     pub batch_size: Option<usize>,
     /// D (critic) steps per G step (Algorithm 1's k) [default: the preset's, else 1; 5 for
-    /// wgan-gp and wgan].
+    /// wgan-gp and wgan, but 1 for wgan-gp on ring8 and grid25].
     #[arg(long, value_parser = super::whole_number::<usize>)]
     pub k: Option<usize>,
     /// The adversarial loss: nsgan, minimax, wgan-gp (critic with a Lipschitz penalty) or wgan
@@ -127,7 +128,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub beta2: Option<f32>,
     /// Divide both learning rates by this after every update (1 = constant) [default: the
-    /// preset's; on ring8 and grid25 1.00023 with nsgan and minimax, 1.0012 with wgan-gp].
+    /// preset's; on ring8 and grid25 1.00023 with nsgan and minimax, 1.000256 with wgan-gp].
     #[arg(long, value_name = "FACTOR")]
     pub lr_decay: Option<f64>,
     /// The floor of the learning-rate decay, for both networks [default: the preset's; 1e-4 on
@@ -284,10 +285,12 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     let batch_size = args
         .batch_size
         .unwrap_or(preset.as_ref().map_or(64, |p| p.batch_size));
-    let k = args.k.unwrap_or(match preset_training {
-        Some(p) => p.k,
-        None if loss.is_wasserstein() => 5,
-        None => 1,
+    let toy_k = toy_defaults.as_ref().and_then(|t| t.k);
+    let k = args.k.unwrap_or(match (preset_training, toy_k) {
+        (Some(p), _) => p.k,
+        (None, Some(k)) => k,
+        (None, None) if loss.is_wasserstein() => 5,
+        (None, None) => 1,
     });
     let holdout = args
         .holdout
