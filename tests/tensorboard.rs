@@ -91,6 +91,8 @@ fn tag_of(column: &str) -> &'static str {
         "d_real" => "discriminator/real",
         "d_fake" => "discriminator/fake",
         "it_per_s" => "speed/it_per_s",
+        "r1_penalty" => "discriminator/r1_penalty",
+        "grad_norm" => "critic/grad_norm",
         "modes" => "toy/modes",
         "high_quality" => "toy/high_quality",
         "diversity" => "collapse/diversity",
