@@ -533,6 +533,8 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
     close(&d["momentum"], 0.0);
     close(&d["beta2"], 0.9);
     close(&d["schedule"]["lr_decay"], 1.000256);
+    close(&d["lr"], 2e-3);
+    close(&wgan_gp["generator_optimizer"]["lr"], 1e-3);
 
     // A lower rate by flag pulls the default floor down with it; --ema 0 turns the average off.
     let flags = config(

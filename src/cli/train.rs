@@ -117,7 +117,8 @@ pub struct TrainArgs {
     /// see --lr-decay)].
     #[arg(long)]
     pub lr_g: Option<f32>,
-    /// Discriminator learning rate [same defaults as --lr-g].
+    /// Discriminator learning rate [same defaults as --lr-g, but 2e-3 (decaying) for wgan-gp on
+    /// ring8 and grid25].
     #[arg(long)]
     pub lr_d: Option<f32>,
     /// Adam β₁, SGD momentum (the start of a momentum ramp) or RMSProp α [default: the
@@ -320,14 +321,20 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
                 _ => OptimizerKind::Adam,
             });
             let mut optimizer = OptimizerConfig::default_for(kind);
+            let mut d_lr = None;
             if kind == OptimizerKind::Adam {
-                if let Some(adam) = toy_defaults.as_ref().and_then(|t| t.adam) {
-                    optimizer = adam;
+                if let Some(toy) = toy_defaults.as_ref().filter(|t| t.adam.is_some()) {
+                    optimizer = toy.adam.expect("filtered");
+                    d_lr = toy.lr_d;
                 } else if loss == GanLoss::WganGp {
                     optimizer = presets::wgan_gp_adam();
                 }
             }
-            (optimizer, optimizer)
+            let d_optimizer = OptimizerConfig {
+                lr: d_lr.unwrap_or(optimizer.lr),
+                ..optimizer
+            };
+            (optimizer, d_optimizer)
         }
     };
     if let (Some(_), kind @ (OptimizerKind::Sgd | OptimizerKind::Rmsprop)) =

@@ -19,6 +19,8 @@ pub struct ToyDefaults {
     pub k: Option<usize>,
     /// Adam's settings and schedule; None: the loss's own optimizer defaults.
     pub adam: Option<OptimizerConfig>,
+    /// D's starting rate where it differs from G's (the same schedule divides both).
+    pub lr_d: Option<f32>,
     /// wgan-gp's λ; None: the paper's 10.
     pub lambda: Option<f32>,
     /// The EMA generator's decay; None: no EMA generator.
@@ -51,6 +53,7 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             noise: Noise::Uniform,
             steps: 2000,
             k: None,
+            lr_d: None,
             adam: Some(match loss {
                 GanLoss::WganGp => wgan_gp_adam(),
                 _ => OptimizerConfig {
@@ -79,6 +82,8 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             k: Some(1),
             // β₁ 0 and λ 1: the paper's λ 10 and β₁ 0.5 captured no ring8 mode in 2,000 steps.
             adam: Some(decaying_adam(1e-3, 0.0, 0.9, 1.000256)),
+            // With one step per G step the critic must learn twice as fast to keep up.
+            lr_d: Some(2e-3),
             lambda: Some(1.0),
             ema: Some(0.999),
             r1: None,
@@ -89,6 +94,7 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             steps: 2000,
             k: None,
             adam: None, // RMSProp, as Arjovsky et al.
+            lr_d: None,
             lambda: None,
             ema: Some(0.999),
             r1: None,
@@ -101,6 +107,7 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             steps: if ring8 { 11_000 } else { 10_000 },
             k: None,
             adam: Some(decaying_adam(1e-3, 0.5, 0.999, 1.00023)),
+            lr_d: None,
             lambda: None,
             ema: Some(0.999),
             // R1 γ 1 on ring8: 8 of 8 modes at 90–92 % on three seeds of the mirror, against 8

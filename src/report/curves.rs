@@ -66,7 +66,7 @@ impl LossPanel {
         match self {
             LossPanel::Losses => "Losses",
             LossPanel::DiscriminatorOutputs => "Discriminator outputs (mean)",
-            LossPanel::Penalty => "Critic penalty",
+            LossPanel::Penalty => "Gradient penalty",
         }
     }
 
