@@ -5,7 +5,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::{fails, succeeds};
+use support::{fails, fake_mnist, succeeds};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gan-gpu-cli-{name}-{}", std::process::id()));
@@ -369,12 +369,7 @@ fn bad_r1_flags_are_refused() {
     let dir = scratch("r1-maxout");
     let images = dir.join("images");
     std::fs::create_dir_all(&images).unwrap();
-    std::fs::write(
-        images.join("train-images-idx3-ubyte"),
-        idx_images(4, 28, 28),
-    )
-    .unwrap();
-    std::fs::write(images.join("train-labels-idx1-ubyte"), idx_labels(4)).unwrap();
+    fake_mnist(&images, 4, 1);
     let out = dir.join("run");
     let error = fails(&[
         "train",
@@ -421,12 +416,7 @@ fn wgan_gp_takes_the_papers_defaults_and_explicit_flags_win() {
     // Image data (the paper's defaults apply there; toys have their own, tested below).
     let images = dir.join("images");
     std::fs::create_dir_all(&images).unwrap();
-    std::fs::write(
-        images.join("train-images-idx3-ubyte"),
-        idx_images(16, 28, 28),
-    )
-    .unwrap();
-    std::fs::write(images.join("train-labels-idx1-ubyte"), idx_labels(16)).unwrap();
+    fake_mnist(&images, 16, 1);
     let config = |extra: &[&str]| -> String {
         let run = dir.join(format!("run{}", extra.len()));
         let mut args = vec![

@@ -323,8 +323,10 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
             let mut optimizer = OptimizerConfig::default_for(kind);
             let mut d_lr = None;
             if kind == OptimizerKind::Adam {
-                if let Some(toy) = toy_defaults.as_ref().filter(|t| t.adam.is_some()) {
-                    optimizer = toy.adam.expect("filtered");
+                if let Some(toy) = toy_defaults.as_ref()
+                    && let Some(adam) = toy.adam
+                {
+                    optimizer = adam;
                     d_lr = toy.lr_d;
                 } else if loss == GanLoss::WganGp {
                     optimizer = presets::wgan_gp_adam();
@@ -522,21 +524,22 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         pixel_range,
         pack,
         // --ema 0 turns a default average off (β 0 would copy G every step).
-        ema: match args.ema {
-            Some(0.0) => None,
-            Some(beta) => Some(beta),
-            None => toy_defaults.as_ref().and_then(|t| t.ema),
-        },
-        // Likewise --r1-gamma 0.
-        r1: match args.r1_gamma {
-            Some(0.0) => None,
-            Some(gamma) => Some(gamma),
-            None => toy_defaults.as_ref().and_then(|t| t.r1),
-        },
+        ema: zero_is_off(args.ema, toy_defaults.as_ref().and_then(|t| t.ema)),
+        r1: zero_is_off(args.r1_gamma, toy_defaults.as_ref().and_then(|t| t.r1)),
         eval: eval_schedule(args),
     };
     config.validate()?;
     Ok((config, host))
+}
+
+/// A flag whose 0 turns its default off: the flag's value if given (None for 0), else the
+/// default.
+fn zero_is_off(flag: Option<f32>, default: Option<f32>) -> Option<f32> {
+    match flag {
+        Some(0.0) => None,
+        Some(value) => Some(value),
+        None => default,
+    }
 }
 
 /// `--width` for a convolutional preset (its default without the flag); refused for the MLPs.
@@ -1150,7 +1153,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
         config.k,
         config.loss,
         config
-            .r1
+            .r1_gamma()
             .map_or(String::new(), |gamma| format!(" with R1 γ {gamma}")),
         config
             .ema

@@ -531,6 +531,12 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// R1's γ when it is in effect: nsgan or minimax with γ > 0 (γ 0 is off).
+    pub fn r1_gamma(&self) -> Option<f32> {
+        let probability_d = matches!(self.loss, GanLoss::Nsgan | GanLoss::Minimax);
+        self.r1.filter(|&gamma| probability_d && gamma > 0.0)
+    }
+
     /// R1: a finite γ ≥ 0, for the losses with a probability D (a Wasserstein critic has its
     /// own penalty), on a D whose penalty gradient is written (as a critic's), and not on a
     /// packed conditional D (as the critic's penalty).

@@ -150,7 +150,6 @@ impl GradientPenalty {
         metrics: &Tensor,
         slots: PenaltySlots,
     ) -> Result<GradientPenalty> {
-        check_critic(critic)?;
         let pass = critic.pass(ctx, "D x̂", points, batch)?;
         let mut dispatches = pass.forward.clone();
         let (input_gradient, chain) =
@@ -521,14 +520,12 @@ pub fn penalty(
     metrics: &Tensor,
     rng_counter: &Tensor,
 ) -> Result<Vec<Dispatch>> {
-    match (config.loss, config.r1) {
-        (GanLoss::WganGp, _) => {
-            wasserstein_penalty(ctx, config, critic, (real, fake), metrics, rng_counter)
-        }
-        (GanLoss::Nsgan | GanLoss::Minimax, Some(gamma)) if gamma > 0.0 => {
-            r1_penalty(ctx, config, critic, real, metrics, gamma)
-        }
-        _ => Ok(Vec::new()),
+    if config.loss == GanLoss::WganGp {
+        return wasserstein_penalty(ctx, config, critic, (real, fake), metrics, rng_counter);
+    }
+    match config.r1_gamma() {
+        Some(gamma) => r1_penalty(ctx, config, critic, real, metrics, gamma),
+        None => Ok(Vec::new()),
     }
 }
 

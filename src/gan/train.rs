@@ -86,10 +86,11 @@ pub fn extra_columns(config: &TrainConfig) -> Vec<MetricColumn> {
             MetricColumn::GradNorm,
         ]),
         GanLoss::Wgan => columns.push(MetricColumn::Wasserstein),
-        GanLoss::Nsgan | GanLoss::Minimax if config.r1.is_some_and(|gamma| gamma > 0.0) => {
-            columns.extend([MetricColumn::R1Penalty, MetricColumn::GradNorm])
+        GanLoss::Nsgan | GanLoss::Minimax => {
+            if config.r1_gamma().is_some() {
+                columns.extend([MetricColumn::R1Penalty, MetricColumn::GradNorm])
+            }
         }
-        GanLoss::Nsgan | GanLoss::Minimax => {}
     }
     if let DataSource::Toy(name) = &config.data {
         match Toy::parse(name) {
