@@ -55,6 +55,23 @@ fn bad_pack_and_ema_values_are_refused() {
         "{error}"
     );
     assert!(!dir.join("run").exists(), "a refused run writes nothing");
+    // R1 on a packed conditional D: refused alike, naming the way out.
+    let error = fails(&[
+        "train",
+        dir.to_str().unwrap(),
+        "--conditional",
+        "--r1-gamma",
+        "1",
+        "--pack",
+        "2",
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    assert!(
+        error.contains("--pack 2") && error.contains("R1") && error.contains("--r1-gamma 0"),
+        "{error}"
+    );
+    assert!(!dir.join("run").exists(), "a refused run writes nothing");
 }
 
 /// A packed run with an EMA generator: its config records both, the checkpoint holds the EMA
