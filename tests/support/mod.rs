@@ -39,11 +39,15 @@ pub fn to_f64(values: &[f32]) -> Vec<f64> {
 /// Each element within `tolerance` times the tensor's largest reference value: f32 sums over a
 /// batch and a layer cancel, so tiny entries carry the absolute error of the large ones.
 pub fn assert_close_to_scale(what: &str, gpu: &[f32], reference: &[f64], tolerance: f64) {
+    let scale = reference.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert_close_within(what, gpu, reference, tolerance, scale);
+}
+
+/// Every GPU value within tolerance · scale of the reference, for values whose rounding is
+/// relative to something larger than themselves (a sum that cancelled).
+pub fn assert_close_within(what: &str, gpu: &[f32], reference: &[f64], tolerance: f64, scale: f64) {
     assert_eq!(gpu.len(), reference.len(), "{what}: length");
-    let scale = reference
-        .iter()
-        .fold(0.0f64, |m, v| m.max(v.abs()))
-        .max(1e-6);
+    let scale = scale.max(1e-6);
     for (i, (&g, &r)) in gpu.iter().zip(reference).enumerate() {
         assert!(
             ((g as f64) - r).abs() <= tolerance * scale,
