@@ -5,7 +5,9 @@ Same data (gan_toy.py's 8gaussians / 25gaussians), same mode statistics (2,500 s
 Adam, lr(t) = max(lr·decay^-t, min_lr), PacGAN packing, normal or uniform (U(-1, 1)) noise, and
 an EMA generator as gan-gpu's --ema β (ema=β: a parameter average of G after each G step with
 decay min(β, (1 + t)/(10 + t)), t = G updates before this one; the stats are then the EMA's,
-followed by the raw G's in parentheses, both on the same noise).
+followed by the raw G's in parentheses, both on the same noise). Also: act=relu (both nets'
+hidden activation), r1=γ, bn=1 (batch norm in G), gscale=s (G's last layer ×s at init),
+inoise=σ inoise_end=f (instance noise on D's inputs, falling linearly to 0 at f of the run).
 usage: toy_torch.py key=value ...   (prints one line: the config, modes/hq per eval, wall time)
 """
 import copy, math, sys, time
@@ -14,7 +16,7 @@ import torch, torch.nn as nn
 cfg = dict(data="ring8", loss="nsgan", steps=2000, batch=64, g="128,128,128", d="128,128,128",
            noise=2, lr=1e-3, lrg=None, lrd=None, b1=0.5, b2=0.999, k=1, decay=1.0, min_lr=0.0,
            pack=1, seed=0, lam=10.0, evals=4, act="lrelu", threads=1, ema=0.0, noise_kind="normal",
-           r1=0.0, center=1.0, ckpt=0)
+           r1=0.0, center=1.0, ckpt=0, bn=0, gscale=1.0, inoise=0.0, inoise_end=0.5)
 for arg in sys.argv[1:]:
     key, value = arg.split("=", 1)
     cfg[key] = type(cfg[key])(value) if cfg[key] is not None else float(value)
@@ -42,16 +44,21 @@ def noise(n):
     return torch.randn(n, cfg["noise"])
 
 
-def mlp(sizes, out):
+def mlp(sizes, out, bn=False):
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(a, b), nn.LeakyReLU(0.2) if cfg["act"] == "lrelu" else nn.ReLU()]
+        layers.append(nn.Linear(a, b))
+        if bn:
+            layers.append(nn.BatchNorm1d(b))
+        layers.append(nn.LeakyReLU(0.2) if cfg["act"] == "lrelu" else nn.ReLU())
     layers.append(nn.Linear(sizes[-1], out))
     return nn.Sequential(*layers)
 
 
 m = cfg["pack"]
-G = mlp([cfg["noise"]] + [int(s) for s in cfg["g"].split(",")], 2)
+G = mlp([cfg["noise"]] + [int(s) for s in cfg["g"].split(",")], 2, bn=cfg["bn"] > 0)
+with torch.no_grad():
+    G[-1].weight.mul_(cfg["gscale"])
 D = mlp([2 * m] + [int(s) for s in cfg["d"].split(",")], 1)
 lrg = cfg["lrg"] or cfg["lr"]
 lrd = cfg["lrd"] or cfg["lr"]
@@ -70,6 +77,13 @@ def set_lr(t):
 
 def packed(x):
     return x.reshape(-1, 2 * m)
+
+
+def blur(x, t):
+    # Instance noise (Sønderby et al. 2016): D sees real and generated samples with N(0, σ²)
+    # added, σ falling linearly from inoise to 0 at inoise_end of the run.
+    sigma = cfg["inoise"] * max(0.0, 1 - t / (cfg["inoise_end"] * cfg["steps"]))
+    return x + sigma * torch.randn_like(x) if sigma > 0 else x
 
 
 @torch.no_grad()
@@ -95,9 +109,9 @@ out = []
 for t in range(cfg["steps"]):
     set_lr(t)
     for _ in range(cfg["k"]):
-        x = real(B)
+        x = blur(real(B), t)
         with torch.no_grad():
-            fake = G(noise(B))
+            fake = blur(G(noise(B)), t)
         if cfg["loss"] == "nsgan":
             dr, df = D(packed(x)), D(packed(fake))
             loss = bce(dr, torch.ones_like(dr)) + bce(df, torch.zeros_like(df))
@@ -116,7 +130,7 @@ for t in range(cfg["steps"]):
         opt_d.zero_grad()
         loss.backward()
         opt_d.step()
-    df = D(packed(G(noise(B))))
+    df = D(packed(blur(G(noise(B)), t)))
     gl = bce(df, torch.ones_like(df)) if cfg["loss"] == "nsgan" else -df.mean()
     opt_g.zero_grad()
     gl.backward()

@@ -513,7 +513,26 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
     close(&wgan_gp["wasserstein"]["lambda"], 1.0);
     assert!(wgan_gp["r1"].is_null(), "R1 is for the probability losses");
     assert_eq!(wgan_gp["k"], 1);
-    assert_eq!(wgan_gp["steps"], 1, "--steps 1 wins over the default 9,000");
+    assert_eq!(
+        wgan_gp["steps"], 1,
+        "--steps 1 wins over the default 10,000"
+    );
+    // ReLU nets on every 2-D toy run but ring8's with nsgan (LeakyReLU 0.2, as before R1).
+    let activation =
+        |config: &serde_json::Value, net: &str| config[net]["layers"][0]["activation"].clone();
+    for net in ["generator", "discriminator"] {
+        assert_eq!(activation(&wgan_gp, net), "relu", "{net}");
+        assert_eq!(
+            activation(&ring8, net),
+            serde_json::json!({"leaky_relu": 0.2}),
+            "{net}"
+        );
+    }
+    let grid25 = config("grid25", &["grid25"]);
+    assert_eq!(activation(&grid25, "generator"), "relu");
+    close(&grid25["r1"], 0.03);
+    close(&grid25["discriminator_optimizer"]["lr"], 2e-3);
+    close(&grid25["generator_optimizer"]["lr"], 1e-3);
     let k3 = config(
         "ring8-wgan-gp-k3",
         &["ring8", "--loss", "wgan-gp", "--k", "3"],

@@ -408,7 +408,7 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
             let defaults = toy_defaults.as_ref().expect("toys have defaults");
             let dims = if line { 1 } else { 2 };
             let noise = args.noise_dim.unwrap_or(dims);
-            let hidden = Activation::LeakyRelu(0.2);
+            let hidden = defaults.activation;
             let sizes = |input: usize, output: usize| {
                 let mut sizes = vec![input];
                 sizes.extend_from_slice(defaults.hidden);
