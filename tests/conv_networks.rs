@@ -19,7 +19,9 @@ use gan_gpu::nn::{
     ParamGrads,
 };
 use gan_gpu::reference::network as reference;
-use support::{assert_close_to_scale, assert_close_within, fresh_rng, gpu, to_f64};
+use support::{
+    assert_close_to_scale, assert_close_within, fresh_rng, gpu, largest_magnitude, to_f64,
+};
 
 fn conv(i: usize, o: usize, kernel: usize, stride: usize, padding: usize, bias: bool) -> ConvSpec {
     ConvSpec {
@@ -161,8 +163,7 @@ fn reference_conv_network_gradients_match_finite_differences() {
 /// sums that can cancel far below their terms (a batch-1 critic output of 3e-4 from terms near
 /// 0.1), so they are judged against max Σᵢ|xᵢ·wᵢ| + |b|; other outputs against themselves.
 fn output_scale(spec: &NetworkSpec, params: &[Vec<f64>], trace: &reference::Trace) -> f64 {
-    let largest = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let output = largest(trace.output());
+    let output = largest_magnitude(trace.output());
     let last = spec.layers.len() - 1;
     let Layer::Linear(linear) = &spec.layers[last] else {
         return output;
@@ -276,18 +277,19 @@ fn gpu_conv_networks_match_reference_in_training_and_evaluation() {
         );
         let (grads, reference_dx) =
             reference::backward(&spec, &params64, &trace, &to_f64(&weights));
+        let training_output_scale = output_scale(&spec, &params64, &trace);
         assert_close_within(
             &format!("{what}: training output"),
             &read(train.output()),
             trace.output(),
             2e-5,
-            output_scale(&spec, &params64, &trace),
+            training_output_scale,
         );
         for (i, layer_output) in train.outputs.iter().enumerate() {
             let scale = if i + 1 == train.outputs.len() {
-                output_scale(&spec, &params64, &trace)
+                training_output_scale
             } else {
-                trace.outputs[i].iter().fold(0.0f64, |m, v| m.max(v.abs()))
+                largest_magnitude(&trace.outputs[i])
             };
             assert_close_within(
                 &format!("{what}: layer {i} output"),

@@ -134,23 +134,23 @@ impl Problem {
         }
         if let Kind::FiniteDifference { .. } = kind {
             // |D₁ − D₂| has a kink where the outputs cross.
-            let d1 = mlp::forward(&self.spec, params, &to_f64(&self.y1), self.batch).outputs;
-            let d2 = mlp::forward(&self.spec, params, &to_f64(&self.y2), self.batch).outputs;
-            let (d1, d2) = (d1.last().unwrap(), d2.last().unwrap());
-            pattern.extend(d1.iter().zip(d2).map(|(a, b)| a > b));
+            let (d1, d2) = (
+                self.outputs(&self.y1, params),
+                self.outputs(&self.y2, params),
+            );
+            pattern.extend(d1.iter().zip(&d2).map(|(a, b)| a > b));
         }
         pattern
     }
 
     /// D at each row of `points`.
     fn outputs(&self, points: &[f32], params: &[Vec<f64>]) -> Vec<f64> {
-        let trace = mlp::forward(&self.spec, params, &to_f64(points), self.batch);
-        trace.outputs.last().expect("a critic has layers").clone()
+        self.outputs_and_summands(points, params).0
     }
 
-    /// Σᵢ|wᵢ·hᵢ| + |b| of the last layer at each row of `points`: the size f32's rounding of D
-    /// is relative to, however much the sum cancels.
-    fn summands(&self, points: &[f32], params: &[Vec<f64>]) -> Vec<f64> {
+    /// D at each row of `points`, and Σᵢ|wᵢ·hᵢ| + |b| of the critic's last layer (one output)
+    /// there: the size f32's rounding of D is relative to, however much the sum cancels.
+    fn outputs_and_summands(&self, points: &[f32], params: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
         let trace = mlp::forward(&self.spec, params, &to_f64(points), self.batch);
         let last = self.spec.layers.len() - 1;
         let hidden = if last == 0 {
@@ -159,10 +159,12 @@ impl Problem {
             &trace.outputs[last - 1]
         };
         let (w, bias) = (&params[2 * last], &params[2 * last + 1]);
-        hidden
+        let summands = hidden
             .chunks(self.spec.layers[last].inputs)
             .map(|h| h.iter().zip(w).map(|(h, w)| (h * w).abs()).sum::<f64>() + bias[0].abs())
-            .collect()
+            .collect();
+        let outputs = trace.outputs[last].clone();
+        (outputs, summands)
     }
 
     /// The smallest distance of any piecewise-linear pre-activation from its kink and of any
@@ -199,14 +201,8 @@ impl Problem {
             return 1.0;
         };
         let params = self.params64();
-        let (d1, d2) = (
-            self.outputs(&self.y1, &params),
-            self.outputs(&self.y2, &params),
-        );
-        let (s1, s2) = (
-            self.summands(&self.y1, &params),
-            self.summands(&self.y2, &params),
-        );
+        let (d1, s1) = self.outputs_and_summands(&self.y1, &params);
+        let (d2, s2) = self.outputs_and_summands(&self.y2, &params);
         slopes(self, kind, &params)
             .into_iter()
             .enumerate()
@@ -230,9 +226,8 @@ fn slopes(problem: &Problem, kind: Kind, params: &[Vec<f64>]) -> Vec<f64> {
                 .collect()
         }
         Kind::FiniteDifference { .. } => {
-            let d1 = mlp::forward(&problem.spec, params, &y1, problem.batch).outputs;
-            let d2 = mlp::forward(&problem.spec, params, &y2, problem.batch).outputs;
-            let (d1, d2) = (d1.last().unwrap(), d2.last().unwrap());
+            let d1 = problem.outputs(&problem.y1, params);
+            let d2 = problem.outputs(&problem.y2, params);
             (0..problem.batch)
                 .map(|b| {
                     let distance = (0..dim)

@@ -37,41 +37,28 @@ fn bad_pack_and_ema_values_are_refused() {
             "{error}"
         );
     }
+    // A packed conditional D under a gradient penalty (wgan-gp's, or R1, naming the way out):
+    // refused by name, and nothing written.
     let dir = scratch("pack-conditional");
     fake_mnist(&dir, 40, 10);
-    let error = fails(&[
-        "train",
-        dir.to_str().unwrap(),
-        "--conditional",
-        "--loss",
-        "wgan-gp",
-        "--pack",
-        "2",
-        "--out",
-        dir.join("run").to_str().unwrap(),
-    ]);
-    assert!(
-        error.contains("--pack 2") && error.contains("conditional"),
-        "{error}"
-    );
-    assert!(!dir.join("run").exists(), "a refused run writes nothing");
-    // R1 on a packed conditional D: refused alike, naming the way out.
-    let error = fails(&[
-        "train",
-        dir.to_str().unwrap(),
-        "--conditional",
-        "--r1-gamma",
-        "1",
-        "--pack",
-        "2",
-        "--out",
-        dir.join("run").to_str().unwrap(),
-    ]);
-    assert!(
-        error.contains("--pack 2") && error.contains("R1") && error.contains("--r1-gamma 0"),
-        "{error}"
-    );
-    assert!(!dir.join("run").exists(), "a refused run writes nothing");
+    let run = dir.join("run");
+    for (penalty, expected) in [
+        (["--loss", "wgan-gp"], &["--pack 2", "conditional"][..]),
+        (["--r1-gamma", "1"], &["--pack 2", "R1", "--r1-gamma 0"][..]),
+    ] {
+        let mut args = vec![
+            "train",
+            dir.to_str().unwrap(),
+            "--conditional",
+            "--pack",
+            "2",
+        ];
+        args.extend(penalty);
+        args.extend(["--out", run.to_str().unwrap()]);
+        let error = fails(&args);
+        assert!(expected.iter().all(|e| error.contains(e)), "{error}");
+        assert!(!run.exists(), "a refused run writes nothing");
+    }
 }
 
 /// A packed run with an EMA generator: its config records both, the checkpoint holds the EMA

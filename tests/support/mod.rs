@@ -39,8 +39,18 @@ pub fn to_f64(values: &[f32]) -> Vec<f64> {
 /// Each element within `tolerance` times the tensor's largest reference value: f32 sums over a
 /// batch and a layer cancel, so tiny entries carry the absolute error of the large ones.
 pub fn assert_close_to_scale(what: &str, gpu: &[f32], reference: &[f64], tolerance: f64) {
-    let scale = reference.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    assert_close_within(what, gpu, reference, tolerance, scale);
+    assert_close_within(
+        what,
+        gpu,
+        reference,
+        tolerance,
+        largest_magnitude(reference),
+    );
+}
+
+/// max |v| (0 for none).
+pub fn largest_magnitude(values: &[f64]) -> f64 {
+    values.iter().fold(0.0f64, |m, v| m.max(v.abs()))
 }
 
 /// Every GPU value within tolerance · scale of the reference, for values whose rounding is
