@@ -15,6 +15,7 @@ override WG_Y: u32 = 8u;
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+    read_params();
     let first_col = group.x * WG_X * 4u + local.x;
     let first_row = group.y * WG_Y * 4u + local.y;
     // Out-of-range rows/columns load a valid element (clamped) and are never stored.
@@ -22,14 +23,14 @@ fn matmul(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id)
     var cols: vec4<u32>;
     for (var i = 0u; i < 4u; i++) {
         rows[i] = min(first_row + i * WG_Y, rows_total() - 1u);
-        cols[i] = min(first_col + i * WG_X, params.n - 1u);
+        cols[i] = min(first_col + i * WG_X, shape.n - 1u);
     }
 
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
-    for (var kk = 0u; kk < params.k; kk++) {
+    for (var kk = 0u; kk < shape.k; kk++) {
         let bv = vec4<f32>(load_b(kk, cols[0]), load_b(kk, cols[1]), load_b(kk, cols[2]), load_b(kk, cols[3]));
         acc0 += load_a_or_one(rows[0], kk) * bv;
         acc1 += load_a_or_one(rows[1], kk) * bv;

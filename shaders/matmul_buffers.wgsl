@@ -6,14 +6,14 @@
 
 fn load_a(row: u32, kk: u32) -> f32 {
     if (TRANS_A) {
-        return a[kk * params.m + row];
+        return a[kk * shape.m + row];
     }
-    return a[row * params.k + kk];
+    return a[row * shape.k + kk];
 }
 
 fn load_b(kk: u32, col: u32) -> f32 {
     if (TRANS_B) {
-        return b[col * params.k + kk];
+        return b[col * shape.k + kk];
     }
-    return b[kk * params.n + col];
+    return b[kk * shape.n + col];
 }

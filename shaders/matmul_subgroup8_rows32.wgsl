@@ -22,18 +22,19 @@
 
 // A[row, k] for this lane's k, or 0 past the end of K (so the products vanish).
 fn lane_a(row: u32, kk: u32, k_in_range: bool) -> f32 {
-    return select(0.0, load_a(min(row, params.m - 1u), min(kk, params.k - 1u)), k_in_range);
+    return select(0.0, load_a(min(row, shape.m - 1u), min(kk, shape.k - 1u)), k_in_range);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    read_params();
     let first_row = group.y * 32u;
     let first_col = group.x * 32u + lane;
-    let last_k = params.k - 1u;
+    let last_k = shape.k - 1u;
     // Out-of-range columns load a valid element (clamped) and are never stored.
     var cols: vec4<u32>;
     for (var j = 0u; j < 4u; j++) {
-        cols[j] = min(first_col + j * 8u, params.n - 1u);
+        cols[j] = min(first_col + j * 8u, shape.n - 1u);
     }
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
@@ -67,7 +68,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
     var acc29 = vec4<f32>(0.0);
     var acc30 = vec4<f32>(0.0);
     var acc31 = vec4<f32>(0.0);
-    for (var k0 = 0u; k0 < params.k; k0 += 8u) {
+    for (var k0 = 0u; k0 < shape.k; k0 += 8u) {
         // Lane i fetches elements of the block A[rows, k0..k0+8] along A's contiguous direction:
         // a_r = A[row r, k0 + i] normally; a_(t+8h) = A[row 8h + i, k0 + t] when A is transposed.
         var a0: f32;
@@ -105,52 +106,52 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         if (TRANS_A) {
             // With ONES_ROW, row M of op(A) is ones (the bias gradient's column sums).
             let row0 = first_row + 0u + lane;
-            let ones0 = ONES_ROW && row0 >= params.m;
-            let src0 = min(row0, params.m - 1u);
-            a0 = select(0.0, select(load_a(src0, min(k0 + 0u, last_k)), 1.0, ones0), k0 + 0u < params.k);
-            a1 = select(0.0, select(load_a(src0, min(k0 + 1u, last_k)), 1.0, ones0), k0 + 1u < params.k);
-            a2 = select(0.0, select(load_a(src0, min(k0 + 2u, last_k)), 1.0, ones0), k0 + 2u < params.k);
-            a3 = select(0.0, select(load_a(src0, min(k0 + 3u, last_k)), 1.0, ones0), k0 + 3u < params.k);
-            a4 = select(0.0, select(load_a(src0, min(k0 + 4u, last_k)), 1.0, ones0), k0 + 4u < params.k);
-            a5 = select(0.0, select(load_a(src0, min(k0 + 5u, last_k)), 1.0, ones0), k0 + 5u < params.k);
-            a6 = select(0.0, select(load_a(src0, min(k0 + 6u, last_k)), 1.0, ones0), k0 + 6u < params.k);
-            a7 = select(0.0, select(load_a(src0, min(k0 + 7u, last_k)), 1.0, ones0), k0 + 7u < params.k);
+            let ones0 = ONES_ROW && row0 >= shape.m;
+            let src0 = min(row0, shape.m - 1u);
+            a0 = select(0.0, select(load_a(src0, min(k0 + 0u, last_k)), 1.0, ones0), k0 + 0u < shape.k);
+            a1 = select(0.0, select(load_a(src0, min(k0 + 1u, last_k)), 1.0, ones0), k0 + 1u < shape.k);
+            a2 = select(0.0, select(load_a(src0, min(k0 + 2u, last_k)), 1.0, ones0), k0 + 2u < shape.k);
+            a3 = select(0.0, select(load_a(src0, min(k0 + 3u, last_k)), 1.0, ones0), k0 + 3u < shape.k);
+            a4 = select(0.0, select(load_a(src0, min(k0 + 4u, last_k)), 1.0, ones0), k0 + 4u < shape.k);
+            a5 = select(0.0, select(load_a(src0, min(k0 + 5u, last_k)), 1.0, ones0), k0 + 5u < shape.k);
+            a6 = select(0.0, select(load_a(src0, min(k0 + 6u, last_k)), 1.0, ones0), k0 + 6u < shape.k);
+            a7 = select(0.0, select(load_a(src0, min(k0 + 7u, last_k)), 1.0, ones0), k0 + 7u < shape.k);
             let row1 = first_row + 8u + lane;
-            let ones1 = ONES_ROW && row1 >= params.m;
-            let src1 = min(row1, params.m - 1u);
-            a8 = select(0.0, select(load_a(src1, min(k0 + 0u, last_k)), 1.0, ones1), k0 + 0u < params.k);
-            a9 = select(0.0, select(load_a(src1, min(k0 + 1u, last_k)), 1.0, ones1), k0 + 1u < params.k);
-            a10 = select(0.0, select(load_a(src1, min(k0 + 2u, last_k)), 1.0, ones1), k0 + 2u < params.k);
-            a11 = select(0.0, select(load_a(src1, min(k0 + 3u, last_k)), 1.0, ones1), k0 + 3u < params.k);
-            a12 = select(0.0, select(load_a(src1, min(k0 + 4u, last_k)), 1.0, ones1), k0 + 4u < params.k);
-            a13 = select(0.0, select(load_a(src1, min(k0 + 5u, last_k)), 1.0, ones1), k0 + 5u < params.k);
-            a14 = select(0.0, select(load_a(src1, min(k0 + 6u, last_k)), 1.0, ones1), k0 + 6u < params.k);
-            a15 = select(0.0, select(load_a(src1, min(k0 + 7u, last_k)), 1.0, ones1), k0 + 7u < params.k);
+            let ones1 = ONES_ROW && row1 >= shape.m;
+            let src1 = min(row1, shape.m - 1u);
+            a8 = select(0.0, select(load_a(src1, min(k0 + 0u, last_k)), 1.0, ones1), k0 + 0u < shape.k);
+            a9 = select(0.0, select(load_a(src1, min(k0 + 1u, last_k)), 1.0, ones1), k0 + 1u < shape.k);
+            a10 = select(0.0, select(load_a(src1, min(k0 + 2u, last_k)), 1.0, ones1), k0 + 2u < shape.k);
+            a11 = select(0.0, select(load_a(src1, min(k0 + 3u, last_k)), 1.0, ones1), k0 + 3u < shape.k);
+            a12 = select(0.0, select(load_a(src1, min(k0 + 4u, last_k)), 1.0, ones1), k0 + 4u < shape.k);
+            a13 = select(0.0, select(load_a(src1, min(k0 + 5u, last_k)), 1.0, ones1), k0 + 5u < shape.k);
+            a14 = select(0.0, select(load_a(src1, min(k0 + 6u, last_k)), 1.0, ones1), k0 + 6u < shape.k);
+            a15 = select(0.0, select(load_a(src1, min(k0 + 7u, last_k)), 1.0, ones1), k0 + 7u < shape.k);
             let row2 = first_row + 16u + lane;
-            let ones2 = ONES_ROW && row2 >= params.m;
-            let src2 = min(row2, params.m - 1u);
-            a16 = select(0.0, select(load_a(src2, min(k0 + 0u, last_k)), 1.0, ones2), k0 + 0u < params.k);
-            a17 = select(0.0, select(load_a(src2, min(k0 + 1u, last_k)), 1.0, ones2), k0 + 1u < params.k);
-            a18 = select(0.0, select(load_a(src2, min(k0 + 2u, last_k)), 1.0, ones2), k0 + 2u < params.k);
-            a19 = select(0.0, select(load_a(src2, min(k0 + 3u, last_k)), 1.0, ones2), k0 + 3u < params.k);
-            a20 = select(0.0, select(load_a(src2, min(k0 + 4u, last_k)), 1.0, ones2), k0 + 4u < params.k);
-            a21 = select(0.0, select(load_a(src2, min(k0 + 5u, last_k)), 1.0, ones2), k0 + 5u < params.k);
-            a22 = select(0.0, select(load_a(src2, min(k0 + 6u, last_k)), 1.0, ones2), k0 + 6u < params.k);
-            a23 = select(0.0, select(load_a(src2, min(k0 + 7u, last_k)), 1.0, ones2), k0 + 7u < params.k);
+            let ones2 = ONES_ROW && row2 >= shape.m;
+            let src2 = min(row2, shape.m - 1u);
+            a16 = select(0.0, select(load_a(src2, min(k0 + 0u, last_k)), 1.0, ones2), k0 + 0u < shape.k);
+            a17 = select(0.0, select(load_a(src2, min(k0 + 1u, last_k)), 1.0, ones2), k0 + 1u < shape.k);
+            a18 = select(0.0, select(load_a(src2, min(k0 + 2u, last_k)), 1.0, ones2), k0 + 2u < shape.k);
+            a19 = select(0.0, select(load_a(src2, min(k0 + 3u, last_k)), 1.0, ones2), k0 + 3u < shape.k);
+            a20 = select(0.0, select(load_a(src2, min(k0 + 4u, last_k)), 1.0, ones2), k0 + 4u < shape.k);
+            a21 = select(0.0, select(load_a(src2, min(k0 + 5u, last_k)), 1.0, ones2), k0 + 5u < shape.k);
+            a22 = select(0.0, select(load_a(src2, min(k0 + 6u, last_k)), 1.0, ones2), k0 + 6u < shape.k);
+            a23 = select(0.0, select(load_a(src2, min(k0 + 7u, last_k)), 1.0, ones2), k0 + 7u < shape.k);
             let row3 = first_row + 24u + lane;
-            let ones3 = ONES_ROW && row3 >= params.m;
-            let src3 = min(row3, params.m - 1u);
-            a24 = select(0.0, select(load_a(src3, min(k0 + 0u, last_k)), 1.0, ones3), k0 + 0u < params.k);
-            a25 = select(0.0, select(load_a(src3, min(k0 + 1u, last_k)), 1.0, ones3), k0 + 1u < params.k);
-            a26 = select(0.0, select(load_a(src3, min(k0 + 2u, last_k)), 1.0, ones3), k0 + 2u < params.k);
-            a27 = select(0.0, select(load_a(src3, min(k0 + 3u, last_k)), 1.0, ones3), k0 + 3u < params.k);
-            a28 = select(0.0, select(load_a(src3, min(k0 + 4u, last_k)), 1.0, ones3), k0 + 4u < params.k);
-            a29 = select(0.0, select(load_a(src3, min(k0 + 5u, last_k)), 1.0, ones3), k0 + 5u < params.k);
-            a30 = select(0.0, select(load_a(src3, min(k0 + 6u, last_k)), 1.0, ones3), k0 + 6u < params.k);
-            a31 = select(0.0, select(load_a(src3, min(k0 + 7u, last_k)), 1.0, ones3), k0 + 7u < params.k);
+            let ones3 = ONES_ROW && row3 >= shape.m;
+            let src3 = min(row3, shape.m - 1u);
+            a24 = select(0.0, select(load_a(src3, min(k0 + 0u, last_k)), 1.0, ones3), k0 + 0u < shape.k);
+            a25 = select(0.0, select(load_a(src3, min(k0 + 1u, last_k)), 1.0, ones3), k0 + 1u < shape.k);
+            a26 = select(0.0, select(load_a(src3, min(k0 + 2u, last_k)), 1.0, ones3), k0 + 2u < shape.k);
+            a27 = select(0.0, select(load_a(src3, min(k0 + 3u, last_k)), 1.0, ones3), k0 + 3u < shape.k);
+            a28 = select(0.0, select(load_a(src3, min(k0 + 4u, last_k)), 1.0, ones3), k0 + 4u < shape.k);
+            a29 = select(0.0, select(load_a(src3, min(k0 + 5u, last_k)), 1.0, ones3), k0 + 5u < shape.k);
+            a30 = select(0.0, select(load_a(src3, min(k0 + 6u, last_k)), 1.0, ones3), k0 + 6u < shape.k);
+            a31 = select(0.0, select(load_a(src3, min(k0 + 7u, last_k)), 1.0, ones3), k0 + 7u < shape.k);
         } else {
             let kk = k0 + lane;
-            let k_in_range = kk < params.k;
+            let k_in_range = kk < shape.k;
             a0 = lane_a(first_row + 0u, kk, k_in_range);
             a1 = lane_a(first_row + 1u, kk, k_in_range);
             a2 = lane_a(first_row + 2u, kk, k_in_range);

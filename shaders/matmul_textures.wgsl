@@ -15,14 +15,14 @@ fn texel_of(i: u32) -> vec2<u32> {
 
 fn load_a(row: u32, kk: u32) -> f32 {
     if (TRANS_A) {
-        return textureLoad(a_texels, texel_of(kk * params.m + row), 0).x;
+        return textureLoad(a_texels, texel_of(kk * shape.m + row), 0).x;
     }
-    return textureLoad(a_texels, texel_of(row * params.k + kk), 0).x;
+    return textureLoad(a_texels, texel_of(row * shape.k + kk), 0).x;
 }
 
 fn load_b(kk: u32, col: u32) -> f32 {
     if (TRANS_B) {
-        return textureLoad(b_texels, texel_of(col * params.k + kk), 0).x;
+        return textureLoad(b_texels, texel_of(col * shape.k + kk), 0).x;
     }
-    return textureLoad(b_texels, texel_of(kk * params.n + col), 0).x;
+    return textureLoad(b_texels, texel_of(kk * shape.n + col), 0).x;
 }

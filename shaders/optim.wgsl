@@ -90,10 +90,11 @@ fn one_minus_pow(beta: f32, t: u32) -> f32 {
 //   p −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)
 @compute @workgroup_size(256)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups, 256u);
-    if (i >= params.n) {
-        return;
-    }
+    // No early return: on llvmpipe any branch before a load turns it into a loop over the
+    // lanes, and the hyper-parameters (one value for all lanes) load once only outside one.
+    // Lanes past the end read element n − 1 and store nothing.
+    let index = flat_index(gid, groups, 256u);
+    let i = min(index, params.n - 1u);
     let lr = settings[0];
     let beta1 = settings[1];
     let beta2 = settings[2];
@@ -102,12 +103,15 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let grad = g[i];
     let m = beta1 * state1[i] + (1.0 - beta1) * grad;
     let v = beta2 * state2[i] + (1.0 - beta2) * grad * grad;
-    state1[i] = m;
-    state2[i] = v;
     let bias_correction1 = one_minus_pow(beta1, t);
     let bias_correction2 = one_minus_pow(beta2, t);
     let denom = sqrt(v) / sqrt(bias_correction2) + eps;
-    p[i] = p[i] - (lr / bias_correction1) * (m / denom);
+    let updated = p[i] - (lr / bias_correction1) * (m / denom);
+    if (index < params.n) {
+        state1[i] = m;
+        state2[i] = v;
+        p[i] = updated;
+    }
 }
 
 // PyTorch RMSprop (no momentum, not centred): s = α·s + (1 − α)·g²; p −= lr·g / (√s + eps).
@@ -142,13 +146,15 @@ fn clip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 // early average follows the fast-changing network instead of its random initialisation.
 @compute @workgroup_size(256)
 fn ema_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups, 256u);
-    if (i >= params.n) {
-        return;
-    }
+    // Loads outside any branch, as in adam.
+    let index = flat_index(gid, groups, 256u);
+    let i = min(index, params.n - 1u);
     let t = f32(trained_updates[0]);
     let d = min(params.x0, (1.0 + t) / (10.0 + t));
-    p[i] = d * p[i] + (1.0 - d) * trained[i];
+    let averaged = d * p[i] + (1.0 - d) * trained[i];
+    if (index < params.n) {
+        p[i] = averaged;
+    }
 }
 
 // Goodfellow et al. (2014)'s schedule, once per step (one invocation):

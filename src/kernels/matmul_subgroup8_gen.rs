@@ -38,18 +38,19 @@ const HEADER: &str = "\
 
 // A[row, k] for this lane's k, or 0 past the end of K (so the products vanish).
 fn lane_a(row: u32, kk: u32, k_in_range: bool) -> f32 {
-    return select(0.0, load_a(min(row, params.m - 1u), min(kk, params.k - 1u)), k_in_range);
+    return select(0.0, load_a(min(row, shape.m - 1u), min(kk, shape.k - 1u)), k_in_range);
 }
 
 @compute @workgroup_size(8, 1, 1)
 fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    read_params();
     let first_row = group.y * ROWSu;
     let first_col = group.x * 32u + lane;
-    let last_k = params.k - 1u;
+    let last_k = shape.k - 1u;
     // Out-of-range columns load a valid element (clamped) and are never stored.
     var cols: vec4<u32>;
     for (var j = 0u; j < 4u; j++) {
-        cols[j] = min(first_col + j * 8u, params.n - 1u);
+        cols[j] = min(first_col + j * 8u, shape.n - 1u);
     }
 ";
 
@@ -59,7 +60,7 @@ pub fn source(rows: usize) -> String {
     for r in 0..rows {
         writeln!(s, "    var acc{r} = vec4<f32>(0.0);").unwrap();
     }
-    s.push_str("    for (var k0 = 0u; k0 < params.k; k0 += 8u) {\n");
+    s.push_str("    for (var k0 = 0u; k0 < shape.k; k0 += 8u) {\n");
     s.push_str(
         "        // Lane i fetches elements of the block A[rows, k0..k0+8] along A's contiguous direction:\n\
          \x20       // a_r = A[row r, k0 + i] normally; a_(t+8h) = A[row 8h + i, k0 + t] when A is transposed.\n",
@@ -76,21 +77,21 @@ pub fn source(rows: usize) -> String {
         writeln!(s, "            let row{h} = first_row + {first}u + lane;").unwrap();
         writeln!(
             s,
-            "            let ones{h} = ONES_ROW && row{h} >= params.m;"
+            "            let ones{h} = ONES_ROW && row{h} >= shape.m;"
         )
         .unwrap();
-        writeln!(s, "            let src{h} = min(row{h}, params.m - 1u);").unwrap();
+        writeln!(s, "            let src{h} = min(row{h}, shape.m - 1u);").unwrap();
         for t in 0..LANES {
             let r = first + t;
             writeln!(
                 s,
-                "            a{r} = select(0.0, select(load_a(src{h}, min(k0 + {t}u, last_k)), 1.0, ones{h}), k0 + {t}u < params.k);"
+                "            a{r} = select(0.0, select(load_a(src{h}, min(k0 + {t}u, last_k)), 1.0, ones{h}), k0 + {t}u < shape.k);"
             )
             .unwrap();
         }
     }
     s.push_str("        } else {\n");
-    s.push_str("            let kk = k0 + lane;\n            let k_in_range = kk < params.k;\n");
+    s.push_str("            let kk = k0 + lane;\n            let k_in_range = kk < shape.k;\n");
     for r in 0..rows {
         writeln!(
             s,
