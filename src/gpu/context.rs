@@ -90,6 +90,8 @@ pub struct GpuContext {
     /// Matmul kernels `bench --tune` chose for this adapter, when loaded (the CLI loads them;
     /// a bare context, as in the tests, uses the built-in rule).
     tuned_matmul: Option<crate::kernels::matmul_tuning::TunedMatmul>,
+    /// Textures mirroring tensors for the texture-reading kernels (src/gpu/texture.rs).
+    pub(crate) textures: super::texture::SharedTextures,
 }
 
 impl GpuContext {
@@ -159,6 +161,7 @@ impl GpuContext {
             placeholder: std::sync::OnceLock::new(),
             writable_placeholder: std::sync::OnceLock::new(),
             tuned_matmul: None,
+            textures: Default::default(),
         })
     }
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::context::GpuContext;
 use super::pipeline_compile::{PendingPipeline, PipelineJob};
+use super::tensor::BufferRange;
 use super::tensor::{Tensor, uniform_buffer};
 use super::texture::{FloatTexture, TextureCopy};
 use crate::error::{Error, Result};
@@ -68,6 +69,9 @@ pub struct Dispatch {
     bind_group: wgpu::BindGroup,
     pub workgroups: [u32; 3],
     pub(crate) copies: Vec<TextureCopy>,
+    /// What the kernel may write (its read-write tensors): a recorder copies a texture again
+    /// only after its source was written (`Recorder::record`).
+    pub(crate) writes: Vec<BufferRange>,
 }
 
 impl Dispatch {
@@ -294,6 +298,12 @@ impl GpuContext {
             bind_group,
             workgroups: spec.workgroups,
             copies: Vec::new(),
+            writes: spec
+                .tensors
+                .iter()
+                .filter(|(_, access)| *access == Access::ReadWrite)
+                .map(|(tensor, _)| tensor.range())
+                .collect(),
         })
     }
 }

@@ -19,7 +19,31 @@ pub struct Tensor {
     shape: Vec<usize>,
 }
 
+/// The bytes of one buffer a tensor covers: which buffer (by identity) and where. Two tensors
+/// alias when their ranges overlap, whatever their shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BufferRange {
+    buffer: usize,
+    start: u64,
+    end: u64,
+}
+
+impl BufferRange {
+    pub fn overlaps(&self, other: &BufferRange) -> bool {
+        self.buffer == other.buffer && self.start < other.end && other.start < self.end
+    }
+}
+
 impl Tensor {
+    /// The bytes this view covers (see [`BufferRange`]).
+    pub fn range(&self) -> BufferRange {
+        BufferRange {
+            buffer: Arc::as_ptr(&self.buffer) as usize,
+            start: self.byte_offset(),
+            end: self.byte_offset() + self.byte_len(),
+        }
+    }
+
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }

@@ -6,10 +6,11 @@
 //! up to TEXTURE_WIDTH × max_texture_dimension_2d elements fits whatever its matrix shape, and a
 //! tensor reaches its texture with buffer-to-texture copies (full rows, then the tail row).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 
 use super::context::GpuContext;
-use super::tensor::Tensor;
+use super::tensor::{BufferRange, Tensor};
 use crate::error::{Error, Result};
 
 /// Texels per row; a power of two so shaders split an index with a mask and a shift. 1024 f32
@@ -42,6 +43,15 @@ pub struct TextureCopy {
 }
 
 impl TextureCopy {
+    /// The texture's identity: copies into one texture share it.
+    pub(crate) fn texture_id(&self) -> usize {
+        Arc::as_ptr(&self.texture) as usize
+    }
+
+    pub(crate) fn source_range(&self) -> BufferRange {
+        self.source.range()
+    }
+
     pub(crate) fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
         let width = TEXTURE_WIDTH as usize;
         let (rows, tail) = (self.source.len() / width, self.source.len() % width);
@@ -88,14 +98,33 @@ impl GpuContext {
         rows <= self.limits.max_texture_dimension_2d as usize
     }
 
-    /// A texture the size of `tensor` and the copy that fills it from the tensor (record it
-    /// before every kernel that reads the texture, after whatever writes the tensor).
+    /// The texture that mirrors `tensor` and the copy that fills it from the tensor (attach it
+    /// to every kernel that reads the texture: a recorder skips it while the texture is still
+    /// current). Kernels reading the same tensor share one texture, so a layer's weights are
+    /// copied once per update rather than once per matmul that reads them.
     pub fn texture_copy_of(
         &self,
         label: &str,
         tensor: &Tensor,
     ) -> Result<(Arc<FloatTexture>, TextureCopy)> {
-        let len = tensor.len();
+        let mut shared = self.textures.shared.lock().unwrap();
+        let texture = match shared.get(&tensor.range()).and_then(Weak::upgrade) {
+            Some(texture) => texture,
+            None => {
+                let texture = self.new_texture(label, tensor.len())?;
+                shared.retain(|_, texture| texture.strong_count() > 0);
+                shared.insert(tensor.range(), Arc::downgrade(&texture));
+                texture
+            }
+        };
+        let copy = TextureCopy {
+            source: tensor.clone(),
+            texture: texture.clone(),
+        };
+        Ok((texture, copy))
+    }
+
+    fn new_texture(&self, label: &str, len: usize) -> Result<Arc<FloatTexture>> {
         if !self.fits_texture(len) {
             return Err(Error::Gpu(format!(
                 "{label}: {len} elements do not fit a {TEXTURE_WIDTH}-wide texture of at most {} rows",
@@ -120,11 +149,13 @@ impl GpuContext {
             })
         })?;
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        let texture = Arc::new(FloatTexture { texture, view, len });
-        let copy = TextureCopy {
-            source: tensor.clone(),
-            texture: texture.clone(),
-        };
-        Ok((texture, copy))
+        Ok(Arc::new(FloatTexture { texture, view, len }))
     }
+}
+
+/// The textures that mirror tensors, by the bytes they mirror; weak, so a texture goes when the
+/// last kernel reading it does.
+#[derive(Default)]
+pub(crate) struct SharedTextures {
+    shared: Mutex<HashMap<BufferRange, Weak<FloatTexture>>>,
 }

@@ -1,5 +1,6 @@
 //! Matmul in all three layouts, odd shapes, fused bias + activation, and accumulation.
 
+use gan_gpu::gpu::Recorder;
 use gan_gpu::kernels::Activation;
 use gan_gpu::kernels::matmul::{Layout, MatmulKernel, MatmulOptions, MatmulTuning, matmul};
 use gan_gpu::reference;
@@ -396,4 +397,54 @@ fn matmul_rejects_mismatched_shapes() {
         error.to_string().contains("A has 6 elements, expected 8"),
         "{error}"
     );
+}
+
+/// A texture kernel's operand is copied into its texture once per recording until something
+/// writes the operand: two matmuls reading X and W copy each once; after a kernel rewrites W,
+/// the next matmul copies W again (not X) and sees the new values.
+#[test]
+fn texture_operands_are_copied_again_only_after_a_write() {
+    let Some(kernel) = kernels().into_iter().find(|k| k.reads_textures()) else {
+        println!("no texture matmul on this adapter: nothing to test");
+        return;
+    };
+    let (m, n, k) = (13, 37, 21);
+    let mut rng = rng("texture copies");
+    let x = uniform(&mut rng, m * k, -1.0, 1.0);
+    let w = uniform(&mut rng, k * n, -1.0, 1.0);
+    let (x_gpu, w_gpu) = (upload(&x), upload(&w));
+    let outputs = [poisoned(m * n), poisoned(m * n), poisoned(m * n)];
+    let options = || MatmulOptions {
+        tuning: MatmulTuning::with_kernel(kernel),
+        ..Default::default()
+    };
+    let products: Vec<_> = outputs
+        .iter()
+        .map(|c| matmul(gpu(), Layout::XW, &x_gpu, &w_gpu, c, (m, n, k), options()).unwrap())
+        .collect();
+    let clip = 0.25;
+    let ctx = gpu();
+    let mut recorder = Recorder::new(ctx);
+    recorder.record(&products[0]);
+    recorder.record(&products[1]);
+    assert_eq!(recorder.texture_copies, 2, "X and W once each");
+    recorder.record(&gan_gpu::kernels::optim::clip_weights(ctx, &w_gpu, clip).unwrap());
+    recorder.record(&products[2]);
+    assert_eq!(recorder.texture_copies, 3, "W again after the clip, X not");
+    recorder.submit().unwrap();
+
+    let clipped: Vec<f32> = w.iter().map(|v| v.clamp(-clip, clip)).collect();
+    for (c, weights) in outputs.iter().zip([&w, &w, &clipped]) {
+        let result = ctx.read_f32(c).unwrap();
+        let expected =
+            reference::matmul::matmul(Layout::XW, &to_f64(&x), &to_f64(weights), (m, n, k));
+        let scale = reference::matmul::matmul(Layout::XW, &abs(&x), &abs(weights), (m, n, k));
+        assert_close_scaled(
+            "matmul after texture reuse",
+            &result,
+            &expected,
+            &scale,
+            1e-5,
+        );
+    }
 }
