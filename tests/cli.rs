@@ -515,7 +515,7 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
     assert_eq!(wgan_gp["k"], 1);
     assert_eq!(
         wgan_gp["steps"], 1,
-        "--steps 1 wins over the default 10,000"
+        "--steps 1 wins over the default 11,000"
     );
     // ReLU nets on every 2-D toy run but ring8's with nsgan (LeakyReLU 0.2, as before R1).
     let activation =
