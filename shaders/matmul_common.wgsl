@@ -20,6 +20,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read_write> row_sums: array<f32>;
 
 // `params`, copied once at the top of every entry point by read_params() and read from here:
 // on llvmpipe a uniform read inside a loop or a branch is one scalar load per SIMD lane, and
@@ -30,9 +33,6 @@ var<private> shape: Params;
 fn read_params() {
     shape = params;
 }
-@group(0) @binding(1) var<storage, read> bias: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<storage, read_write> row_sums: array<f32>;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;

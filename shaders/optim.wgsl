@@ -6,6 +6,10 @@
 // read at run time, so `schedule_step` can change them on the GPU between steps with no host
 // write. Adam's step count t is likewise read from its own u32 counter (incremented on the GPU).
 //
+// The updates have no early return: on llvmpipe a branch before a load turns it into a loop over
+// the SIMD lanes, and the hyper-parameters (one value for all lanes) load once only outside one.
+// Lanes past the end read element n − 1 and store nothing.
+//
 // Binding numbers follow each wrapper's tensor order, so a slot is declared several times with
 // different names; no entry point uses two declarations of one slot.
 
@@ -49,15 +53,16 @@ struct Params {
 // With v starting at zero the first step gives v = g, PyTorch's first-step buffer.
 @compute @workgroup_size(256)
 fn sgd_momentum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups, 256u);
-    if (i >= params.n) {
-        return;
-    }
+    let index = flat_index(gid, groups, 256u);
+    let i = min(index, params.n - 1u);
     let lr = settings[0];
     let momentum = settings[1];
     let v = momentum * state1[i] + g[i];
-    state1[i] = v;
-    p[i] = p[i] - lr * v;
+    let updated = p[i] - lr * v;
+    if (index < params.n) {
+        state1[i] = v;
+        p[i] = updated;
+    }
 }
 
 // 1 − β^t without cancellation. pow(β, t) then 1 − it would lose most digits for β near 1
@@ -90,9 +95,6 @@ fn one_minus_pow(beta: f32, t: u32) -> f32 {
 //   p −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)
 @compute @workgroup_size(256)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    // No early return: on llvmpipe any branch before a load turns it into a loop over the
-    // lanes, and the hyper-parameters (one value for all lanes) load once only outside one.
-    // Lanes past the end read element n − 1 and store nothing.
     let index = flat_index(gid, groups, 256u);
     let i = min(index, params.n - 1u);
     let lr = settings[0];
@@ -117,17 +119,18 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // PyTorch RMSprop (no momentum, not centred): s = α·s + (1 − α)·g²; p −= lr·g / (√s + eps).
 @compute @workgroup_size(256)
 fn rmsprop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups, 256u);
-    if (i >= params.n) {
-        return;
-    }
+    let index = flat_index(gid, groups, 256u);
+    let i = min(index, params.n - 1u);
     let lr = settings[0];
     let alpha = settings[1];
     let eps = settings[3];
     let grad = g[i];
     let s = alpha * state1[i] + (1.0 - alpha) * grad * grad;
-    state1[i] = s;
-    p[i] = p[i] - lr * grad / (sqrt(s) + eps);
+    let updated = p[i] - lr * grad / (sqrt(s) + eps);
+    if (index < params.n) {
+        state1[i] = s;
+        p[i] = updated;
+    }
 }
 
 // p = clamp(p, −c, c): the original WGAN's Lipschitz constraint on the critic.
@@ -146,7 +149,7 @@ fn clip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 // early average follows the fast-changing network instead of its random initialisation.
 @compute @workgroup_size(256)
 fn ema_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    // Loads outside any branch, as in adam.
+    // Loads outside any branch, as in the updates above.
     let index = flat_index(gid, groups, 256u);
     let i = min(index, params.n - 1u);
     let t = f32(trained_updates[0]);

@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::context::GpuContext;
 use super::pipeline_compile::{PendingPipeline, PipelineJob};
-use super::tensor::BufferRange;
-use super::tensor::{Tensor, uniform_buffer};
+use super::tensor::{BufferRange, Tensor, uniform_buffer};
 use super::texture::{FloatTexture, TextureCopy};
 use crate::error::{Error, Result};
 use crate::shaders::shader_source;

@@ -53,21 +53,14 @@ impl<'a> Recorder<'a> {
     }
 
     pub fn record(&mut self, dispatch: &Dispatch) {
-        let stale: Vec<_> = dispatch
-            .copies
-            .iter()
-            .filter(|copy| !self.current_textures.contains_key(&copy.texture_id()))
-            .collect();
-        if !stale.is_empty() {
-            let encoder = self.encoder();
-            for copy in &stale {
-                copy.encode(encoder);
+        for copy in &dispatch.copies {
+            if self.current_textures.contains_key(&copy.texture_id()) {
+                continue;
             }
-            self.texture_copies += stale.len();
-            for copy in stale {
-                self.current_textures
-                    .insert(copy.texture_id(), copy.clone());
-            }
+            copy.encode(self.encoder());
+            self.texture_copies += 1;
+            self.current_textures
+                .insert(copy.texture_id(), copy.clone());
         }
         if self.pass.is_none() {
             let encoder = self.encoder.as_mut().expect("recorder already submitted");
