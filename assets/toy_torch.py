@@ -7,7 +7,8 @@ an EMA generator as gan-gpu's --ema β (ema=β: a parameter average of G after e
 decay min(β, (1 + t)/(10 + t)), t = G updates before this one; the stats are then the EMA's,
 followed by the raw G's in parentheses, both on the same noise). Also: act=relu (both nets'
 hidden activation), r1=γ, bn=1 (batch norm in G), gscale=s (G's last layer ×s at init),
-inoise=σ inoise_end=f (instance noise on D's inputs, falling linearly to 0 at f of the run).
+inoise=σ inoise_end=f (instance noise on D's inputs, falling linearly to 0 at f of the run),
+topk=ν topk_every=N (top-k training: G's loss over the k best-rated generated packs).
 usage: toy_torch.py key=value ...   (prints one line: the config, modes/hq per eval, wall time)
 """
 import copy, math, sys, time
@@ -16,7 +17,8 @@ import torch, torch.nn as nn
 cfg = dict(data="ring8", loss="nsgan", steps=2000, batch=64, g="128,128,128", d="128,128,128",
            noise=2, lr=1e-3, lrg=None, lrd=None, b1=0.5, b2=0.999, k=1, decay=1.0, min_lr=0.0,
            pack=1, seed=0, lam=10.0, evals=4, act="lrelu", threads=1, ema=0.0, noise_kind="normal",
-           r1=0.0, center=1.0, ckpt=0, bn=0, gscale=1.0, inoise=0.0, inoise_end=0.5)
+           r1=0.0, center=1.0, ckpt=0, bn=0, gscale=1.0, inoise=0.0, inoise_end=0.5,
+           topk=1.0, topk_every=100)
 for arg in sys.argv[1:]:
     key, value = arg.split("=", 1)
     cfg[key] = type(cfg[key])(value) if cfg[key] is not None else float(value)
@@ -131,6 +133,11 @@ for t in range(cfg["steps"]):
         loss.backward()
         opt_d.step()
     df = D(packed(blur(G(noise(B)), t)))
+    if cfg["topk"] < 1.0:
+        # Top-k training (Sinha et al. 2020): G learns only from the k generated packs D rates
+        # most real; k = B/m at first, times 0.99 every topk_every steps, down to topk·B/m.
+        keep = max(int(cfg["topk"] * len(df)), int(len(df) * 0.99 ** (t // cfg["topk_every"])))
+        df = df.flatten().topk(keep).values
     gl = bce(df, torch.ones_like(df)) if cfg["loss"] == "nsgan" else -df.mean()
     opt_g.zero_grad()
     gl.backward()

@@ -41,8 +41,11 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> state1: array<f32>;
 // Slot 5: Adam's v.
 @group(0) @binding(5) var<storage, read_write> state2: array<f32>;
-// Slot 6: Adam's step counter t (already incremented for this step, so t ≥ 1).
-@group(0) @binding(6) var<storage, read> step_counter: array<u32>;
+// Slot 6: Adam's bias corrections for this step [1 − β1^t, 1 − β2^t] (written by adam_count).
+@group(0) @binding(6) var<storage, read> corrections: array<f32>;
+// adam_count: slot 1 Adam's step counter t, slot 2 the corrections it writes.
+@group(0) @binding(1) var<storage, read_write> counter: array<u32>;
+@group(0) @binding(2) var<storage, read_write> corrections_out: array<f32>;
 // Slot 2 of schedule_from_count: the updates made so far.
 @group(0) @binding(2) var<storage, read> updates_done: array<u32>;
 // ema_update: slot 2 the trained parameters, slot 3 the updates they have had.
@@ -90,6 +93,18 @@ fn one_minus_pow(beta: f32, t: u32) -> f32 {
     return result;
 }
 
+// Adam's count before each update, in one invocation: t += 1, then the bias corrections
+// [1 − β1^t, 1 − β2^t] for the update that follows (β1 from settings, which a momentum schedule
+// may have changed). Computed once here rather than in every invocation of adam: on llvmpipe the
+// two data-dependent loops of one_minus_pow cost a quarter of the update.
+@compute @workgroup_size(1)
+fn adam_count() {
+    let t = counter[0] + 1u;
+    counter[0] = t;
+    corrections_out[0] = one_minus_pow(settings[1], t);
+    corrections_out[1] = one_minus_pow(settings[2], t);
+}
+
 // PyTorch Adam (no weight decay, no AMSGrad):
 //   m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²
 //   p −= (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)
@@ -101,12 +116,11 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let beta1 = settings[1];
     let beta2 = settings[2];
     let eps = settings[3];
-    let t = max(step_counter[0], 1u);
+    let bias_correction1 = corrections[0];
+    let bias_correction2 = corrections[1];
     let grad = g[i];
     let m = beta1 * state1[i] + (1.0 - beta1) * grad;
     let v = beta2 * state2[i] + (1.0 - beta2) * grad * grad;
-    let bias_correction1 = one_minus_pow(beta1, t);
-    let bias_correction2 = one_minus_pow(beta2, t);
     let denom = sqrt(v) / sqrt(bias_correction2) + eps;
     let updated = p[i] - (lr / bias_correction1) * (m / denom);
     if (index < params.n) {

@@ -691,6 +691,51 @@ fn dry_run_reports_memory_and_first_iteration_and_writes_nothing() {
 }
 
 #[test]
+fn dry_run_profile_times_every_launch_of_an_iteration() {
+    // An awkward small run: wgan-gp on ring8 at batch 24 (the penalty's chain adds launches).
+    let out = succeeds(&[
+        "train",
+        "ring8",
+        "--loss",
+        "wgan-gp",
+        "--batch-size",
+        "24",
+        "--dry-run",
+        "--profile",
+    ]);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("step  µs/launch"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("sum of launches"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(rows.len() > 20, "too few launches in\n{out}");
+    let share: f64 = rows.iter().map(|r| r[2].parse::<f64>().unwrap()).sum();
+    assert!(
+        (share - 100.0).abs() < 0.5,
+        "shares sum to {share} in\n{out}"
+    );
+    for step in ["D", "G"] {
+        assert!(
+            rows.iter().any(|r| r[0] == step && r[4].contains("matmul")),
+            "{out}"
+        );
+    }
+    assert!(
+        rows.iter().any(|r| r[4].contains("gradient_penalty")),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with("sum of launches: ")
+            && l.contains("a whole iteration timed the same way")),
+        "{out}"
+    );
+    let error = fails(&["train", "--profile"]);
+    assert!(error.contains("--dry-run"), "{error}");
+}
+
+#[test]
 fn train_reports_its_memory_and_first_iteration() {
     let dir = scratch("first-iteration");
     let (ok, _, stderr) = support::gan_gpu(&[

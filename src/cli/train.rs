@@ -230,6 +230,10 @@ pub struct TrainArgs {
     /// iteration's time, and stop: no run folder is written.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: time every kernel launch of an iteration alone (each recorded 100 times)
+    /// and print where the iteration's time goes.
+    #[arg(long, requires = "dry_run")]
+    pub profile: bool,
     /// Write no TensorBoard event file (events.out.tfevents.*) into the run folder.
     #[arg(long)]
     pub no_tensorboard: bool,
@@ -1114,11 +1118,25 @@ impl StopSignals {
 
 /// `train --dry-run`: the run built and one iteration timed, its memory and first-iteration
 /// lines printed; nothing written.
-fn dry_run(ctx: &GpuContext, config: &TrainConfig, host: Option<HostData>) -> Result<ExitCode> {
+fn dry_run(
+    ctx: &GpuContext,
+    config: &TrainConfig,
+    host: Option<HostData>,
+    profile: bool,
+) -> Result<ExitCode> {
     let host = HostData::given_or_load(host, &config.data)?;
     let measured = crate::gan::setup::build(ctx, config, host.hold_out(config.holdout)?)?;
     crate::outln!("{}", measured.memory);
     crate::outln!("{}", measured.first_iteration(ctx)?);
+    if profile {
+        const REPEATS: u32 = 100;
+        let iteration = measured.iteration_seconds(ctx, REPEATS)?;
+        let launches = crate::gan::profile::profile(&measured.graph, ctx, REPEATS)?;
+        crate::outln!(
+            "{}",
+            crate::gan::profile::report(&launches, config.k, iteration)
+        );
+    }
     crate::outln!("dry run: nothing written; without --dry-run this trains");
     Ok(ExitCode::SUCCESS)
 }
@@ -1166,7 +1184,7 @@ pub fn run(cli: &Cli, args: &TrainArgs) -> Result<ExitCode> {
         crate::kernels::matmul_tuning::describe_in_use(&ctx)
     );
     if args.dry_run {
-        return dry_run(&ctx, &config, host);
+        return dry_run(&ctx, &config, host, args.profile);
     }
     if config.holdout > 0 {
         crate::errln!(

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Recorder, Tensor};
 use crate::kernels::augment::shift_images;
 use crate::kernels::data::{IndexOrder, PixelRange, draw_indices, gather_labels, gather_u8};
-use crate::kernels::optim::{adam, schedule_step};
+use crate::kernels::optim::{adam, adam_count, schedule_step};
 use crate::kernels::parzen::affine;
 use crate::kernels::random::increment_counter;
 use crate::kernels::{Activation, loss};
@@ -442,7 +442,8 @@ pub fn train_classifier(
         pass.output_grad(),
     )?);
     step.extend(network.backward(ctx, &pass, ParamGrads::Overwrite, None)?);
-    step.push(increment_counter(ctx, &adam_step)?);
+    let corrections = ctx.zeros("classifier Adam bias corrections", &[2])?;
+    step.push(adam_count(ctx, &adam_step, &settings, &corrections)?);
     step.push(adam(
         ctx,
         params,
@@ -450,7 +451,7 @@ pub fn train_classifier(
         &moments[0],
         &moments[1],
         &settings,
-        &adam_step,
+        &corrections,
     )?);
     let hold_step = step.clone();
     step.push(schedule_step(

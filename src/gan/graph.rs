@@ -339,6 +339,16 @@ impl TrainGraph {
         self.ema.as_ref().unwrap_or(&self.generator)
     }
 
+    /// One D step's launches, in order (an iteration records them k times).
+    pub fn d_step(&self) -> &[Dispatch] {
+        &self.d_step
+    }
+
+    /// The G step's launches, in order.
+    pub fn g_step(&self) -> &[Dispatch] {
+        &self.g_step
+    }
+
     /// Dispatches in one iteration (for benchmarks and tests).
     pub fn dispatches_per_iteration(&self) -> usize {
         self.config.k * self.d_step.len() + self.g_step.len()

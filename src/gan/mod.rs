@@ -12,6 +12,7 @@ pub mod memory;
 pub mod optimizer;
 pub mod presets;
 pub mod prior;
+pub mod profile;
 pub mod real_data;
 pub mod samples;
 pub mod setup;

@@ -42,10 +42,22 @@ impl Optimizer {
         let step = ctx.upload(&format!("{name} optimizer step"), &[1], &[0u32])?;
         // Adam counts before its update (it needs t ≥ 1); the others after theirs.
         let mut dispatches = match config.kind {
-            OptimizerKind::Adam => vec![
-                random::increment_counter(ctx, &step)?,
-                optim::adam(ctx, params, grads, &state[0], &state[1], &settings, &step)?,
-            ],
+            OptimizerKind::Adam => {
+                // Derived from the count and β's each step, so never checkpointed.
+                let corrections = ctx.zeros(&format!("{name} Adam bias corrections"), &[2])?;
+                vec![
+                    optim::adam_count(ctx, &step, &settings, &corrections)?,
+                    optim::adam(
+                        ctx,
+                        params,
+                        grads,
+                        &state[0],
+                        &state[1],
+                        &settings,
+                        &corrections,
+                    )?,
+                ]
+            }
             OptimizerKind::Sgd => vec![
                 optim::sgd_momentum(ctx, params, grads, &state[0], &settings)?,
                 random::increment_counter(ctx, &step)?,

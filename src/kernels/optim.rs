@@ -4,7 +4,8 @@
 //!
 //! The hyper-parameters live in a 4-element f32 GPU tensor (see [`OptimizerSettings`]) that the
 //! kernels read at run time, so a schedule changes them on the GPU with no host write per step;
-//! Adam's step count is a u32 counter incremented on the GPU by `random::increment_counter`.
+//! Adam's step count is a u32 counter incremented on the GPU by [`adam_count`], which also
+//! writes the step's bias corrections for [`adam`].
 
 use super::expect_len;
 use super::random::check_u32_len;
@@ -164,9 +165,37 @@ pub fn sgd_momentum(
     update(ctx, kernel, tensors, params.len())
 }
 
-/// PyTorch Adam: t = step_counter[0] (incremented on the GPU before this runs, so t ≥ 1; a
-/// counter still at 0 is treated as 1), m and v the moment estimates, `settings` =
-/// [lr, β1, β2, eps]; p −= lr·m̂/(√v̂ + eps) with m̂ = m/(1 − β1^t), v̂ = v/(1 − β2^t).
+/// Adam's count before each update, one invocation: step_counter[0] += 1, then `corrections` =
+/// [1 − β1^t, 1 − β2^t] for the [`adam`] launch that follows (β1 and β2 read from `settings`
+/// as they are now). Counting and correcting once per step keeps the data-dependent power loops
+/// out of the per-parameter update.
+pub fn adam_count(
+    ctx: &GpuContext,
+    step_counter: &Tensor,
+    settings: &Tensor,
+    corrections: &Tensor,
+) -> Result<Dispatch> {
+    let kernel = "adam_count";
+    expect_len(kernel, "step_counter", step_counter.len(), 1)?;
+    expect_len(kernel, "corrections", corrections.len(), 2)?;
+    expect_len(kernel, "settings", settings.len(), OptimizerSettings::LEN)?;
+    ctx.dispatch(KernelSpec {
+        shader: "optim",
+        entry: kernel,
+        constants: vec![],
+        params: bytemuck::bytes_of(&params(1, [0.0; 4])),
+        tensors: vec![
+            (step_counter, Access::ReadWrite),
+            (corrections, Access::ReadWrite),
+            (settings, Access::Read),
+        ],
+        workgroups: [1, 1, 1],
+    })
+}
+
+/// PyTorch Adam: m and v the moment estimates, `settings` = [lr, β1, β2, eps], `corrections`
+/// = [1 − β1^t, 1 − β2^t] as [`adam_count`] wrote them for this step;
+/// p −= lr·m̂/(√v̂ + eps) with m̂ = m/(1 − β1^t), v̂ = v/(1 − β2^t).
 pub fn adam(
     ctx: &GpuContext,
     params: &Tensor,
@@ -174,7 +203,7 @@ pub fn adam(
     m: &Tensor,
     v: &Tensor,
     settings: &Tensor,
-    step_counter: &Tensor,
+    corrections: &Tensor,
 ) -> Result<Dispatch> {
     let kernel = "adam";
     check(
@@ -182,14 +211,14 @@ pub fn adam(
         params,
         &[("grads", grads), ("m", m), ("v", v), ("settings", settings)],
     )?;
-    expect_len(kernel, "step_counter", step_counter.len(), 1)?;
+    expect_len(kernel, "corrections", corrections.len(), 2)?;
     let tensors = vec![
         (params, Access::ReadWrite),
         (grads, Access::Read),
         (settings, Access::Read),
         (m, Access::ReadWrite),
         (v, Access::ReadWrite),
-        (step_counter, Access::Read),
+        (corrections, Access::Read),
     ];
     update(ctx, kernel, tensors, params.len())
 }

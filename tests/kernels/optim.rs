@@ -3,8 +3,8 @@
 
 use gan_gpu::gpu::{Dispatch, Recorder, Tensor};
 use gan_gpu::kernels::optim::{
-    CountSchedule, OptimizerSettings, adam, clip_weights, ema_update, rmsprop, schedule_from_count,
-    schedule_step, sgd_momentum,
+    CountSchedule, OptimizerSettings, adam, adam_count, clip_weights, ema_update, rmsprop,
+    schedule_from_count, schedule_step, sgd_momentum,
 };
 use gan_gpu::kernels::random::increment_counter;
 use gan_gpu::reference::optim as reference;
@@ -89,7 +89,8 @@ fn adam_matches_reference_with_gpu_step_counter() {
         let (m_gpu, v_gpu) = (upload(&zeros), upload(&zeros));
         let settings_gpu = settings.upload(gpu(), "settings").unwrap();
         let counter = gpu().upload("adam step", &[1], &[0u32]).unwrap();
-        let increment = increment_counter(gpu(), &counter).unwrap();
+        let corrections = upload(&[f32::NAN; 2]);
+        let count = adam_count(gpu(), &counter, &settings_gpu, &corrections).unwrap();
         let step = adam(
             gpu(),
             &params,
@@ -97,7 +98,7 @@ fn adam_matches_reference_with_gpu_step_counter() {
             &m_gpu,
             &v_gpu,
             &settings_gpu,
-            &counter,
+            &corrections,
         )
         .unwrap();
 
@@ -111,7 +112,7 @@ fn adam_matches_reference_with_gpu_step_counter() {
         for t in 1..=3 {
             let g = gradients(&mut rng, n);
             gpu().write(&grads, &g);
-            run(&[&increment, &step]);
+            run(&[&count, &step]);
             reference::adam(&mut p, &to_f64(&g), &mut m, &mut v, h, t);
         }
         assert_eq!(gpu().read_u32(&counter).unwrap(), vec![3]);
@@ -143,7 +144,10 @@ fn adam_bias_correction_at_large_step_counts() {
         let settings = OptimizerSettings::adam(0.01, 0.9, 0.9999, 1e-8);
         let (params, grads, m_gpu, v_gpu) = (upload(&p0), upload(&g), upload(&m0), upload(&v0));
         let settings_gpu = settings.upload(gpu(), "settings").unwrap();
-        let counter = gpu().upload("adam step", &[1], &[t]).unwrap();
+        // adam_count makes the count t from t − 1.
+        let counter = gpu().upload("adam step", &[1], &[t - 1]).unwrap();
+        let corrections = upload(&[f32::NAN; 2]);
+        let count = adam_count(gpu(), &counter, &settings_gpu, &corrections).unwrap();
         let step = adam(
             gpu(),
             &params,
@@ -151,10 +155,11 @@ fn adam_bias_correction_at_large_step_counts() {
             &m_gpu,
             &v_gpu,
             &settings_gpu,
-            &counter,
+            &corrections,
         )
         .unwrap();
-        run(&[&step]);
+        run(&[&count, &step]);
+        assert_eq!(gpu().read_u32(&counter).unwrap(), vec![t]);
         let h = reference::Adam {
             lr: settings.lr as f64,
             beta1: settings.momentum as f64,
@@ -411,10 +416,20 @@ fn optim_rejects_bad_shapes() {
     let error = rmsprop(gpu(), &params, &state, &state.clone(), &short_settings).err();
     assert!(error.is_some(), "settings of 2 elements");
     let counter = gpu().upload("c", &[2], &[0u32, 0]).unwrap();
-    let m = poisoned(65);
-    let v = poisoned(65);
-    let error = adam(gpu(), &params, &state, &m, &v, &settings, &counter)
+    let corrections = poisoned(2);
+    let error = adam_count(gpu(), &counter, &settings, &corrections)
         .err()
         .expect("a counter of 2 elements");
     assert!(error.to_string().contains("step_counter"), "{error}");
+    let m = poisoned(65);
+    let v = poisoned(65);
+    let error = adam(gpu(), &params, &state, &m, &v, &settings, &poisoned(3))
+        .err()
+        .expect("corrections of 3 elements");
+    assert!(
+        error
+            .to_string()
+            .contains("corrections has 3 elements, expected 2"),
+        "{error}"
+    );
 }
