@@ -1130,11 +1130,17 @@ fn dry_run(
     crate::outln!("{}", measured.first_iteration(ctx)?);
     if profile {
         const REPEATS: u32 = 100;
-        let iteration = measured.iteration_seconds(ctx, REPEATS)?;
-        let launches = crate::gan::profile::profile(&measured.graph, ctx, REPEATS)?;
+        let graph = &measured.graph;
+        let iteration = crate::gan::profile::differential_seconds(
+            ctx,
+            |recorder| graph.record_iteration(recorder),
+            REPEATS,
+        )?;
+        let launches = crate::gan::profile::profile(graph, ctx, REPEATS)?;
+        let copies = crate::gan::profile::texture_copies_per_iteration(graph, ctx);
         crate::outln!(
             "{}",
-            crate::gan::profile::report(&launches, config.k, iteration)
+            crate::gan::profile::report(&launches, config.k, iteration, copies)
         );
     }
     crate::outln!("dry run: nothing written; without --dry-run this trains");

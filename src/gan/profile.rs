@@ -1,7 +1,10 @@
 //! `train --dry-run --profile`: where an iteration's time goes, kernel by kernel. Each launch of
-//! the D and G steps is recorded `repeats` times alone in one submission and timed from submit
-//! to idle, so a row is the kernel's own cost (its texture copies made once, before the first
-//! repeat) plus the adapter's per-launch overhead, which is what an iteration pays for it.
+//! the D and G steps is timed alone, recorded back to back in one submission: the difference
+//! between a submission of `repeats` + 10 launches and one of 10, over `repeats`. The
+//! difference cancels the fixed cost of a submission and its wait (milliseconds on llvmpipe
+//! once a large submission has run), which would otherwise be spread over the launches; what
+//! remains is the kernel's own cost (its texture copies made once, in the first launch) plus
+//! the adapter's per-launch overhead, which is what an iteration pays for it.
 
 use std::time::Instant;
 
@@ -35,25 +38,63 @@ pub fn profile(graph: &TrainGraph, ctx: &GpuContext, repeats: u32) -> Result<Vec
     Ok(rows)
 }
 
+/// Launches in the shorter of the two timed submissions.
+const BASE_LAUNCHES: u32 = 10;
+
 fn time_launch(ctx: &GpuContext, launch: &Dispatch, repeats: u32) -> Result<f64> {
     // Once untimed: pipelines compile and texture copies are made before the clock starts.
-    let mut warm = Recorder::new(ctx);
-    warm.record(launch);
-    warm.submit()?;
-    ctx.wait_idle()?;
+    submission_seconds(ctx, |recorder| recorder.record(launch), 1)?;
+    let short = submission_seconds(ctx, |recorder| recorder.record(launch), BASE_LAUNCHES)?;
+    let long = submission_seconds(
+        ctx,
+        |recorder| recorder.record(launch),
+        BASE_LAUNCHES + repeats,
+    )?;
+    Ok((long - short).max(0.0) / repeats as f64)
+}
+
+/// Seconds per repeat of `record` beyond the fixed cost of a submission, timed as above.
+pub fn differential_seconds(
+    ctx: &GpuContext,
+    mut record: impl FnMut(&mut Recorder<'_>),
+    repeats: u32,
+) -> Result<f64> {
+    submission_seconds(ctx, &mut record, 1)?;
+    let short = submission_seconds(ctx, &mut record, BASE_LAUNCHES)?;
+    let long = submission_seconds(ctx, &mut record, BASE_LAUNCHES + repeats)?;
+    Ok((long - short).max(0.0) / repeats as f64)
+}
+
+/// Wall time of one submission holding `count` repeats of `record`, from recording to idle.
+fn submission_seconds(
+    ctx: &GpuContext,
+    mut record: impl FnMut(&mut Recorder<'_>),
+    count: u32,
+) -> Result<f64> {
     let started = Instant::now();
     let mut recorder = Recorder::new(ctx);
-    for _ in 0..repeats {
-        recorder.record(launch);
+    for _ in 0..count {
+        record(&mut recorder);
     }
     recorder.submit()?;
     ctx.wait_idle()?;
-    Ok(started.elapsed().as_secs_f64() / repeats as f64)
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Tensor-to-texture copies a steady-state iteration records (the second of two recorded
+/// together: the first also fills the textures of tensors no kernel writes). Recorded only.
+pub fn texture_copies_per_iteration(graph: &TrainGraph, ctx: &GpuContext) -> usize {
+    let mut recorder = Recorder::new(ctx);
+    graph.record_iteration(&mut recorder);
+    let first = recorder.texture_copies;
+    graph.record_iteration(&mut recorder);
+    recorder.texture_copies - first
 }
 
 /// The table `--profile` prints: each launch in iteration order with its share of the sum,
-/// then the sum against a whole iteration timed the same way.
-pub fn report(rows: &[LaunchTime], k: usize, iteration_seconds: f64) -> String {
+/// then the sum against a whole iteration timed the same way, whose texture copies (`copies`
+/// of them) the launch rows leave out.
+pub fn report(rows: &[LaunchTime], k: usize, iteration_seconds: f64, copies: usize) -> String {
     let per_iteration = |row: &LaunchTime| match row.step {
         "D" => row.seconds * k as f64,
         _ => row.seconds,
@@ -74,7 +115,8 @@ pub fn report(rows: &[LaunchTime], k: usize, iteration_seconds: f64) -> String {
         );
     }
     text += &format!(
-        "sum of launches: {:.2} ms an iteration (k = {k}); a whole iteration timed the same way: {:.2} ms",
+        "sum of launches: {:.2} ms an iteration (k = {k}); a whole iteration timed the same way: {:.2} ms, \
+         with its {copies} tensor-to-texture copies (the launch rows leave them out)",
         total * 1e3,
         iteration_seconds * 1e3
     );

@@ -50,18 +50,6 @@ impl MeasuredGraph {
     /// Run one iteration in a submission of its own and wait for it: the build time plus
     /// this one is the first-iteration time (anything done between the two, such as writing a
     /// run folder, is left out).
-    /// Seconds per iteration over `repeats` iterations recorded in one submission.
-    pub fn iteration_seconds(&self, ctx: &GpuContext, repeats: u32) -> Result<f64> {
-        let started = Instant::now();
-        let mut recorder = Recorder::new(ctx);
-        for _ in 0..repeats {
-            self.graph.record_iteration(&mut recorder);
-        }
-        recorder.submit()?;
-        ctx.wait_idle()?;
-        Ok(started.elapsed().as_secs_f64() / repeats as f64)
-    }
-
     pub fn first_iteration(&self, ctx: &GpuContext) -> Result<FirstIteration> {
         let started = Instant::now();
         let mut recorder = Recorder::new(ctx);
