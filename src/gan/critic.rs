@@ -129,6 +129,22 @@ fn primitives(critic: &Network, batch: usize) -> Result<Vec<(Primitive, usize)>>
     Ok(list)
 }
 
+/// The gate (its output and activation) of primitive `i` when it is a piecewise-linear
+/// activation, which a matmul's epilogue can apply: φ' then depends on the output alone and
+/// φ'' is zero, so nothing else needs the gradient it would have written.
+fn gate_of<'p>(
+    prims: &[(Primitive, usize)],
+    i: usize,
+    pass: &'p Pass,
+) -> Option<(&'p Tensor, Activation)> {
+    match prims.get(i)?.0 {
+        Primitive::Act { layer, activation } if !smooth(activation) => {
+            Some((&pass.outputs[layer], activation))
+        }
+        _ => None,
+    }
+}
+
 /// The gradient penalty of `critic` at fixed points (the interpolates x̂), its metrics, and its
 /// exact gradient added to the critic's parameter gradients.
 pub struct GradientPenalty {
@@ -198,22 +214,37 @@ pub fn penalty_after_pass(
         grads.push(buffer(format!("penalty G{i}"), *size)?);
     }
     grads.push(ctx.upload("penalty ∂D/∂D", &[batch, 1], &vec![1.0f32; batch])?);
+    // A piecewise-linear activation below a linear map rides in that map's matmul as a gate
+    // (saving a launch per activation); its skipped input gradient is needed by nothing.
+    let mut gated_below = false;
     for i in (0..n).rev() {
+        if std::mem::take(&mut gated_below) {
+            continue;
+        }
         let (above, here) = (&grads[i + 1], &grads[i]);
         match &prims[i].0 {
             Primitive::Linear {
                 layer,
                 inputs,
                 outputs,
-            } => dispatches.push(matmul(
-                ctx,
-                Layout::DyWt,
-                above,
-                critic.weight(*layer),
-                here,
-                (batch, *inputs, *outputs),
-                MatmulOptions::default(),
-            )?),
+            } => {
+                let gate = i
+                    .checked_sub(1)
+                    .and_then(|below| gate_of(&prims, below, pass));
+                gated_below = gate.is_some();
+                dispatches.push(matmul(
+                    ctx,
+                    Layout::DyWt,
+                    above,
+                    critic.weight(*layer),
+                    if gated_below { &grads[i - 1] } else { here },
+                    (batch, *inputs, *outputs),
+                    MatmulOptions {
+                        gate,
+                        ..Default::default()
+                    },
+                )?);
+            }
             Primitive::Conv { layer, op } => {
                 let scratch = scratch(i, op, "chain")?;
                 dispatches.extend(op.backward_input(
@@ -257,11 +288,23 @@ pub fn penalty_after_pass(
     // 4. The chain again with adjoints; 5a. the φ'' terms of smooth activations, at the
     // input of primitive i (the output of primitive i − 1).
     let mut injections: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
+    // As in step 2: a piecewise-linear activation after a linear map is that map's gate.
+    let mut gated = false;
     for i in 0..n {
-        // The last primitive's output is D itself: its adjoint is not needed, but is made
-        // (one value per example) to keep the walk uniform.
-        let width = if i + 1 == n { 1 } else { prims[i + 1].1 };
-        let next = buffer(format!("penalty adjoint {}", i + 1), width)?;
+        if std::mem::take(&mut gated) {
+            continue;
+        }
+        let gate = match prims[i].0 {
+            Primitive::Linear { .. } => gate_of(&prims, i + 1, pass),
+            _ => None,
+        };
+        gated = gate.is_some();
+        // The adjoint at the input of the next primitive not folded into this one. The last
+        // primitive's output is D itself: its adjoint is not needed, but is made (one value per
+        // example) to keep the walk uniform.
+        let after = if gated { i + 2 } else { i + 1 };
+        let width = if after == n { 1 } else { prims[after].1 };
+        let next = buffer(format!("penalty adjoint {after}"), width)?;
         match &prims[i].0 {
             Primitive::Linear {
                 layer,
@@ -284,7 +327,10 @@ pub fn penalty_after_pass(
                     critic.weight(*layer),
                     &next,
                     (batch, *outputs, *inputs),
-                    MatmulOptions::default(),
+                    MatmulOptions {
+                        gate,
+                        ..Default::default()
+                    },
                 )?);
             }
             Primitive::Conv { layer, op } => {

@@ -164,9 +164,10 @@ pub struct MatmulOptions<'a> {
     /// Layout XtDy only: also write the column sums of B ([n]; the bias gradient beside the
     /// weight gradient), accumulated like C.
     pub column_sums: Option<&'a Tensor>,
-    /// Layout DyWt only: multiply C by f'(gate) for this activation's derivative, gate [m, n]
+    /// Layouts DyWt and XW: multiply C by f'(gate) for this activation's derivative, gate [m, n]
     /// being that activation's output (the input gradient leaves through the previous layer's
-    /// activation backward). `activation` must then be Identity.
+    /// activation backward; the gradient penalty's adjoint chain goes forward through the next
+    /// one). `activation` must then be Identity.
     pub gate: Option<(&'a Tensor, Activation)>,
     pub tuning: MatmulTuning,
 }
@@ -220,9 +221,9 @@ pub fn matmul(
         expect_len("matmul", "column sums", sums.len(), n)?;
     }
     if let Some((gate, _)) = options.gate {
-        if layout != Layout::DyWt || options.bias.is_some() {
+        if layout == Layout::XtDy || options.bias.is_some() {
             return Err(Error::Gpu(format!(
-                "matmul: a gate comes with the dY·Wᵀ layout and no bias, not {}",
+                "matmul: a gate comes with the dY·Wᵀ or X·W layout and no bias, not {}",
                 layout.name()
             )));
         }

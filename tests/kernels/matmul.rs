@@ -226,19 +226,27 @@ fn matmul_column_sums_are_the_bias_gradient() {
     }
 }
 
-/// The input-gradient layout with a gate: dX = (dY·Wᵀ) ⊙ f'(y), f' from the previous layer's
-/// output y, as activation_backward would make it in a second dispatch.
+/// A gate on the input-gradient layout, dX = (dY·Wᵀ) ⊙ f'(y) with f' from the previous layer's
+/// output y, and on the forward layout (the gradient penalty's adjoint chain, X·W ⊙ f'(y) with
+/// y the next layer's output), as activation_backward would make it in a second dispatch.
 #[test]
 fn matmul_gate_is_the_previous_activation_backward() {
-    for activation in [
-        Activation::Relu,
-        Activation::LeakyRelu(0.2),
-        Activation::Tanh,
-        Activation::Sigmoid,
-    ] {
+    for (layout, activation) in [Layout::DyWt, Layout::XW].into_iter().flat_map(|layout| {
+        [
+            Activation::Relu,
+            Activation::LeakyRelu(0.2),
+            Activation::Tanh,
+            Activation::Sigmoid,
+        ]
+        .map(|activation| (layout, activation))
+    }) {
         for kernel in kernels() {
             for (m, n, k) in [(7, 65, 63), (17, 33, 9), (1, 1, 1)] {
-                let what = format!("{} gate {activation:?} {m}×{n}×{k}", kernel.name());
+                let what = format!(
+                    "{} {} gate {activation:?} {m}×{n}×{k}",
+                    kernel.name(),
+                    layout.name()
+                );
                 let mut rng = rng(&what);
                 let a = uniform(&mut rng, m * k, -1.0, 1.0);
                 let b = uniform(&mut rng, k * n, -1.0, 1.0);
@@ -256,27 +264,19 @@ fn matmul_gate_is_the_previous_activation_backward() {
                     tuning: MatmulTuning::with_kernel(kernel),
                     ..Default::default()
                 };
-                let dispatch = matmul(
-                    gpu(),
-                    Layout::DyWt,
-                    &a_gpu,
-                    &b_gpu,
-                    &c_gpu,
-                    (m, n, k),
-                    options,
-                )
-                .unwrap();
+                let dispatch =
+                    matmul(gpu(), layout, &a_gpu, &b_gpu, &c_gpu, (m, n, k), options).unwrap();
                 let result = run_and_read(&[&dispatch], &c_gpu);
 
                 let product =
-                    reference::matmul::matmul(Layout::DyWt, &to_f64(&a), &to_f64(&b), (m, n, k));
+                    reference::matmul::matmul(layout, &to_f64(&a), &to_f64(&b), (m, n, k));
                 let expected = reference::activation::activation_backward(
                     &product,
                     &to_f64(&gate),
                     activation,
                 );
                 // |f'| ≤ 1 for these activations, so the product's error bound carries over.
-                let scale = reference::matmul::matmul(Layout::DyWt, &abs(&a), &abs(&b), (m, n, k));
+                let scale = reference::matmul::matmul(layout, &abs(&a), &abs(&b), (m, n, k));
                 assert_close_scaled(&what, &result, &expected, &scale, 1e-5);
             }
         }
