@@ -287,9 +287,11 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
     if let (None, Some(lambda)) = (args.lambda, toy_defaults.as_ref().and_then(|t| t.lambda)) {
         wasserstein.lambda = lambda;
     }
-    let batch_size = args
-        .batch_size
-        .unwrap_or(preset.as_ref().map_or(64, |p| p.batch_size));
+    let batch_size = args.batch_size.unwrap_or(match (&preset, &toy_defaults) {
+        (Some(p), _) => p.batch_size,
+        (None, Some(toy)) => toy.batch_size,
+        (None, None) => 64,
+    });
     let toy_k = toy_defaults.as_ref().and_then(|t| t.k);
     let k = args.k.unwrap_or(match (preset_training, toy_k) {
         (Some(p), _) => p.k,
