@@ -10,12 +10,19 @@ use std::time::Instant;
 
 use super::graph::TrainGraph;
 use crate::error::Result;
-use crate::gpu::{Dispatch, GpuContext, Recorder};
+use crate::gpu::{GpuContext, Recorder};
+
+/// Which step of Algorithm 1 a launch belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A D step: recorded k times an iteration.
+    D,
+    G,
+}
 
 /// One launch of an iteration and its time.
 pub struct LaunchTime {
-    /// "D" (a D step: recorded k times an iteration) or "G".
-    pub step: &'static str,
+    pub step: Step,
     pub label: String,
     pub workgroups: [u32; 3],
     pub seconds: f64,
@@ -25,13 +32,13 @@ pub struct LaunchTime {
 /// times).
 pub fn profile(graph: &TrainGraph, ctx: &GpuContext, repeats: u32) -> Result<Vec<LaunchTime>> {
     let mut rows = Vec::new();
-    for (step, launches) in [("D", graph.d_step()), ("G", graph.g_step())] {
+    for (step, launches) in [(Step::D, graph.d_step()), (Step::G, graph.g_step())] {
         for launch in launches {
             rows.push(LaunchTime {
                 step,
                 label: launch.label.clone(),
                 workgroups: launch.workgroups,
-                seconds: time_launch(ctx, launch, repeats)?,
+                seconds: differential_seconds(ctx, |recorder| recorder.record(launch), repeats)?,
             });
         }
     }
@@ -41,24 +48,13 @@ pub fn profile(graph: &TrainGraph, ctx: &GpuContext, repeats: u32) -> Result<Vec
 /// Launches in the shorter of the two timed submissions.
 const BASE_LAUNCHES: u32 = 10;
 
-fn time_launch(ctx: &GpuContext, launch: &Dispatch, repeats: u32) -> Result<f64> {
-    // Once untimed: pipelines compile and texture copies are made before the clock starts.
-    submission_seconds(ctx, |recorder| recorder.record(launch), 1)?;
-    let short = submission_seconds(ctx, |recorder| recorder.record(launch), BASE_LAUNCHES)?;
-    let long = submission_seconds(
-        ctx,
-        |recorder| recorder.record(launch),
-        BASE_LAUNCHES + repeats,
-    )?;
-    Ok((long - short).max(0.0) / repeats as f64)
-}
-
 /// Seconds per repeat of `record` beyond the fixed cost of a submission, timed as above.
 pub fn differential_seconds(
     ctx: &GpuContext,
     mut record: impl FnMut(&mut Recorder<'_>),
     repeats: u32,
 ) -> Result<f64> {
+    // Once untimed: pipelines compile and texture copies are made before the clock starts.
     submission_seconds(ctx, &mut record, 1)?;
     let short = submission_seconds(ctx, &mut record, BASE_LAUNCHES)?;
     let long = submission_seconds(ctx, &mut record, BASE_LAUNCHES + repeats)?;
@@ -96,15 +92,15 @@ pub fn texture_copies_per_iteration(graph: &TrainGraph, ctx: &GpuContext) -> usi
 /// of them) the launch rows leave out.
 pub fn report(rows: &[LaunchTime], k: usize, iteration_seconds: f64, copies: usize) -> String {
     let per_iteration = |row: &LaunchTime| match row.step {
-        "D" => row.seconds * k as f64,
-        _ => row.seconds,
+        Step::D => row.seconds * k as f64,
+        Step::G => row.seconds,
     };
     let total: f64 = rows.iter().map(per_iteration).sum();
     let mut text = String::from("step  µs/launch  % of sum  workgroups  launch\n");
     for row in rows {
         text += &format!(
             "{:>4}  {:>9.1}  {:>8.1}  {:>10}  {}\n",
-            row.step,
+            format!("{:?}", row.step),
             row.seconds * 1e6,
             100.0 * per_iteration(row) / total,
             format!(
