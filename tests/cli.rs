@@ -722,8 +722,10 @@ fn dry_run_profile_times_every_launch_of_an_iteration() {
         .collect();
     assert!(rows.len() > 20, "too few launches in\n{out}");
     let share: f64 = rows.iter().map(|r| r[2].parse::<f64>().unwrap()).sum();
+    // Each share is printed to 0.1, so rounding moves the sum by at most 0.05 a row.
+    let rounding = 0.05 * rows.len() as f64 + 1e-9;
     assert!(
-        (share - 100.0).abs() < 0.5,
+        (share - 100.0).abs() <= rounding,
         "shares sum to {share} in\n{out}"
     );
     for step in ["D", "G"] {
