@@ -8,7 +8,8 @@ decay min(β, (1 + t)/(10 + t)), t = G updates before this one; the stats are th
 followed by the raw G's in parentheses, both on the same noise). Also: act=relu (both nets'
 hidden activation), r1=γ, bn=1 (batch norm in G), gscale=s (G's last layer ×s at init),
 inoise=σ inoise_end=f (instance noise on D's inputs, falling linearly to 0 at f of the run),
-topk=ν topk_every=N (top-k training: G's loss over the k best-rated generated packs).
+topk=ν topk_every=N (top-k training: G's loss over the k best-rated generated packs),
+r1_every=N (lazy R1: the penalty on every N-th D step only, with γ·N).
 usage: toy_torch.py key=value ...   (prints one line: the config, modes/hq per eval, wall time)
 """
 import copy, math, sys, time
@@ -18,7 +19,7 @@ cfg = dict(data="ring8", loss="nsgan", steps=2000, batch=64, g="128,128,128", d=
            noise=2, lr=1e-3, lrg=None, lrd=None, b1=0.5, b2=0.999, k=1, decay=1.0, min_lr=0.0,
            pack=1, seed=0, lam=10.0, evals=4, act="lrelu", threads=1, ema=0.0, noise_kind="normal",
            r1=0.0, center=1.0, ckpt=0, bn=0, gscale=1.0, inoise=0.0, inoise_end=0.5,
-           topk=1.0, topk_every=100)
+           topk=1.0, topk_every=100, r1_every=1)
 for arg in sys.argv[1:]:
     key, value = arg.split("=", 1)
     cfg[key] = type(cfg[key])(value) if cfg[key] is not None else float(value)
@@ -117,11 +118,12 @@ for t in range(cfg["steps"]):
         if cfg["loss"] == "nsgan":
             dr, df = D(packed(x)), D(packed(fake))
             loss = bce(dr, torch.ones_like(dr)) + bce(df, torch.zeros_like(df))
-            if cfg["r1"] > 0:
+            if cfg["r1"] > 0 and t % cfg["r1_every"] == 0:
                 # R1 (Mescheder et al. 2018): γ/2 · E‖∇ₓ logit D(x)‖² on real data.
                 xr = packed(x).detach().requires_grad_(True)
                 g, = torch.autograd.grad(D(xr).sum(), xr, create_graph=True)
-                loss = loss + cfg["r1"] / 2 * (g ** 2).sum(1).mean()
+                # Lazy (Karras et al. 2020): every r1_every-th step, γ times r1_every.
+                loss = loss + cfg["r1"] * cfg["r1_every"] / 2 * (g ** 2).sum(1).mean()
         else:
             eps = torch.rand(B // m, 1).repeat_interleave(m, 0)
             xh = (eps * x + (1 - eps) * fake).requires_grad_(True)

@@ -364,6 +364,22 @@ fn bad_r1_flags_are_refused() {
         error.contains("--r1-gamma") && error.contains("≥ 0") && error.contains("-1"),
         "{error}"
     );
+    // Lazy R1 needs an R1 to space out, and a spacing of at least one step.
+    let error = fails(&["train", "grid25", "--loss", "wgan-gp", "--r1-every", "4"]);
+    assert!(
+        error.contains("--r1-every 4") && error.contains("--r1-gamma") && error.contains("wgan-gp"),
+        "{error}"
+    );
+    let error = fails(&["train", "grid25", "--r1-gamma", "0", "--r1-every", "4"]);
+    assert!(
+        error.contains("--r1-every 4") && error.contains("γ off"),
+        "{error}"
+    );
+    let error = fails(&["train", "grid25", "--r1-every", "0"]);
+    assert!(
+        error.contains("--r1-every") && error.contains("at least 1") && error.contains("found 0"),
+        "{error}"
+    );
     // The goodfellow2014 D is maxout with dropout, which the penalty's double backprop does
     // not cover: refused by name before anything is written.
     let dir = scratch("r1-maxout");

@@ -40,6 +40,7 @@ fn tiny_toy_config() -> TrainConfig {
         // On, so that every part of the breakdown has something to count.
         ema: Some(0.99),
         r1: None,
+        r1_every: 1,
         eval: Default::default(),
     }
 }
@@ -95,7 +96,7 @@ fn memory_breakdown_of_a_toy_run_counts_every_part() {
     assert!(memory.optimizer_state > 2 * memory.parameters());
     assert!(memory.ema >= memory.g_parameters);
 
-    let first = measured.first_iteration(gpu()).unwrap();
+    let first = measured.first_iteration(gpu(), 0).unwrap();
     assert!(first.seconds > 0.0);
     assert!(
         first.to_string().starts_with("first iteration: "),

@@ -57,6 +57,7 @@ fn toy_config(steps: u64) -> TrainConfig {
         pack: 1,
         ema: None,
         r1: None,
+        r1_every: 1,
         eval: Default::default(),
     }
 }
@@ -143,6 +144,18 @@ fn a_packed_run_with_an_ema_generator_resumes_bit_for_bit() {
     check_resume_is_bit_exact("pack-ema", &packed);
 }
 
+/// Lazy R1 picks its D steps by the run's step count: with every third D step penalised, a
+/// resume at step 20 (mid-cycle) continues on the uninterrupted run's steps.
+#[test]
+fn a_lazy_r1_run_resumes_bit_for_bit() {
+    let lazy = |steps| TrainConfig {
+        r1: Some(2.0),
+        r1_every: 3,
+        ..toy_config(steps)
+    };
+    check_resume_is_bit_exact("lazy-r1", &lazy);
+}
+
 /// Run `config(40)` whole, and as 20 + 20 with a resume between: same losses, same generator,
 /// same final checkpoint (every network, optimizer state and EMA).
 fn check_resume_is_bit_exact(name: &str, config: &dyn Fn(u64) -> TrainConfig) {
@@ -227,8 +240,8 @@ fn a_training_iteration_makes_no_host_write_or_read() {
         ctx.wait_idle().unwrap();
         let (writes, reads) = (ctx.transfers.writes(), ctx.transfers.reads());
         let mut recorder = Recorder::new(ctx);
-        for _ in 0..5 {
-            graph.record_iteration(&mut recorder);
+        for iteration in 0..5 {
+            graph.record_iteration(&mut recorder, iteration);
         }
         assert_eq!(recorder.dispatches, 5 * graph.dispatches_per_iteration());
         recorder.submit().unwrap();
@@ -355,6 +368,7 @@ fn tiny_goodfellow(data: DataSource, examples: usize, holdout: usize, steps: u64
         pack: 1,
         ema: None,
         r1: None,
+        r1_every: 1,
         eval: Default::default(),
     }
 }
@@ -495,9 +509,9 @@ fn held_out_examples_are_never_drawn() {
     let training = count - holdout;
     let mut seen = vec![false; training];
     // 20 iterations draw 200 rows: over five epochs of the 37 training examples.
-    for _ in 0..20 {
+    for iteration in 0..20 {
         let mut recorder = Recorder::new(gpu());
-        graph.record_iteration(&mut recorder);
+        graph.record_iteration(&mut recorder, iteration);
         recorder.submit().unwrap();
         let indices = gpu().read_u32(graph.real.indices().unwrap()).unwrap();
         let batch = gpu().read_f32(&graph.real.batch).unwrap();

@@ -129,6 +129,7 @@ fn config(
         pack: variant.pack,
         ema: variant.ema,
         r1: variant.r1,
+        r1_every: variant.r1_every.max(1),
         eval: EvalSchedule::default(),
     }
 }
@@ -239,6 +240,8 @@ struct Variant {
     ema: Option<f32>,
     /// R1 with this γ: γ/2 · mean ‖∇ₓD(x)‖² at the real batch, by double backprop (MLP D).
     r1: Option<f32>,
+    /// Lazy R1: the penalty on every N-th D step only, at γ·N (0 and 1: every step).
+    r1_every: u64,
 }
 
 fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant: Variant) {
@@ -297,8 +300,8 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant
     let real = RealData::upload_conditional(ctx, host, BATCH, classes).unwrap();
     let graph = TrainGraph::new(ctx, &config, real).unwrap();
     let mut recorder = Recorder::new(ctx);
-    for _ in 0..ITERATIONS {
-        graph.record_iteration(&mut recorder);
+    for iteration in 0..ITERATIONS as u64 {
+        graph.record_iteration(&mut recorder, iteration);
     }
     recorder.submit().unwrap();
 
@@ -311,7 +314,7 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant
     let mut ema = g.params.clone();
     let (mut rng_counter, mut batch_counter) = (0u32, 0u32);
     let mut batch_labels = Vec::new();
-    for _ in 0..ITERATIONS {
+    for iteration in 0..ITERATIONS as u64 {
         // D step: BCE(D(x), 1) + BCE(D(G(z)), 0).
         rng_counter += 1;
         let z = random::fill_normal(
@@ -348,7 +351,9 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant
             &mut d_grads,
             &network::backward(&d.spec, &d.params, &fake_trace, &fake_grad).0,
         );
-        if let Some(gamma) = variant.r1 {
+        let every = variant.r1_every.max(1);
+        if let Some(gamma) = variant.r1.filter(|_| iteration % every == 0) {
+            let gamma = gamma * every as f32;
             let critic = d.spec.as_mlp().expect("R1 is checked on an MLP D");
             let real_input = with_label(&x, &batch_labels, d_layout);
             let (_, r1_grads) = penalty::critic_gradient_penalty_backward(
@@ -460,7 +465,7 @@ fn two_mlp_gan_iterations_match_the_f64_reference() {
 }
 
 /// R1 (`--r1-gamma`): its exact double-backprop gradient at the real batch is part of D's
-/// update, for a plain and a packed MLP D.
+/// update, for a plain and a packed MLP D, and every other D step under `--r1-every 2`.
 #[test]
 fn r1_gan_iterations_match_the_f64_reference() {
     let hidden = Activation::LeakyRelu(0.2);
@@ -474,6 +479,12 @@ fn r1_gan_iterations_match_the_f64_reference() {
         Variant {
             pack: 2,
             r1: Some(3.0),
+            ..Variant::default()
+        },
+        // Lazy R1: the first iteration's D step has the penalty at 2γ, the second none.
+        Variant {
+            r1: Some(5.0),
+            r1_every: 2,
             ..Variant::default()
         },
     ] {

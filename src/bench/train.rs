@@ -87,6 +87,7 @@ pub fn model_config(model: BenchModel, batch: usize) -> TrainConfig {
         pack: 1,
         ema: None,
         r1: None,
+        r1_every: 1,
         eval: Default::default(),
     }
 }
@@ -154,13 +155,13 @@ pub fn run(
         // Every batch size compiles its own pipelines, as a fresh `train` run would.
         ctx.clear_pipeline_cache();
         let measured = setup::build(ctx, &config, host)?;
-        let first_iteration = measured.first_iteration(ctx)?;
+        let first_iteration = measured.first_iteration(ctx, 0)?;
         let graph = &measured.graph;
         let time = |iterations: usize| -> Result<f64> {
             let start = Instant::now();
             let mut recorder = Recorder::new(ctx);
-            for _ in 0..iterations {
-                graph.record_iteration(&mut recorder);
+            for iteration in 0..iterations as u64 {
+                graph.record_iteration(&mut recorder, iteration);
             }
             recorder.submit()?;
             ctx.wait_idle()?;

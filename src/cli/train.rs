@@ -106,6 +106,10 @@ pub struct TrainArgs {
     /// [default: 1 with nsgan and minimax on ring8, else none; 0 turns it off].
     #[arg(long, value_name = "GAMMA", alias = "r1")]
     pub r1_gamma: Option<f32>,
+    /// Lazy R1 (StyleGAN2's lazy regularisation, Karras et al. 2020): the penalty on every N-th
+    /// D step only, weighted γ·N, so it costs 1/N as much [default: 1, every step].
+    #[arg(long, value_name = "N", alias = "r1-interval")]
+    pub r1_every: Option<u64>,
     /// wgan's clip value c: critic parameters are clipped to [−c, c] after each step [default: 0.01].
     #[arg(long)]
     pub clip: Option<f32>,
@@ -508,6 +512,13 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         None => args.steps.unwrap_or(default_steps),
     };
     let pixel_range = PixelRange::for_output(generator.output_activation());
+    let r1 = zero_is_off(args.r1_gamma, toy_defaults.as_ref().and_then(|t| t.r1));
+    // A toy default's spacing applies to its R1 only: with R1 turned off it would be refused.
+    let default_r1_every = match (&toy_defaults, r1) {
+        (Some(toy), Some(_)) => toy.r1_every,
+        _ => 1,
+    };
+    let r1_every = args.r1_every.unwrap_or(default_r1_every);
     let config = TrainConfig {
         data,
         noise_dim,
@@ -531,7 +542,8 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         pack,
         // --ema 0 turns a default average off (β 0 would copy G every step).
         ema: zero_is_off(args.ema, toy_defaults.as_ref().and_then(|t| t.ema)),
-        r1: zero_is_off(args.r1_gamma, toy_defaults.as_ref().and_then(|t| t.r1)),
+        r1,
+        r1_every,
         eval: eval_schedule(args),
     };
     config.validate()?;
@@ -806,6 +818,7 @@ fn refused_on_resume(args: &TrainArgs) -> Vec<&'static str> {
         ("--pack", args.pack.is_some()),
         ("--ema", args.ema.is_some()),
         ("--r1-gamma", args.r1_gamma.is_some()),
+        ("--r1-every", args.r1_every.is_some()),
         ("--width", args.width.is_some()),
         ("--g-hidden", args.g_hidden.is_some()),
         ("--d-hidden", args.d_hidden.is_some()),
@@ -1129,13 +1142,13 @@ fn dry_run(
     let host = HostData::given_or_load(host, &config.data)?;
     let measured = crate::gan::setup::build(ctx, config, host.hold_out(config.holdout)?)?;
     crate::outln!("{}", measured.memory);
-    crate::outln!("{}", measured.first_iteration(ctx)?);
+    crate::outln!("{}", measured.first_iteration(ctx, 0)?);
     if profile {
         const REPEATS: u32 = 100;
         let graph = &measured.graph;
         let iteration = crate::gan::profile::differential_seconds(
             ctx,
-            |recorder| graph.record_iteration(recorder),
+            |recorder| graph.record_iteration(recorder, 0),
             REPEATS,
         )?;
         let launches = crate::gan::profile::profile(graph, ctx, REPEATS)?;
@@ -1144,6 +1157,13 @@ fn dry_run(
             "{}",
             crate::gan::profile::report(&launches, config.k, iteration, copies)
         );
+        if config.r1_every > 1 {
+            crate::outln!(
+                "lazy R1: the D rows and the whole iteration include R1's launches, which run \
+                 on one D step in {}",
+                config.r1_every
+            );
+        }
     }
     crate::outln!("dry run: nothing written; without --dry-run this trains");
     Ok(ExitCode::SUCCESS)

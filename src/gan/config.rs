@@ -357,9 +357,22 @@ pub struct TrainConfig {
     /// γ/2 · mean ‖∇ₓ D(x)‖² at the real batch (D's logit), with its exact gradient. None: off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r1: Option<f32>,
+    /// Lazy R1 (Karras et al. 2020, StyleGAN2's lazy regularisation): the penalty runs on every
+    /// `r1_every`-th D step only, weighted γ · r1_every, so it costs 1/r1_every of its price and
+    /// weighs the same on average. 1: every D step.
+    #[serde(default = "every_step", skip_serializing_if = "is_every_step")]
+    pub r1_every: u64,
     /// Evaluations during training (absent from older configs: none).
     #[serde(default)]
     pub eval: EvalSchedule,
+}
+
+fn every_step() -> u64 {
+    1
+}
+
+fn is_every_step(every: &u64) -> bool {
+    *every == 1
 }
 
 fn no_packing() -> usize {
@@ -537,10 +550,39 @@ impl TrainConfig {
         self.r1.filter(|&gamma| probability_d && gamma > 0.0)
     }
 
+    /// Whether D step `d_step` (counted from 0 over the whole run, k per iteration) runs the
+    /// gradient penalty: every step, except under lazy R1 (`r1_every` > 1) every r1_every-th.
+    pub fn penalty_at(&self, d_step: u64) -> bool {
+        self.r1_gamma().is_none() || d_step.is_multiple_of(self.r1_every)
+    }
+
+    /// The D steps of iterations `iterations` that run the gradient penalty (all of them but
+    /// under lazy R1).
+    pub fn penalty_steps(&self, iterations: std::ops::Range<u64>) -> u64 {
+        let k = self.k as u64;
+        (iterations.start * k..iterations.end * k)
+            .filter(|&d_step| self.penalty_at(d_step))
+            .count() as u64
+    }
+
     /// R1: a finite γ ≥ 0, for the losses with a probability D (a Wasserstein critic has its
     /// own penalty), on a D whose penalty gradient is written (as a critic's), and not on a
     /// packed conditional D (as the critic's penalty).
     fn validate_r1(&self) -> Result<()> {
+        if self.r1_every == 0 {
+            return Err(Error::Input(
+                "--r1-every: R1 runs on every N-th D step, so N must be at least 1, found 0".into(),
+            ));
+        }
+        if self.r1_every > 1 && self.r1_gamma().is_none() {
+            return Err(Error::Input(format!(
+                "--r1-every {}: there is no R1 penalty to space out; it needs --r1-gamma γ > 0 \
+                 with --loss nsgan or minimax (the loss is {}, γ {})",
+                self.r1_every,
+                self.loss.flag_name(),
+                self.r1.map_or("off".to_string(), |gamma| gamma.to_string())
+            )));
+        }
         let Some(gamma) = self.r1 else {
             return Ok(());
         };
@@ -739,6 +781,7 @@ mod tests {
             pack: 1,
             ema: None,
             r1: None,
+            r1_every: 1,
             eval: EvalSchedule::default(),
         }
     }
@@ -914,6 +957,7 @@ mod tests {
             pack: 1,
             ema: None,
             r1: None,
+            r1_every: 1,
             eval: EvalSchedule::default(),
         }
     }

@@ -557,7 +557,8 @@ pub fn critic_loss(
 
 /// The D step's gradient penalty, adding its exact gradient to D's parameter gradients after
 /// the loss's backward passes have written them: wgan-gp's at interpolates, R1 at the real
-/// batch for nsgan and minimax with `--r1-gamma`; no dispatches otherwise.
+/// batch for nsgan and minimax with `--r1-gamma` (at γ · `--r1-every`: the graph records it in
+/// that share of the D steps); no dispatches otherwise.
 pub fn penalty(
     ctx: &GpuContext,
     config: &TrainConfig,
@@ -570,7 +571,15 @@ pub fn penalty(
         return wasserstein_penalty(ctx, config, critic, (real, fake), metrics, rng_counter);
     }
     match config.r1_gamma() {
-        Some(gamma) => r1_penalty(ctx, config, critic, real, metrics, gamma),
+        // Lazy R1 weighs its fewer steps up, so the penalty's average weight stays γ.
+        Some(gamma) => r1_penalty(
+            ctx,
+            config,
+            critic,
+            real,
+            metrics,
+            gamma * config.r1_every as f32,
+        ),
         None => Ok(Vec::new()),
     }
 }

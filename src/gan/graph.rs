@@ -111,7 +111,10 @@ pub struct TrainGraph {
     pub rng_counter: Tensor,
     pub metrics: Tensor,
     pub real: RealData,
+    /// A D step with its gradient penalty (if the loss has one).
     d_step: Vec<Dispatch>,
+    /// Under lazy R1 (`r1_every` > 1), the D step without it; None otherwise.
+    d_step_unpenalized: Option<Vec<Dispatch>>,
     g_step: Vec<Dispatch>,
 }
 
@@ -213,7 +216,22 @@ impl TrainGraph {
         }
         d_step.extend(discriminator.backward(ctx, &d_real, ParamGrads::Overwrite, None)?);
         d_step.extend(discriminator.backward(ctx, &d_fake, ParamGrads::Accumulate, None)?);
-        // wgan-gp's penalty adds its exact gradient to the critic's (nothing for other losses).
+        // Under lazy R1 most D steps skip the penalty: the same step, without it.
+        let mut d_step_unpenalized = None;
+        let mut update_d = d_optimizer.dispatches.clone();
+        if config.loss == GanLoss::Wgan {
+            // The original WGAN keeps the critic Lipschitz by clipping every parameter.
+            update_d.push(optim::clip_weights(
+                ctx,
+                &discriminator.params.whole,
+                config.wasserstein.clip,
+            )?);
+        }
+        if config.r1_every > 1 {
+            d_step_unpenalized = Some([d_step.clone(), update_d.clone()].concat());
+        }
+        // wgan-gp's penalty adds its exact gradient to the critic's, as R1 does for nsgan and
+        // minimax (nothing for other losses).
         d_step.extend(critic::penalty(
             ctx,
             config,
@@ -222,15 +240,7 @@ impl TrainGraph {
             &metrics,
             &rng_counter,
         )?);
-        d_step.extend(d_optimizer.dispatches.iter().cloned());
-        if config.loss == GanLoss::Wgan {
-            // The original WGAN keeps the critic Lipschitz by clipping every parameter.
-            d_step.push(optim::clip_weights(
-                ctx,
-                &discriminator.params.whole,
-                config.wasserstein.clip,
-            )?);
-        }
+        d_step.extend(update_d);
 
         // G step: the gradient flows through D (its parameters untouched) into G.
         let (target, scale) = match config.loss {
@@ -301,14 +311,23 @@ impl TrainGraph {
             metrics,
             real,
             d_step,
+            d_step_unpenalized,
             g_step,
         })
     }
 
-    /// Record one iteration of Algorithm 1: k D steps, then one G step.
-    pub fn record_iteration(&self, recorder: &mut Recorder<'_>) {
-        for _ in 0..self.config.k {
-            recorder.record_all(&self.d_step);
+    /// Record iteration `iteration` (counted from 0 over the whole run) of Algorithm 1: k D
+    /// steps, then one G step. The index picks which D steps carry a lazy R1 penalty, so a
+    /// resumed run records what the uninterrupted one would.
+    pub fn record_iteration(&self, recorder: &mut Recorder<'_>, iteration: u64) {
+        let k = self.config.k as u64;
+        for d_step in iteration * k..(iteration + 1) * k {
+            match &self.d_step_unpenalized {
+                Some(unpenalized) if !self.config.penalty_at(d_step) => {
+                    recorder.record_all(unpenalized)
+                }
+                _ => recorder.record_all(&self.d_step),
+            }
         }
         recorder.record_all(&self.g_step);
     }
@@ -339,7 +358,8 @@ impl TrainGraph {
         self.ema.as_ref().unwrap_or(&self.generator)
     }
 
-    /// One D step's launches, in order (an iteration records them k times).
+    /// One D step's launches with its gradient penalty, in order (an iteration records k D
+    /// steps; under lazy R1 most of them without the penalty's launches).
     pub fn d_step(&self) -> &[Dispatch] {
         &self.d_step
     }
@@ -349,7 +369,8 @@ impl TrainGraph {
         &self.g_step
     }
 
-    /// Dispatches in one iteration (for benchmarks and tests).
+    /// Dispatches in one iteration whose D steps all carry the penalty (for benchmarks and
+    /// tests).
     pub fn dispatches_per_iteration(&self) -> usize {
         self.config.k * self.d_step.len() + self.g_step.len()
     }

@@ -81,9 +81,9 @@ fn submission_seconds(
 /// together: the first also fills the textures of tensors no kernel writes). Recorded only.
 pub fn texture_copies_per_iteration(graph: &TrainGraph, ctx: &GpuContext) -> usize {
     let mut recorder = Recorder::new(ctx);
-    graph.record_iteration(&mut recorder);
+    graph.record_iteration(&mut recorder, 0);
     let first = recorder.texture_copies;
-    graph.record_iteration(&mut recorder);
+    graph.record_iteration(&mut recorder, 1);
     recorder.texture_copies - first
 }
 

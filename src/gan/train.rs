@@ -115,7 +115,7 @@ fn extra_values(
     columns: &[MetricColumn],
     row: &MetricsRow,
     sums: &[f32],
-    d_steps: f64,
+    (d_steps, penalty_steps): (f64, f64),
     (stats, warning): (Option<&SampleStats>, bool),
 ) -> Vec<f64> {
     let modes = stats.and_then(|s| s.modes.as_ref());
@@ -124,10 +124,14 @@ fn extra_values(
         .map(|&column| match column {
             // The per-step means of D(x) and D(G(z)) are already in the row.
             MetricColumn::Wasserstein => row.d_real - row.d_fake,
+            // Under lazy R1 the penalty is weighted up on the steps that run it: per D step it
+            // averages out; the slope is measured on those steps only.
             MetricColumn::Penalty | MetricColumn::R1Penalty => {
                 sums[slot::PENALTY as usize] as f64 / d_steps
             }
-            MetricColumn::GradNorm => sums[slot::GRAD_NORM as usize] as f64 / d_steps,
+            MetricColumn::GradNorm => {
+                sums[slot::GRAD_NORM as usize] as f64 / penalty_steps.max(1.0)
+            }
             MetricColumn::Modes => modes.map_or(f64::NAN, |m| m.modes_captured as f64),
             MetricColumn::HighQuality => modes.map_or(f64::NAN, |m| m.high_quality_fraction as f64),
             MetricColumn::DStarGap => stats.and_then(|s| s.d_star_gap).unwrap_or(f64::NAN),
@@ -142,6 +146,8 @@ fn extra_values(
 struct InFlight {
     read: PendingRead<f32>,
     iterations: u64,
+    /// D steps among them that ran the gradient penalty (fewer under lazy R1).
+    penalty_steps: u64,
     end_step: u64,
 }
 
@@ -297,7 +303,7 @@ pub fn train_with_outputs(
             &columns[..own_columns],
             &row,
             &sums,
-            d_steps,
+            (d_steps, flight.penalty_steps as f64),
             (modes, sign.is_some()),
         );
         match scores {
@@ -332,12 +338,12 @@ pub fn train_with_outputs(
             // The first iteration alone, waited for, so its time can be reported; the metrics
             // it adds stay in the tensor until this chunk's read.
             first_iteration_pending = false;
-            progress.note(&measured.first_iteration(ctx)?.to_string());
+            progress.note(&measured.first_iteration(ctx, step)?.to_string());
             first += 1;
         }
         let mut recorder = Recorder::new(ctx);
-        for _ in first..end {
-            graph.record_iteration(&mut recorder);
+        for iteration in first..end {
+            graph.record_iteration(&mut recorder, iteration);
         }
         let staging = recorder.read_later(&graph.metrics);
         recorder.clear(&graph.metrics);
@@ -357,6 +363,7 @@ pub fn train_with_outputs(
         in_flight = Some(InFlight {
             read,
             iterations: end - step,
+            penalty_steps: config.penalty_steps(step..end),
             end_step: end,
         });
         step = end;
