@@ -9,7 +9,8 @@ followed by the raw G's in parentheses, both on the same noise). Also: act=relu 
 hidden activation), r1=γ, bn=1 (batch norm in G), gscale=s (G's last layer ×s at init),
 inoise=σ inoise_end=f (instance noise on D's inputs, falling linearly to 0 at f of the run),
 topk=ν topk_every=N (top-k training: G's loss over the k best-rated generated packs),
-r1_every=N (lazy R1: the penalty on every N-th D step only, with γ·N).
+r1_every=N (lazy R1: the penalty on every N-th D step only, with γ·N), zscale=s (noise times s,
+as gan-gpu's --noise-scale).
 usage: toy_torch.py key=value ...   (prints one line: the config, modes/hq per eval, wall time)
 """
 import copy, math, sys, time
@@ -19,7 +20,7 @@ cfg = dict(data="ring8", loss="nsgan", steps=2000, batch=64, g="128,128,128", d=
            noise=2, lr=1e-3, lrg=None, lrd=None, b1=0.5, b2=0.999, k=1, decay=1.0, min_lr=0.0,
            pack=1, seed=0, lam=10.0, evals=4, act="lrelu", threads=1, ema=0.0, noise_kind="normal",
            r1=0.0, center=1.0, ckpt=0, bn=0, gscale=1.0, inoise=0.0, inoise_end=0.5,
-           topk=1.0, topk_every=100, r1_every=1)
+           topk=1.0, topk_every=100, r1_every=1, zscale=1.0)
 for arg in sys.argv[1:]:
     key, value = arg.split("=", 1)
     cfg[key] = type(cfg[key])(value) if cfg[key] is not None else float(value)
@@ -43,8 +44,8 @@ def real(n):
 
 def noise(n):
     if cfg["noise_kind"] == "uniform":
-        return torch.rand(n, cfg["noise"]) * 2 - 1
-    return torch.randn(n, cfg["noise"])
+        return (torch.rand(n, cfg["noise"]) * 2 - 1) * cfg["zscale"]
+    return torch.randn(n, cfg["noise"]) * cfg["zscale"]
 
 
 def mlp(sizes, out, bn=False):

@@ -184,6 +184,70 @@ fn sample_writes_a_grid_and_npy_from_a_run() {
     assert_eq!(gan_gpu::report::npy::read_npy_2d(&again).unwrap().0, values);
 }
 
+/// `--noise-scale S` is the run's prior: written to config.json, and `sample` draws U(−S, S),
+/// so feeding S times the unit draw back through `--noise` gives the same samples.
+#[test]
+fn noise_scale_is_the_runs_prior_everywhere() {
+    let dir = scratch("noise-scale");
+    let run = dir.join("run");
+    let run_text = run.to_str().unwrap();
+    succeeds(&[
+        "train",
+        "--steps",
+        "2",
+        "--noise-scale",
+        "3",
+        "--quiet",
+        "--out",
+        run_text,
+    ]);
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["noise_scale"], 3.0);
+    let sample = |args: &[&str], name: &str| {
+        let out = dir.join(name);
+        let mut all = vec![
+            "sample",
+            run_text,
+            "--format",
+            "npy",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        succeeds(&all);
+        gan_gpu::report::npy::read_npy_2d(&out).unwrap().0
+    };
+    let drawn = sample(&["-n", "10"], "drawn.npy");
+    let feed = |scale: f32, name: &str| {
+        let path = dir.join(name);
+        let z: Vec<f32> = gan_gpu::gan::prior::Noise::Uniform
+            .host(10, 2, 0)
+            .into_iter()
+            .map(|z| z * scale)
+            .collect();
+        gan_gpu::report::npy::write_npy_f32(&path, &z, 10, 2).unwrap();
+        path
+    };
+    let scaled = feed(3.0, "z3.npy");
+    assert_eq!(
+        sample(&["--noise", scaled.to_str().unwrap()], "fed3.npy"),
+        drawn
+    );
+    let unit = feed(1.0, "z1.npy");
+    assert_ne!(
+        sample(&["--noise", unit.to_str().unwrap()], "fed1.npy"),
+        drawn
+    );
+
+    let error = fails(&["train", "--noise-scale", "0"]);
+    assert!(
+        error.contains("--noise-scale") && error.contains("positive") && error.contains("found 0"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn unknown_adapter_lists_the_adapters() {
     let error = fails(&["info", "--adapter", "no-such-gpu-anywhere"]);

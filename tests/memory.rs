@@ -20,6 +20,7 @@ fn tiny_toy_config() -> TrainConfig {
         data: DataSource::Toy("ring8".into()),
         noise_dim: 2,
         noise: Default::default(),
+        noise_scale: 1.0,
         classes: None,
         generator: MlpSpec::from_sizes(&[2, 16, 2], hidden, Activation::Identity).into(),
         discriminator: MlpSpec::from_sizes(&[2, 16, 1], hidden, Activation::Identity).into(),

@@ -110,6 +110,7 @@ fn config(
         data: DataSource::Folder("synthetic".into()),
         noise_dim: noise,
         noise: Default::default(),
+        noise_scale: variant.noise_scale.unwrap_or(1.0),
         classes: variant.classes,
         generator,
         discriminator,
@@ -242,6 +243,8 @@ struct Variant {
     r1: Option<f32>,
     /// Lazy R1: the penalty on every N-th D step only, at γ·N (0 and 1: every step).
     r1_every: u64,
+    /// G's noise N(0, s²) (`--noise-scale`; None: 1).
+    noise_scale: Option<f32>,
 }
 
 fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant: Variant) {
@@ -314,13 +317,14 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant
     let mut ema = g.params.clone();
     let (mut rng_counter, mut batch_counter) = (0u32, 0u32);
     let mut batch_labels = Vec::new();
+    let noise_scale = variant.noise_scale.unwrap_or(1.0);
     for iteration in 0..ITERATIONS as u64 {
         // D step: BCE(D(x), 1) + BCE(D(G(z)), 0).
         rng_counter += 1;
         let z = random::fill_normal(
             BATCH * noise,
             0.0,
-            1.0,
+            noise_scale as f64,
             config.seed,
             stream::NOISE,
             rng_counter,
@@ -373,7 +377,7 @@ fn run(generator: NetworkSpec, discriminator: NetworkSpec, noise: usize, variant
         let z = random::fill_normal(
             BATCH * noise,
             0.0,
-            1.0,
+            noise_scale as f64,
             config.seed,
             stream::NOISE,
             rng_counter,
@@ -481,10 +485,12 @@ fn r1_gan_iterations_match_the_f64_reference() {
             r1: Some(3.0),
             ..Variant::default()
         },
-        // Lazy R1: the first iteration's D step has the penalty at 2γ, the second none.
+        // Lazy R1: the first iteration's D step has the penalty at 2γ, the second none; and
+        // G's noise drawn at 2.5 times the standard deviation.
         Variant {
             r1: Some(5.0),
             r1_every: 2,
+            noise_scale: Some(2.5),
             ..Variant::default()
         },
     ] {

@@ -68,6 +68,7 @@ pub fn model_config(model: BenchModel, batch: usize) -> TrainConfig {
         data: DataSource::Folder("synthetic".into()),
         noise_dim: 100,
         noise: Default::default(),
+        noise_scale: 1.0,
         classes: None,
         generator,
         discriminator,

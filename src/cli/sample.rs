@@ -37,7 +37,8 @@ pub struct SampleArgs {
     /// Output file.
     #[arg(short = 'o', long, default_value = "samples.png")]
     pub output: PathBuf,
-    /// Feed this noise (.npy, shape [n, noise_dim], float32 or float64) instead of drawing it.
+    /// Feed this noise (.npy, shape [n, noise_dim], float32 or float64) instead of drawing it;
+    /// drawn from the run's prior (config.json's noise and noise_scale), it is used as given.
     #[arg(long)]
     pub noise: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "png")]
@@ -133,10 +134,7 @@ pub fn run(cli: &Cli, args: &SampleArgs) -> Result<()> {
                 &config.generator,
                 &limits,
             )?;
-            (
-                prior.noise.host(args.count, noise_dim, args.seed),
-                args.count,
-            )
+            (prior.host_noise(args.count, args.seed), args.count)
         }
     };
     let (labels, columns) = sample_labels(&prior, count, args.class)?;

@@ -326,10 +326,7 @@ pub fn generator_model(file: &GeneratorFile) -> Result<ModelProto> {
     };
     // G's input: the noise, then for a conditional run the one-hot class label.
     let prior = crate::gan::Prior::of(config);
-    let noise_text = match prior.noise {
-        crate::gan::Noise::Normal => "standard normal noise",
-        crate::gan::Noise::Uniform => "noise uniform in (-1, 1)",
-    };
+    let noise_text = prior.describe_noise();
     let input_doc = match prior.classes {
         None => format!("{noise_text}, {} dimensions", prior.noise_dim),
         Some(k) => format!(

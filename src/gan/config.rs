@@ -312,6 +312,10 @@ pub struct TrainConfig {
     /// The distribution of each noise component (absent from older configs: normal).
     #[serde(default, skip_serializing_if = "Noise::is_normal")]
     pub noise: Noise,
+    /// Every noise component times this: N(0, s²) or U(−s, s). A wider input range steepens
+    /// G's first layer as if its rate were s times higher (absent from older configs: 1).
+    #[serde(default = "unit_scale", skip_serializing_if = "is_unit_scale")]
+    pub noise_scale: f32,
     /// A conditional GAN's K classes: G takes its noise followed by a one-hot label, D its
     /// image followed by the same label (K values, or K constant channels for a [C, H, W]
     /// input). None: unconditional.
@@ -367,6 +371,14 @@ pub struct TrainConfig {
     pub eval: EvalSchedule,
 }
 
+fn unit_scale() -> f32 {
+    1.0
+}
+
+fn is_unit_scale(scale: &f32) -> bool {
+    *scale == 1.0
+}
+
 fn every_step() -> u64 {
     1
 }
@@ -395,6 +407,13 @@ impl TrainConfig {
             return Err(Error::Input(
                 "--k: D steps per G step must be at least 1, found 0".into(),
             ));
+        }
+        if !(self.noise_scale.is_finite() && self.noise_scale > 0.0) {
+            return Err(Error::Input(format!(
+                "--noise-scale: every noise component is multiplied by it, so it must be a \
+                 positive finite number, found {}",
+                self.noise_scale
+            )));
         }
         if self.steps == 0 {
             return Err(Error::Input("--steps: must be at least 1, found 0".into()));
@@ -760,6 +779,7 @@ mod tests {
             data: DataSource::Folder("data".into()),
             noise_dim: 4,
             noise: Noise::Normal,
+            noise_scale: 1.0,
             classes: None,
             generator: MlpSpec::from_sizes(&[4, 8, 16], Activation::Relu, Activation::Sigmoid)
                 .into(),
@@ -932,6 +952,7 @@ mod tests {
             data: DataSource::Toy("ring8".into()),
             noise_dim: 2,
             noise: Noise::Normal,
+            noise_scale: 1.0,
             classes: None,
             generator: MlpSpec::from_sizes(&[2, 4, 2], Activation::Relu, Activation::Identity)
                 .into(),

@@ -61,7 +61,7 @@ pub fn interpolation(
     class: Option<u32>,
 ) -> Interpolation {
     let dim = prior.noise_dim;
-    let endpoints = prior.noise.host(2 * rows, dim, seed);
+    let endpoints = prior.host_noise(2 * rows, seed);
     let mut noise = Vec::with_capacity(rows * steps * dim);
     let mut labels = Vec::new();
     for r in 0..rows {
@@ -95,6 +95,7 @@ mod tests {
     fn prior(classes: Option<usize>) -> Prior {
         Prior {
             noise: Noise::Normal,
+            noise_scale: 1.0,
             noise_dim: 5,
             classes,
         }

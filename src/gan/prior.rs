@@ -28,18 +28,19 @@ impl Noise {
         *self == Noise::Normal
     }
 
-    /// Fill `out` on the GPU from Philox (seed, stream, counter[0]).
+    /// Fill `out` on the GPU from Philox (seed, stream, counter[0]), each component times
+    /// `scale`: N(0, scale²) or U(−scale, scale).
     pub fn fill(
         self,
         ctx: &GpuContext,
         out: &Tensor,
-        seed: u64,
-        stream: u32,
+        scale: f32,
+        (seed, stream): (u64, u32),
         counter: &Tensor,
     ) -> Result<Dispatch> {
         match self {
-            Noise::Normal => fill_normal(ctx, out, 0.0, 1.0, seed, stream, counter),
-            Noise::Uniform => fill_uniform(ctx, out, -1.0, 1.0, seed, stream, counter),
+            Noise::Normal => fill_normal(ctx, out, 0.0, scale, seed, stream, counter),
+            Noise::Uniform => fill_uniform(ctx, out, -scale, scale, seed, stream, counter),
         }
     }
 
@@ -66,10 +67,12 @@ pub fn label_layout(spec: &NetworkSpec, classes: usize) -> LabelLayout {
     }
 }
 
-/// G's input: the noise distribution and size, and the classes of a conditional run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// G's input: the noise distribution, scale and size, and the classes of a conditional run.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Prior {
     pub noise: Noise,
+    /// Every noise component is the distribution's times this (`--noise-scale`).
+    pub noise_scale: f32,
     pub noise_dim: usize,
     /// K of a conditional run (None: unconditional).
     pub classes: Option<usize>,
@@ -79,8 +82,28 @@ impl Prior {
     pub fn of(config: &TrainConfig) -> Prior {
         Prior {
             noise: config.noise,
+            noise_scale: config.noise_scale,
             noise_dim: config.noise_dim,
             classes: config.classes,
+        }
+    }
+
+    /// `n` rows of host noise (grids, `sample`, interpolation): reproducible by seed.
+    pub fn host_noise(&self, n: usize, seed: u64) -> Vec<f32> {
+        let noise = self.noise.host(n, self.noise_dim, seed);
+        match self.noise_scale {
+            1.0 => noise,
+            scale => noise.into_iter().map(|z| z * scale).collect(),
+        }
+    }
+
+    /// What G takes, for error messages and model descriptions: "standard normal noise",
+    /// "noise uniform in (-4, 4)".
+    pub fn describe_noise(&self) -> String {
+        match (self.noise, self.noise_scale) {
+            (Noise::Normal, 1.0) => "standard normal noise".into(),
+            (Noise::Normal, scale) => format!("normal noise of standard deviation {scale}"),
+            (Noise::Uniform, scale) => format!("noise uniform in (-{scale}, {scale})"),
         }
     }
 
@@ -120,6 +143,7 @@ pub struct GeneratorInput {
     pub input: Tensor,
     append: Option<Dispatch>,
     kind: Noise,
+    scale: f32,
 }
 
 impl GeneratorInput {
@@ -152,6 +176,7 @@ impl GeneratorInput {
             input,
             append,
             kind: prior.noise,
+            scale: prior.noise_scale,
         })
     }
 
@@ -163,7 +188,11 @@ impl GeneratorInput {
         stream: u32,
         counter: &Tensor,
     ) -> Result<Vec<Dispatch>> {
-        let mut dispatches = vec![self.kind.fill(ctx, &self.noise, seed, stream, counter)?];
+        let mut dispatches =
+            vec![
+                self.kind
+                    .fill(ctx, &self.noise, self.scale, (seed, stream), counter)?,
+            ];
         dispatches.extend(self.append.clone());
         Ok(dispatches)
     }

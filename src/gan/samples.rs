@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::collapse::mean_pairwise_distance;
 use super::graph::TrainGraph;
-use super::prior::{Noise, Prior};
+use super::prior::Prior;
 use super::real_data::SampleShape;
 use crate::data::toy::{ModeStats, mode_stats};
 use crate::data::toy1d::{FIGURE1_GRID, Figure1Curves, figure1_curves, figure1_grid};
@@ -23,20 +23,15 @@ const SCATTER_SAMPLES: usize = 2500;
 /// A conditional run's class grid: this many samples a class, one row per class.
 pub const CLASS_GRID_COLUMNS: usize = 10;
 
-/// Standard-normal noise [n, dim] from a host generator (setup only, reproducible by seed).
-pub fn fixed_noise(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-    Noise::Normal.host(n, dim, seed)
-}
-
 /// G's input for a grid: `count` noise rows and labels, and the grid's columns (None:
 /// near-square). A conditional run's class grid has one row per class and `columns` samples a
 /// row; column j has the same noise in every row, so a row shows each style in its class.
 pub fn grid_input(prior: &Prior, count: usize, seed: u64) -> (Vec<f32>, usize, Option<usize>) {
     match prior.classes {
-        None => (prior.noise.host(count, prior.noise_dim, seed), count, None),
+        None => (prior.host_noise(count, seed), count, None),
         Some(classes) => {
             let columns = CLASS_GRID_COLUMNS;
-            let noise = prior.noise.host(columns, prior.noise_dim, seed);
+            let noise = prior.host_noise(columns, seed);
             let count = classes * columns;
             let rows: Vec<f32> = (0..count)
                 .flat_map(|i| {

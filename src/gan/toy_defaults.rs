@@ -17,6 +17,8 @@ pub struct ToyDefaults {
     /// Their hidden layers' activation.
     pub activation: Activation,
     pub noise: Noise,
+    /// Every noise component times this (`--noise-scale`).
+    pub noise_scale: f32,
     pub batch_size: usize,
     pub steps: u64,
     /// D steps per G step; None: the loss's own (1, or 5 for the Wasserstein losses).
@@ -58,6 +60,7 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             hidden: &[128, 128, 128],
             activation: Activation::LeakyRelu(0.2),
             noise: Noise::Uniform,
+            noise_scale: 1.0,
             batch_size: 64,
             steps: 2000,
             k: None,
@@ -93,6 +96,7 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             hidden,
             activation,
             noise: Noise::Uniform,
+            noise_scale: 1.0,
             // grid25 at batch 96 as with nsgan: 9,000 steps gave 25 of 25 at 88.1 % against
             // 87.1 % for 11,000 at batch 64, in the same time.
             batch_size: if ring8 { 64 } else { 96 },
@@ -122,6 +126,7 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             hidden,
             activation,
             noise: Noise::Uniform,
+            noise_scale: 1.0,
             batch_size: 64,
             steps: 2000,
             k: None,
@@ -136,6 +141,7 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             hidden,
             activation,
             noise: Noise::Uniform,
+            noise_scale: 1.0,
             // grid25 at batch 96: 9,600 steps cost what 12,000 at batch 64 do and gave 25 of 25
             // modes at 85.8 % against 22 at 68.4 % (the gradient noise, not the step count,
             // held the modes back; README, "Measured: the toy sets").
