@@ -593,7 +593,7 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
     close(&wgan_gp["wasserstein"]["lambda"], 1.0);
     assert!(wgan_gp["r1"].is_null(), "R1 is for the probability losses");
     assert_eq!(wgan_gp["k"], 1);
-    assert_eq!(wgan_gp["steps"], 1, "--steps 1 wins over the default 9,000");
+    assert_eq!(wgan_gp["steps"], 1, "--steps 1 wins over the default 7,500");
     // ReLU nets on every 2-D toy run but ring8's with nsgan (LeakyReLU 0.2, as before R1).
     let activation =
         |config: &serde_json::Value, net: &str| config[net]["layers"][0]["activation"].clone();
@@ -610,12 +610,12 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
     close(&grid25["r1"], 0.03);
     close(&grid25["discriminator_optimizer"]["lr"], 2e-3);
     close(&grid25["generator_optimizer"]["lr"], 1e-3);
-    // grid25 with nsgan trains at batch 96, its rate reaching the floor at its last step.
+    // grid25 with nsgan trains at batch 96, its rate decaying slowly (never to the floor).
     assert_eq!(grid25["batch_size"], 96);
     assert_eq!(ring8["batch_size"], 64);
     close(
         &grid25["generator_optimizer"]["schedule"]["lr_decay"],
-        1.00024,
+        1.00008,
     );
     let batch_flag = config("grid25-batch", &["grid25", "--batch-size", "40"]);
     assert_eq!(
@@ -630,7 +630,7 @@ fn toy_sets_take_their_own_defaults_and_flags_win() {
     let d = &wgan_gp["discriminator_optimizer"];
     close(&d["momentum"], 0.0);
     close(&d["beta2"], 0.9);
-    close(&d["schedule"]["lr_decay"], 1.000313);
+    close(&d["schedule"]["lr_decay"], 1.0002);
     assert_eq!(wgan_gp["batch_size"], 96);
     close(&d["lr"], 2e-3);
     close(&wgan_gp["generator_optimizer"]["lr"], 1e-3);

@@ -162,7 +162,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub noise: Option<Noise>,
     /// Multiply every noise component by S: N(0, S²) or U(−S, S). A wider range steepens G's
-    /// first layer sooner, as a faster rate for it would [default: 1; 4 on grid25].
+    /// first layer sooner, as a faster rate for it would [default: 1].
     #[arg(long, value_name = "S")]
     pub noise_scale: Option<f32>,
     /// Train a conditional GAN (Mirza & Osindero 2014): a one-hot class label is appended to
@@ -523,16 +523,11 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         _ => 1,
     };
     let r1_every = args.r1_every.unwrap_or(default_r1_every);
-    // A toy default's scale belongs to its own noise: --noise picks another at scale 1.
-    let default_noise_scale = match (&toy_defaults, args.noise) {
-        (Some(toy), None) => toy.noise_scale,
-        _ => 1.0,
-    };
     let config = TrainConfig {
         data,
         noise_dim,
         noise,
-        noise_scale: args.noise_scale.unwrap_or(default_noise_scale),
+        noise_scale: args.noise_scale.unwrap_or(1.0),
         classes,
         generator,
         discriminator,
