@@ -16,8 +16,13 @@ fn scratch(name: &str) -> PathBuf {
 
 /// A two-step ring8 run in `dir`/run.
 fn tiny_run(dir: &std::path::Path) -> PathBuf {
+    tiny_run_with(dir, &[])
+}
+
+/// `tiny_run` with `flags` added to its `train` command.
+fn tiny_run_with(dir: &std::path::Path, flags: &[&str]) -> PathBuf {
     let run = dir.join("run");
-    succeeds(&[
+    let mut args = vec![
         "train",
         "--steps",
         "2",
@@ -26,7 +31,9 @@ fn tiny_run(dir: &std::path::Path) -> PathBuf {
         "--quiet",
         "--out",
         run.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(flags);
+    succeeds(&args);
     run
 }
 
@@ -189,18 +196,8 @@ fn sample_writes_a_grid_and_npy_from_a_run() {
 #[test]
 fn noise_scale_is_the_runs_prior_everywhere() {
     let dir = scratch("noise-scale");
-    let run = dir.join("run");
+    let run = tiny_run_with(&dir, &["--noise-scale", "3"]);
     let run_text = run.to_str().unwrap();
-    succeeds(&[
-        "train",
-        "--steps",
-        "2",
-        "--noise-scale",
-        "3",
-        "--quiet",
-        "--out",
-        run_text,
-    ]);
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["noise_scale"], 3.0);

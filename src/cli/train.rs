@@ -516,13 +516,6 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         None => args.steps.unwrap_or(default_steps),
     };
     let pixel_range = PixelRange::for_output(generator.output_activation());
-    let r1 = zero_is_off(args.r1_gamma, toy_defaults.as_ref().and_then(|t| t.r1));
-    // A toy default's spacing applies to its R1 only: with R1 turned off it would be refused.
-    let default_r1_every = match (&toy_defaults, r1) {
-        (Some(toy), Some(_)) => toy.r1_every,
-        _ => 1,
-    };
-    let r1_every = args.r1_every.unwrap_or(default_r1_every);
     let config = TrainConfig {
         data,
         noise_dim,
@@ -547,8 +540,8 @@ fn build_config(args: &TrainArgs) -> Result<(TrainConfig, Option<HostData>)> {
         pack,
         // --ema 0 turns a default average off (β 0 would copy G every step).
         ema: zero_is_off(args.ema, toy_defaults.as_ref().and_then(|t| t.ema)),
-        r1,
-        r1_every,
+        r1: zero_is_off(args.r1_gamma, toy_defaults.as_ref().and_then(|t| t.r1)),
+        r1_every: args.r1_every.unwrap_or(1),
         eval: eval_schedule(args),
     };
     config.validate()?;

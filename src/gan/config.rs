@@ -570,9 +570,10 @@ impl TrainConfig {
     }
 
     /// Whether D step `d_step` (counted from 0 over the whole run, k per iteration) runs the
-    /// gradient penalty: every step, except under lazy R1 (`r1_every` > 1) every r1_every-th.
+    /// gradient penalty: every step, except under lazy R1 every r1_every-th (`validate_r1`
+    /// keeps r1_every at 1 for every other penalty).
     pub fn penalty_at(&self, d_step: u64) -> bool {
-        self.r1_gamma().is_none() || d_step.is_multiple_of(self.r1_every)
+        d_step.is_multiple_of(self.r1_every)
     }
 
     /// The D steps of iterations `iterations` that run the gradient penalty (all of them but

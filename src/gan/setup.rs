@@ -47,9 +47,9 @@ pub fn build(ctx: &GpuContext, config: &TrainConfig, host: HostData) -> Result<M
 }
 
 impl MeasuredGraph {
-    /// Run iteration `iteration` (the run's first: 0, or the step it resumes at) in a submission of its own and wait for it: the build time plus
-    /// this one is the first-iteration time (anything done between the two, such as writing a
-    /// run folder, is left out).
+    /// Run iteration `iteration` (the run's first: 0, or the step it resumes at) in a submission
+    /// of its own and wait for it: the build time plus this one is the first-iteration time
+    /// (anything done between the two, such as writing a run folder, is left out).
     pub fn first_iteration(&self, ctx: &GpuContext, iteration: u64) -> Result<FirstIteration> {
         let started = Instant::now();
         let mut recorder = Recorder::new(ctx);

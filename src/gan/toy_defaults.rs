@@ -31,8 +31,6 @@ pub struct ToyDefaults {
     pub ema: Option<f32>,
     /// R1's γ (nsgan and minimax); None: no R1.
     pub r1: Option<f32>,
-    /// Lazy R1: the penalty on every `r1_every`-th D step, at γ · r1_every (1: every step).
-    pub r1_every: u64,
 }
 
 /// Adam with lr(t) = max(lr · decay^(−t), 1e-4).
@@ -72,7 +70,6 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             lambda: None,
             ema: None,
             r1: None,
-            r1_every: 1,
         };
     }
     // 2-D: deeper narrow nets on uniform noise reached more modes at higher quality than 3×128
@@ -120,7 +117,6 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             lambda: Some(1.0),
             ema: Some(0.999),
             r1: None,
-            r1_every: 1,
         },
         GanLoss::Wgan => ToyDefaults {
             hidden,
@@ -134,7 +130,6 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             lambda: None,
             ema: Some(0.999),
             r1: None,
-            r1_every: 1,
         },
         GanLoss::Nsgan | GanLoss::Minimax => ToyDefaults {
             hidden,
@@ -167,7 +162,6 @@ pub fn toy_defaults(toy: &Toy, loss: GanLoss) -> ToyDefaults {
             // plain run loses (mirror: 21 of 25 with γ 0.01 against 10); larger ones (0.1–10)
             // lost modes and quality within this budget (README, "Measured: the toy sets").
             r1: Some(if ring8 { 1.0 } else { 0.03 }),
-            r1_every: 1,
         },
     }
 }
