@@ -339,7 +339,9 @@ fn check_reference(kind: Kind) {
         for sizes in SHAPES {
             for batch in [1, 4] {
                 let what = format!("{kind:?} {hidden:?} {sizes:?} batch {batch}");
-                let problem = problem(&mut rng, sizes, hidden, batch, kind);
+                // Kept clear of kinks: a draw with a pre-activation within a probe's reach of
+                // zero makes most of its probes straddle it (one did: 295 of 2,732).
+                let problem = safe_problem(&mut rng, sizes, hidden, batch, kind);
                 let params = problem.params64();
                 let (value, grads) = problem.backward(kind);
                 let base = problem.penalty(kind, &params);
