@@ -2,7 +2,8 @@
 // their operand loads, as common.wgsl is to every kernel): parameters, the bias, output and
 // column-sum bindings, the layout constants and the epilogue. A is [M, K] row-major ([K, M] when
 // TRANS_A); B is [K, N] ([N, K] when TRANS_B). Operands are read by load_a / load_b at bindings
-// 4 and 5: from storage buffers (matmul_buffers.wgsl) or r32float textures (matmul_textures.wgsl).
+// 4 and 5: from storage buffers (matmul_buffers.wgsl) or r32float textures (matmul_textures.wgsl),
+// which also defines mirror_c (C's texture copy, or nothing).
 //
 // Two fusions save a dispatch each per layer of a backward pass:
 // * ONES_ROW (with TRANS_A, the weight gradient dW = Xᵀ·dY): op(A) gets an extra row of ones,
@@ -81,11 +82,14 @@ fn store_row(row: u32, first_col: u32, col_stride: u32, values: vec4<f32>) {
             if (ACCUMULATE) {
                 v += c[index];
             }
+            var out: f32;
             if (GATE) {
-                c[index] = v * activation_grad_from_output(bias[index], ACTIVATION, shape.slope);
+                out = v * activation_grad_from_output(bias[index], ACTIVATION, shape.slope);
             } else {
-                c[index] = activate(v, ACTIVATION, shape.slope);
+                out = activate(v, ACTIVATION, shape.slope);
             }
+            c[index] = out;
+            mirror_c(index, out);
         }
     }
 }

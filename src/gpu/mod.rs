@@ -11,7 +11,7 @@ pub mod texture;
 
 pub use adapter::AdapterChoice;
 pub use context::{Allocated, GpuContext};
-pub use pipeline::{Access, Dispatch, KernelSpec, workgroups_1d};
+pub use pipeline::{Access, Dispatch, KernelSpec, TextureAccess, workgroups_1d};
 pub use readback::PendingRead;
 pub use recorder::Recorder;
 pub use tensor::{FlatBuffer, Tensor};

@@ -20,14 +20,23 @@ pub enum Access {
     ReadWrite,
 }
 
+/// How a kernel uses an r32float texture bound after its tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TextureAccess {
+    /// `texture_2d<f32>`, read with textureLoad.
+    Sampled,
+    /// `texture_storage_2d<r32float, write>`, written with textureStore.
+    Write,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct PipelineKey {
     shader: &'static str,
     entry: &'static str,
     constants: Vec<(&'static str, u64)>,
     accesses: Vec<Access>,
-    /// Sampled r32float textures bound after the tensors.
-    textures: usize,
+    /// r32float textures bound after the tensors.
+    textures: Vec<TextureAccess>,
 }
 
 pub(crate) struct CachedPipeline {
@@ -71,12 +80,21 @@ pub struct Dispatch {
     /// What the kernel may write (its read-write tensors): a recorder copies a texture again
     /// only after its source was written (`Recorder::record`).
     pub(crate) writes: Vec<BufferRange>,
+    /// Textures the kernel writes whole with the contents of their source tensors: current
+    /// after it, with no copy (`Recorder::record`).
+    pub(crate) mirrors: Vec<TextureCopy>,
 }
 
 impl Dispatch {
     /// This launch with `copies` encoded before it every time it is recorded.
     pub fn after_copies(mut self, copies: Vec<TextureCopy>) -> Dispatch {
         self.copies = copies;
+        self
+    }
+
+    /// This launch, which leaves `mirror`'s texture equal to its source tensor.
+    pub fn leaving_current(mut self, mirror: TextureCopy) -> Dispatch {
+        self.mirrors.push(mirror);
         self
     }
 
@@ -162,7 +180,11 @@ impl GpuContext {
         Ok(module)
     }
 
-    fn pipeline(&self, spec: &KernelSpec<'_>, textures: usize) -> Result<Arc<CachedPipeline>> {
+    fn pipeline(
+        &self,
+        spec: &KernelSpec<'_>,
+        textures: Vec<TextureAccess>,
+    ) -> Result<Arc<CachedPipeline>> {
         let key = PipelineKey {
             shader: spec.shader,
             entry: spec.entry,
@@ -203,15 +225,22 @@ impl GpuContext {
             });
         }
         let first_texture = entries.len() as u32;
-        for i in 0..key.textures {
+        for (i, access) in key.textures.iter().enumerate() {
             entries.push(wgpu::BindGroupLayoutEntry {
                 binding: first_texture + i as u32,
                 visibility: wgpu::ShaderStages::COMPUTE,
-                // r32float is not filterable; kernels read it with textureLoad.
-                ty: wgpu::BindingType::Texture {
-                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                    multisampled: false,
+                ty: match access {
+                    // r32float is not filterable; kernels read it with textureLoad.
+                    TextureAccess::Sampled => wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    TextureAccess::Write => wgpu::BindingType::StorageTexture {
+                        access: wgpu::StorageTextureAccess::WriteOnly,
+                        format: wgpu::TextureFormat::R32Float,
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                    },
                 },
                 count: None,
             });
@@ -257,14 +286,14 @@ impl GpuContext {
         self.dispatch_with_textures(spec, &[])
     }
 
-    /// `dispatch` with sampled r32float textures (`texture_2d<f32>`) bound after the tensors,
-    /// in the order given.
+    /// `dispatch` with r32float textures bound after the tensors, in the order given.
     pub fn dispatch_with_textures(
         &self,
         spec: KernelSpec<'_>,
-        textures: &[&FloatTexture],
+        textures: &[(&FloatTexture, TextureAccess)],
     ) -> Result<Dispatch> {
-        let pipeline = self.pipeline(&spec, textures.len())?;
+        let accesses = textures.iter().map(|&(_, access)| access).collect();
+        let pipeline = self.pipeline(&spec, accesses)?;
         let label = format!("{}::{}", spec.shader, spec.entry);
         let params = uniform_buffer(self, &label, spec.params);
         let mut entries = vec![wgpu::BindGroupEntry {
@@ -278,7 +307,7 @@ impl GpuContext {
             });
         }
         let first_texture = entries.len() as u32;
-        for (i, texture) in textures.iter().enumerate() {
+        for (i, (texture, _)) in textures.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: first_texture + i as u32,
                 resource: wgpu::BindingResource::TextureView(&texture.view),
@@ -297,6 +326,7 @@ impl GpuContext {
             bind_group,
             workgroups: spec.workgroups,
             copies: Vec::new(),
+            mirrors: Vec::new(),
             writes: spec
                 .tensors
                 .iter()

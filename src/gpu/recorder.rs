@@ -6,7 +6,9 @@
 //! is copied again only once a recorded kernel, clear or copy may have written the tensor since
 //! its last copy. A layer's weight texture is then filled once per optimizer step instead of
 //! once per matmul that reads it (on llvmpipe a copy of one of the toy MLP's 6,000–9,000-element
-//! tensors costs about 90 µs, timed by difference with `train --dry-run --profile`).
+//! tensors costs about 90 µs, timed by difference with `train --dry-run --profile`). A kernel
+//! that writes a texture whole with its source's new contents (a matmul storing C into C's
+//! texture, `Dispatch::leaving_current`) leaves it current, so its reader needs no copy at all.
 
 use std::collections::HashMap;
 
@@ -79,6 +81,10 @@ impl<'a> Recorder<'a> {
         }
         for written in &dispatch.writes {
             self.written(written);
+        }
+        for mirror in &dispatch.mirrors {
+            self.current_textures
+                .insert(mirror.texture_id(), mirror.clone());
         }
     }
 

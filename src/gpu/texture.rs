@@ -124,6 +124,18 @@ impl GpuContext {
         Ok((texture, copy))
     }
 
+    /// A one-row texture bound where a kernel declares a texture it will not write this time
+    /// (a matmul whose C has no mirror), shared by all such kernels.
+    pub fn unwritten_texture(&self) -> Result<Arc<FloatTexture>> {
+        let mut unwritten = self.textures.unwritten.lock().unwrap();
+        if let Some(texture) = unwritten.as_ref() {
+            return Ok(texture.clone());
+        }
+        let texture = self.new_texture("unwritten texture", 1)?;
+        *unwritten = Some(texture.clone());
+        Ok(texture)
+    }
+
     fn new_texture(&self, label: &str, len: usize) -> Result<Arc<FloatTexture>> {
         if !self.fits_texture(len) {
             return Err(Error::Gpu(format!(
@@ -144,7 +156,10 @@ impl GpuContext {
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
                 format: wgpu::TextureFormat::R32Float,
-                usage: wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::TEXTURE_BINDING,
+                // Filled by copies, or written whole by a kernel that mirrors its output.
+                usage: wgpu::TextureUsages::COPY_DST
+                    | wgpu::TextureUsages::TEXTURE_BINDING
+                    | wgpu::TextureUsages::STORAGE_BINDING,
                 view_formats: &[],
             })
         })?;
@@ -158,4 +173,6 @@ impl GpuContext {
 #[derive(Default)]
 pub(crate) struct SharedTextures {
     shared: Mutex<HashMap<BufferRange, Weak<FloatTexture>>>,
+    /// `GpuContext::unwritten_texture`, made on first use.
+    unwritten: Mutex<Option<Arc<FloatTexture>>>,
 }

@@ -4,7 +4,7 @@
 use super::matmul_tuning::{KernelChoice, auto_choice};
 use super::{Activation, expect_len};
 use crate::error::{Error, Result};
-use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor};
+use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor, TextureAccess};
 
 /// Which operands are stored transposed.
 #[derive(
@@ -346,11 +346,36 @@ pub fn matmul(
         return ctx.dispatch(spec);
     }
     // Fresh copies before every run: A and B may be rewritten between runs (activations,
-    // weights after an optimizer step). Copy commands are memcpy-like on llvmpipe, where a copy
-    // kernel would pay the per-lane storage loads the texture reads avoid.
+    // weights after an optimizer step); the recorder skips those still current. Copy commands
+    // are memcpy-like on llvmpipe, where a copy kernel would pay the per-lane storage loads the
+    // texture reads avoid.
     let (a_texture, copy_a) = ctx.texture_copy_of("matmul A texture", a)?;
     let (b_texture, copy_b) = ctx.texture_copy_of("matmul B texture", b)?;
-    Ok(ctx
-        .dispatch_with_textures(spec, &[&a_texture, &b_texture])?
-        .after_copies(vec![copy_a, copy_b]))
+    // C's texture, written beside C: activations and input gradients are the next matmul's A,
+    // which then needs no copy. A weight gradient goes to the optimizer, which reads buffers.
+    let mirror = if layout != Layout::XtDy && ctx.fits_texture(c.len()) {
+        Some(ctx.texture_copy_of("matmul C texture", c)?)
+    } else {
+        None
+    };
+    let mut spec = spec;
+    spec.constants.push(("MIRROR_C", flag(mirror.is_some())));
+    let c_texture = match &mirror {
+        Some((texture, _)) => texture.clone(),
+        None => ctx.unwritten_texture()?,
+    };
+    let dispatch = ctx
+        .dispatch_with_textures(
+            spec,
+            &[
+                (&a_texture, TextureAccess::Sampled),
+                (&b_texture, TextureAccess::Sampled),
+                (&c_texture, TextureAccess::Write),
+            ],
+        )?
+        .after_copies(vec![copy_a, copy_b]);
+    Ok(match mirror {
+        Some((_, mirror)) => dispatch.leaving_current(mirror),
+        None => dispatch,
+    })
 }

@@ -448,3 +448,147 @@ fn texture_operands_are_copied_again_only_after_a_write() {
         );
     }
 }
+
+/// A texture kernel writes its output's texture beside the output (X·W and dY·Wᵀ, not the
+/// weight gradient Xᵀ·dY), so the next matmul reading that output copies nothing for it: in
+/// H = X·W₁, Y = H·W₂ only X, W₁ and W₂ are copied, and Y is right. After another kernel
+/// rewrites H, the next matmul reading H copies it again and sees the new values; a weight
+/// gradient's reader copies it.
+#[test]
+fn a_texture_matmul_leaves_its_output_texture_current() {
+    let texture_kernels: Vec<_> = kernels()
+        .into_iter()
+        .filter(|k| k.reads_textures())
+        .collect();
+    if texture_kernels.is_empty() {
+        println!("no texture matmul on this adapter: nothing to test");
+        return;
+    }
+    let ctx = gpu();
+    let mut rng = rng("output textures");
+    for kernel in texture_kernels {
+        let (m, k, hidden, n) = (19, 11, 37, 6);
+        let x = uniform(&mut rng, m * k, -1.0, 1.0);
+        let w1 = uniform(&mut rng, k * hidden, -1.0, 1.0);
+        let w2 = uniform(&mut rng, hidden * n, -1.0, 1.0);
+        let (x_gpu, w1_gpu, w2_gpu) = (upload(&x), upload(&w1), upload(&w2));
+        let (h_gpu, y_gpu, y_after_gpu) = (poisoned(m * hidden), poisoned(m * n), poisoned(m * n));
+        let options = || MatmulOptions {
+            tuning: MatmulTuning::with_kernel(kernel),
+            ..Default::default()
+        };
+        let first = matmul(
+            ctx,
+            Layout::XW,
+            &x_gpu,
+            &w1_gpu,
+            &h_gpu,
+            (m, hidden, k),
+            options(),
+        );
+        let second = |c| {
+            matmul(
+                ctx,
+                Layout::XW,
+                &h_gpu,
+                &w2_gpu,
+                c,
+                (m, n, hidden),
+                options(),
+            )
+        };
+        let (second, second_after) = (second(&y_gpu).unwrap(), second(&y_after_gpu).unwrap());
+        // A weight gradient [k, hidden] = Xᵀ·H, then read as the A of [k, hidden]·W₂.
+        let (grad_gpu, grad_product_gpu) = (poisoned(k * hidden), poisoned(k * n));
+        let gradient = matmul(
+            ctx,
+            Layout::XtDy,
+            &x_gpu,
+            &h_gpu,
+            &grad_gpu,
+            (k, hidden, m),
+            options(),
+        );
+        let gradient_product = matmul(
+            ctx,
+            Layout::XW,
+            &grad_gpu,
+            &w2_gpu,
+            &grad_product_gpu,
+            (k, n, hidden),
+            options(),
+        );
+        let clip = 0.25;
+        let mut recorder = Recorder::new(ctx);
+        recorder.record(&first.unwrap());
+        recorder.record(&second);
+        assert_eq!(
+            recorder.texture_copies, 3,
+            "{kernel:?}: X, W₁ and W₂; H is current"
+        );
+        recorder.record(&gradient.unwrap());
+        assert_eq!(
+            recorder.texture_copies, 3,
+            "{kernel:?}: X and H are current"
+        );
+        recorder.record(&gradient_product.unwrap());
+        assert_eq!(
+            recorder.texture_copies, 4,
+            "{kernel:?}: the weight gradient is copied"
+        );
+        recorder.record(&gan_gpu::kernels::optim::clip_weights(ctx, &h_gpu, clip).unwrap());
+        recorder.record(&second_after);
+        assert_eq!(
+            recorder.texture_copies, 5,
+            "{kernel:?}: H again after the clip"
+        );
+        recorder.submit().unwrap();
+
+        let h = reference::matmul::matmul(Layout::XW, &to_f64(&x), &to_f64(&w1), (m, hidden, k));
+        let h_scale = reference::matmul::matmul(Layout::XW, &abs(&x), &abs(&w1), (m, hidden, k));
+        let h_clipped: Vec<f64> = h
+            .iter()
+            .map(|v| v.clamp(-clip as f64, clip as f64))
+            .collect();
+        let w2_64 = to_f64(&w2);
+        let grad = reference::matmul::matmul(Layout::XtDy, &to_f64(&x), &h, (k, hidden, m));
+        let grad_scale =
+            reference::matmul::matmul(Layout::XtDy, &abs(&x), &h_scale, (k, hidden, m));
+        let abs64 = |v: &[f64]| v.iter().map(|e| e.abs()).collect::<Vec<_>>();
+        let product =
+            |a: &[f64], rows| reference::matmul::matmul(Layout::XW, a, &w2_64, (rows, n, hidden));
+        let product_scale = |a: &[f64], rows| {
+            reference::matmul::matmul(Layout::XW, a, &abs64(&w2_64), (rows, n, hidden))
+        };
+        let checks = [
+            (
+                "Y from H's texture",
+                &y_gpu,
+                product(&h, m),
+                product_scale(&h_scale, m),
+            ),
+            (
+                "Y after H was clipped",
+                &y_after_gpu,
+                product(&h_clipped, m),
+                product_scale(&h_scale, m),
+            ),
+            (
+                "the weight gradient's product",
+                &grad_product_gpu,
+                product(&grad, k),
+                product_scale(&grad_scale, k),
+            ),
+        ];
+        for (what, tensor, expected, scale) in checks {
+            let result = ctx.read_f32(tensor).unwrap();
+            assert_close_scaled(
+                &format!("{kernel:?}: {what}"),
+                &result,
+                &expected,
+                &scale,
+                1e-5,
+            );
+        }
+    }
+}
