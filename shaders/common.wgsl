@@ -51,6 +51,12 @@ fn activation_grad_from_output(y: f32, kind: u32, slope: f32) -> f32 {
     }
 }
 
+// The texel of element i of a flat array in an r32float texture 1,024 texels wide
+// (src/gpu/texture.rs).
+fn texel_of(i: u32) -> vec2<u32> {
+    return vec2<u32>(i & 1023u, i >> 10u);
+}
+
 // Flat invocation index for dispatches folded into y (see `workgroups_1d`).
 fn flat_index(gid: vec3<u32>, groups: vec3<u32>, size: u32) -> u32 {
     return gid.x + gid.y * groups.x * size;

@@ -18,6 +18,9 @@ struct Params {
     n: u32,
     k: u32,
     slope: f32,
+    // Texture operands only: where A and B start in their textures (matmul_textures.wgsl).
+    a_offset: u32,
+    b_offset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

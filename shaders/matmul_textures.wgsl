@@ -1,6 +1,8 @@
 // Matmul operands in r32float textures (appended to a matmul kernel before matmul_common.wgsl),
 // filled from the operand tensors by buffer-to-texture copies before the matmul when they are
-// not current. Element i of a flat operand sits at texel (i % 1024, i / 1024) (src/gpu/texture.rs).
+// not current. Element i of a flat operand sits at texel (i % 1024, i / 1024) (src/gpu/texture.rs),
+// A's from texel index shape.a_offset on and B's from shape.b_offset: an operand may be part of
+// a larger tensor's texture (a layer's weights in its network's parameter texture).
 //
 // With MIRROR_C the kernel also stores C into C's own texture (binding 6), so the next matmul
 // reading C (the next layer forward, the next input gradient backward) finds it current and
@@ -16,22 +18,18 @@
 
 override MIRROR_C: bool = false;
 
-fn texel_of(i: u32) -> vec2<u32> {
-    return vec2<u32>(i & 1023u, i >> 10u);
-}
-
 fn load_a(row: u32, kk: u32) -> f32 {
     if (TRANS_A) {
-        return textureLoad(a_texels, texel_of(kk * shape.m + row), 0).x;
+        return textureLoad(a_texels, texel_of(shape.a_offset + kk * shape.m + row), 0).x;
     }
-    return textureLoad(a_texels, texel_of(row * shape.k + kk), 0).x;
+    return textureLoad(a_texels, texel_of(shape.a_offset + row * shape.k + kk), 0).x;
 }
 
 fn load_b(kk: u32, col: u32) -> f32 {
     if (TRANS_B) {
-        return textureLoad(b_texels, texel_of(col * shape.k + kk), 0).x;
+        return textureLoad(b_texels, texel_of(shape.b_offset + col * shape.k + kk), 0).x;
     }
-    return textureLoad(b_texels, texel_of(kk * shape.n + col), 0).x;
+    return textureLoad(b_texels, texel_of(shape.b_offset + kk * shape.n + col), 0).x;
 }
 
 // C[index] = value, in C's texture too when MIRROR_C.

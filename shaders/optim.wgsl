@@ -48,6 +48,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> corrections_out: array<f32>;
 // Slot 2 of schedule_from_count: the updates made so far.
 @group(0) @binding(2) var<storage, read> updates_done: array<u32>;
+// adam: slot 7 the parameters' texture, written beside them when MIRROR_P (matmuls read weights
+// from it; src/gpu/texture.rs).
+@group(0) @binding(7) var p_texels: texture_storage_2d<r32float, write>;
+override MIRROR_P: bool = false;
 // ema_update: slot 2 the trained parameters, slot 3 the updates they have had.
 @group(0) @binding(2) var<storage, read> trained: array<f32>;
 @group(0) @binding(3) var<storage, read> trained_updates: array<u32>;
@@ -127,6 +131,9 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         state1[i] = m;
         state2[i] = v;
         p[i] = updated;
+        if (MIRROR_P) {
+            textureStore(p_texels, texel_of(i), vec4<f32>(updated, 0.0, 0.0, 0.0));
+        }
     }
 }
 

@@ -452,6 +452,7 @@ pub fn train_classifier(
         &moments[1],
         &settings,
         &corrections,
+        network.params_texture.as_ref(),
     )?);
     let hold_step = step.clone();
     step.push(schedule_step(

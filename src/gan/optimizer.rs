@@ -55,6 +55,7 @@ impl Optimizer {
                         &state[1],
                         &settings,
                         &corrections,
+                        network.params_texture.as_ref(),
                     )?,
                 ]
             }

@@ -15,4 +15,4 @@ pub use pipeline::{Access, Dispatch, KernelSpec, TextureAccess, workgroups_1d};
 pub use readback::PendingRead;
 pub use recorder::Recorder;
 pub use tensor::{FlatBuffer, Tensor};
-pub use texture::{FloatTexture, TEXTURE_WIDTH, TextureCopy};
+pub use texture::{FloatTexture, TEXTURE_WIDTH, TextureCopy, TextureOperand};

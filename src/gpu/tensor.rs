@@ -32,6 +32,16 @@ impl BufferRange {
     pub fn overlaps(&self, other: &BufferRange) -> bool {
         self.buffer == other.buffer && self.start < other.end && other.start < self.end
     }
+
+    /// Whether every byte of `other` lies in this range.
+    pub fn contains(&self, other: &BufferRange) -> bool {
+        self.buffer == other.buffer && self.start <= other.start && other.end <= self.end
+    }
+
+    /// The first byte's offset in the buffer.
+    pub fn start_byte(&self) -> u64 {
+        self.start
+    }
 }
 
 impl Tensor {

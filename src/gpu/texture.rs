@@ -34,6 +34,13 @@ impl FloatTexture {
     }
 }
 
+/// A kernel's operand in a texture: elements from texel index `offset` on, filled by `copy`.
+pub struct TextureOperand {
+    pub texture: Arc<FloatTexture>,
+    pub copy: TextureCopy,
+    pub offset: u32,
+}
+
 /// Copies a tensor into a texture of its size; recorded outside compute passes (see
 /// `Recorder::record`), as copy commands must be.
 #[derive(Clone)]
@@ -108,12 +115,12 @@ impl GpuContext {
         tensor: &Tensor,
     ) -> Result<(Arc<FloatTexture>, TextureCopy)> {
         let mut shared = self.textures.shared.lock().unwrap();
-        let texture = match shared.get(&tensor.range()).and_then(Weak::upgrade) {
+        let texture = match shared.get(&tensor.range()).and_then(|(t, _)| t.upgrade()) {
             Some(texture) => texture,
             None => {
                 let texture = self.new_texture(label, tensor.len())?;
-                shared.retain(|_, texture| texture.strong_count() > 0);
-                shared.insert(tensor.range(), Arc::downgrade(&texture));
+                shared.retain(|_, (texture, _)| texture.strong_count() > 0);
+                shared.insert(tensor.range(), (Arc::downgrade(&texture), tensor.clone()));
                 texture
             }
         };
@@ -122,6 +129,47 @@ impl GpuContext {
             texture: texture.clone(),
         };
         Ok((texture, copy))
+    }
+
+    /// A texture holding `tensor`'s elements from texel index `offset` on: the texture that
+    /// mirrors a tensor containing it, when one exists (a network's parameter texture, which
+    /// the optimizer writes as it updates them, holds every layer's weights), else its own
+    /// (`texture_copy_of`). The copy refreshes the whole mirrored tensor.
+    pub fn texture_holding(&self, label: &str, tensor: &Tensor) -> Result<TextureOperand> {
+        let range = tensor.range();
+        let containing = {
+            let shared = self.textures.shared.lock().unwrap();
+            // Its own texture first (a matmul's output keeps its mirror current), then any.
+            let own = shared.get(&range).and_then(|(texture, source)| {
+                Some((texture.upgrade()?, source.clone(), range.start_byte()))
+            });
+            own.or_else(|| {
+                shared.iter().find_map(|(outer, (texture, source))| {
+                    let texture = texture.upgrade()?;
+                    outer
+                        .contains(&range)
+                        .then(|| (texture, source.clone(), outer.start_byte()))
+                })
+            })
+        };
+        let (texture, copy, offset) = match containing {
+            Some((texture, source, start)) => {
+                let copy = TextureCopy {
+                    source,
+                    texture: texture.clone(),
+                };
+                (texture, copy, (range.start_byte() - start) / 4)
+            }
+            None => {
+                let (texture, copy) = self.texture_copy_of(label, tensor)?;
+                (texture, copy, 0)
+            }
+        };
+        Ok(TextureOperand {
+            texture,
+            copy,
+            offset: offset as u32,
+        })
     }
 
     /// A one-row texture bound where a kernel declares a texture it will not write this time
@@ -172,7 +220,9 @@ impl GpuContext {
 /// last kernel reading it does.
 #[derive(Default)]
 pub(crate) struct SharedTextures {
-    shared: Mutex<HashMap<BufferRange, Weak<FloatTexture>>>,
+    /// Each with the tensor it mirrors (kept alive with the entry, so its buffer's address is
+    /// not reused while the entry stands).
+    shared: Mutex<HashMap<BufferRange, (Weak<FloatTexture>, Tensor)>>,
     /// `GpuContext::unwritten_texture`, made on first use.
     unwritten: Mutex<Option<Arc<FloatTexture>>>,
 }

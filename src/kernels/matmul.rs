@@ -192,6 +192,9 @@ struct Params {
     n: u32,
     k: u32,
     slope: f32,
+    /// Texture kernels: the texel index of A's and B's first element in their textures.
+    a_offset: u32,
+    b_offset: u32,
 }
 
 /// C[m, n] = op(A) · op(B) with A, B laid out as `layout` says; `k` is the shared dimension.
@@ -243,11 +246,13 @@ pub fn matmul(
         Some((_, gate_activation)) => gate_activation,
         None => options.activation,
     };
-    let params = Params {
+    let mut params = Params {
         m: m as u32,
         n: n as u32,
         k: k as u32,
         slope: activation.slope(),
+        a_offset: 0,
+        b_offset: 0,
     };
     // With column sums, op(A) has a row of ones after its last: C gets one more row.
     let rows = m + usize::from(options.column_sums.is_some());
@@ -327,6 +332,20 @@ pub fn matmul(
         };
         (shader, "matmul", workgroups)
     };
+    // Fresh copies before every run: A and B may be rewritten between runs (activations,
+    // weights after an optimizer step); the recorder skips those still current. Copy commands
+    // are memcpy-like on llvmpipe, where a copy kernel would pay the per-lane storage loads the
+    // texture reads avoid.
+    let operands = if kernel.reads_textures() {
+        let operands = (
+            ctx.texture_holding("matmul A texture", a)?,
+            ctx.texture_holding("matmul B texture", b)?,
+        );
+        (params.a_offset, params.b_offset) = (operands.0.offset, operands.1.offset);
+        Some(operands)
+    } else {
+        None
+    };
     let spec = KernelSpec {
         shader,
         entry,
@@ -340,17 +359,11 @@ pub fn matmul(
         ],
         workgroups,
     };
-    if !kernel.reads_textures() {
+    let Some((a_operand, b_operand)) = operands else {
         let mut spec = spec;
         spec.tensors.extend([(a, Access::Read), (b, Access::Read)]);
         return ctx.dispatch(spec);
-    }
-    // Fresh copies before every run: A and B may be rewritten between runs (activations,
-    // weights after an optimizer step); the recorder skips those still current. Copy commands
-    // are memcpy-like on llvmpipe, where a copy kernel would pay the per-lane storage loads the
-    // texture reads avoid.
-    let (a_texture, copy_a) = ctx.texture_copy_of("matmul A texture", a)?;
-    let (b_texture, copy_b) = ctx.texture_copy_of("matmul B texture", b)?;
+    };
     // C's texture, written beside C: activations and input gradients are the next matmul's A,
     // which then needs no copy. A weight gradient goes to the optimizer, which reads buffers.
     let mirror = if layout != Layout::XtDy && ctx.fits_texture(c.len()) {
@@ -368,12 +381,12 @@ pub fn matmul(
         .dispatch_with_textures(
             spec,
             &[
-                (&a_texture, TextureAccess::Sampled),
-                (&b_texture, TextureAccess::Sampled),
+                (&a_operand.texture, TextureAccess::Sampled),
+                (&b_operand.texture, TextureAccess::Sampled),
                 (&c_texture, TextureAccess::Write),
             ],
         )?
-        .after_copies(vec![copy_a, copy_b]);
+        .after_copies(vec![a_operand.copy, b_operand.copy]);
     Ok(match mirror {
         Some((_, mirror)) => dispatch.leaving_current(mirror),
         None => dispatch,

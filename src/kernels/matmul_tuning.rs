@@ -149,6 +149,18 @@ pub fn auto_choice(
     choice.for_operands(ctx, operand_lens)
 }
 
+/// Whether `MatmulKernel::Auto` reads textures on this adapter for some shapes (the built-in rule
+/// or a tuned choice), so that tensors many matmuls read deserve a texture of their own.
+pub fn texture_matmuls_likely(ctx: &GpuContext) -> bool {
+    let tuned = ctx.tuned_matmul().is_some_and(|tuned| {
+        tuned
+            .choices
+            .values()
+            .any(|choice| choice.runs_on(ctx) && choice.kernel.reads_textures())
+    });
+    tuned || MatmulKernel::Auto.resolve(ctx).reads_textures()
+}
+
 /// The built-in rule: `MatmulKernel::Auto.resolve`, except that 32 rows a subgroup would mostly
 /// be padding on a shape of few rows, where 16 measured faster (batch 8 on llvmpipe: 1.5–1.7×).
 pub fn builtin_choice(ctx: &GpuContext, size: SizeClass, workgroup: (u32, u32)) -> KernelChoice {

@@ -7,10 +7,15 @@
 //! Adam's step count is a u32 counter incremented on the GPU by [`adam_count`], which also
 //! writes the step's bias corrections for [`adam`].
 
+use std::sync::Arc;
+
 use super::expect_len;
 use super::random::check_u32_len;
 use crate::error::{Error, Result};
-use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor, workgroups_1d};
+use crate::gpu::{
+    Access, Dispatch, FloatTexture, GpuContext, KernelSpec, Tensor, TextureAccess, TextureCopy,
+    workgroups_1d,
+};
 
 /// The contents of the `settings` tensor: `[lr, momentum | beta1 | alpha, beta2, eps]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -195,7 +200,10 @@ pub fn adam_count(
 
 /// PyTorch Adam: m and v the moment estimates, `settings` = [lr, β1, β2, eps], `corrections`
 /// = [1 − β1^t, 1 − β2^t] as [`adam_count`] wrote them for this step;
-/// p −= lr·m̂/(√v̂ + eps) with m̂ = m/(1 − β1^t), v̂ = v/(1 − β2^t).
+/// p −= lr·m̂/(√v̂ + eps) with m̂ = m/(1 − β1^t), v̂ = v/(1 − β2^t). With `mirror` (the
+/// parameters' texture, `Network::params_texture`) the new parameters are stored there too,
+/// which leaves it current for the matmuls that read weights from it.
+#[allow(clippy::too_many_arguments)]
 pub fn adam(
     ctx: &GpuContext,
     params: &Tensor,
@@ -204,6 +212,7 @@ pub fn adam(
     v: &Tensor,
     settings: &Tensor,
     corrections: &Tensor,
+    mirror: Option<&(Arc<FloatTexture>, TextureCopy)>,
 ) -> Result<Dispatch> {
     let kernel = "adam";
     check(
@@ -220,7 +229,34 @@ pub fn adam(
         (v, Access::ReadWrite),
         (corrections, Access::Read),
     ];
-    update(ctx, kernel, tensors, params.len())
+    if let Some((_, copy)) = mirror
+        && copy.source_range() != params.range()
+    {
+        return Err(Error::Gpu(format!(
+            "{kernel}: the mirror texture given is not the parameters' own"
+        )));
+    }
+    let n = params.len();
+    let uniform = self::params(n, [0.0; 4]);
+    let texture = match mirror {
+        Some((texture, _)) => texture.clone(),
+        None => ctx.unwritten_texture()?,
+    };
+    let dispatch = ctx.dispatch_with_textures(
+        KernelSpec {
+            shader: "optim",
+            entry: kernel,
+            constants: vec![("MIRROR_P", if mirror.is_some() { 1.0 } else { 0.0 })],
+            params: bytemuck::bytes_of(&uniform),
+            tensors,
+            workgroups: workgroups_1d(n, 256),
+        },
+        &[(&texture, TextureAccess::Write)],
+    )?;
+    Ok(match mirror {
+        Some((_, copy)) => dispatch.leaving_current(copy.clone()),
+        None => dispatch,
+    })
 }
 
 /// PyTorch RMSprop (no momentum, not centred): s = α·s + (1 − α)·g²; p −= lr·g/(√s + eps),

@@ -7,14 +7,21 @@ use super::layer_io::{DropoutRng, LayerIo, LayerState, ParamGrads};
 use super::network_spec::NetworkSpec;
 use super::{batch_norm, conv, dense, elementwise};
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, FlatBuffer, GpuContext, Recorder, Tensor};
+use std::sync::Arc;
+
+use crate::gpu::{Dispatch, FlatBuffer, FloatTexture, GpuContext, Recorder, Tensor, TextureCopy};
 use crate::kernels::Activation;
+use crate::kernels::matmul_tuning::texture_matmuls_likely;
 
 /// The parameters of one network and their gradients, each one flat buffer, and the running
 /// buffers of its batch-norm layers.
 pub struct Network {
     pub spec: NetworkSpec,
     pub params: FlatBuffer,
+    /// The texture mirroring `params`, where matmuls read their weights from textures (held
+    /// here so it lives as long as the network): every layer's weight matmuls find it, and the
+    /// optimizer writes it as it updates the parameters, so no weight needs a copy.
+    pub params_texture: Option<(Arc<FloatTexture>, TextureCopy)>,
     /// None for a network that is never trained (the EMA generator): no gradient buffer.
     grads: Option<FlatBuffer>,
     /// Running means and variances (`NetworkSpec::buffer_shapes`), not trained.
@@ -111,6 +118,13 @@ impl Network {
             false => None,
         };
         let buffers = FlatBuffer::zeros(ctx, &format!("{name} buffers"), &spec.buffer_shapes())?;
+        // Made before any dispatch reads a weight, so that every weight matmul finds it.
+        let params_texture = if texture_matmuls_likely(ctx) && ctx.fits_texture(params.whole.len())
+        {
+            Some(ctx.texture_copy_of(&format!("{name} parameters texture"), &params.whole)?)
+        } else {
+            None
+        };
         let network = Network {
             input_shape: spec.input_shape(),
             shapes: spec.shapes(),
@@ -118,6 +132,7 @@ impl Network {
             buffer_start: spec.buffer_starts(),
             spec,
             params,
+            params_texture,
             grads,
             buffers,
         };

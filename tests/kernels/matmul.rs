@@ -592,3 +592,118 @@ fn a_texture_matmul_leaves_its_output_texture_current() {
         }
     }
 }
+
+/// A network's weights live in one flat parameter buffer, mirrored by one texture: matmuls read
+/// each weight view from it at the view's offset, and Adam stores the new parameters there as
+/// it updates them. Two layers' products before and after an Adam step copy the parameter
+/// texture once (at the start) and are right both times, the second with the updated weights.
+#[test]
+fn adam_leaves_the_parameter_texture_current_for_the_weight_matmuls() {
+    use gan_gpu::gpu::FlatBuffer;
+    use gan_gpu::kernels::optim::{OptimizerSettings, adam, adam_count};
+    let Some(kernel) = kernels().into_iter().find(|k| k.reads_textures()) else {
+        println!("no texture matmul on this adapter: nothing to test");
+        return;
+    };
+    let ctx = gpu();
+    let mut rng = rng("parameter texture");
+    let (m, k, n1, n2) = (7, 13, 29, 5);
+    let shapes = [vec![k, n1], vec![n1], vec![k, n2]];
+    let params = FlatBuffer::zeros(ctx, "test parameters", &shapes).unwrap();
+    let grads = FlatBuffer::zeros(ctx, "test gradients", &shapes).unwrap();
+    let mirror = ctx
+        .texture_copy_of("test parameter texture", &params.whole)
+        .unwrap();
+    let len = params.whole.len();
+    let initial = uniform(&mut rng, len, -1.0, 1.0);
+    let gradient = uniform(&mut rng, len, -1.0, 1.0);
+    ctx.write(&params.whole, &initial);
+    ctx.write(&grads.whole, &gradient);
+    let zeros = vec![0.0; len];
+    let (m_gpu, v_gpu) = (upload(&zeros), upload(&zeros));
+    let settings = OptimizerSettings::adam(0.05, 0.5, 0.999, 1e-8);
+    let settings_gpu = settings.upload(ctx, "settings").unwrap();
+    let counter = ctx.upload("adam step", &[1], &[0u32]).unwrap();
+    let corrections = upload(&[f32::NAN; 2]);
+    let count = adam_count(ctx, &counter, &settings_gpu, &corrections).unwrap();
+    let step = adam(
+        ctx,
+        &params.whole,
+        &grads.whole,
+        &m_gpu,
+        &v_gpu,
+        &settings_gpu,
+        &corrections,
+        Some(&mirror),
+    )
+    .unwrap();
+    let x = uniform(&mut rng, m * k, -1.0, 1.0);
+    let x_gpu = upload(&x);
+    let options = || MatmulOptions {
+        tuning: MatmulTuning::with_kernel(kernel),
+        ..Default::default()
+    };
+    // The first and third parameter tensors are the weights (the second only shifts the third).
+    let products = |tag: &str| {
+        [(0, n1), (2, n2)].map(|(view, n)| {
+            let c = poisoned(m * n);
+            let dispatch = matmul(
+                ctx,
+                Layout::XW,
+                &x_gpu,
+                &params.views[view],
+                &c,
+                (m, n, k),
+                options(),
+            )
+            .unwrap_or_else(|e| panic!("{tag}: {e}"));
+            (c, dispatch)
+        })
+    };
+    let (before, after) = (products("before"), products("after"));
+    let mut recorder = Recorder::new(ctx);
+    for (_, dispatch) in &before {
+        recorder.record(dispatch);
+    }
+    assert_eq!(
+        recorder.texture_copies, 2,
+        "{kernel:?}: X and the parameter texture once"
+    );
+    recorder.record(&count);
+    recorder.record(&step);
+    for (_, dispatch) in &after {
+        recorder.record(dispatch);
+    }
+    assert_eq!(
+        recorder.texture_copies, 2,
+        "{kernel:?}: Adam left the parameter texture current"
+    );
+    recorder.submit().unwrap();
+
+    let updated = ctx.read_f32(&params.whole).unwrap();
+    let offsets = FlatBuffer::layout(
+        ctx.limits.min_storage_buffer_offset_alignment as u64,
+        &shapes,
+    )
+    .0;
+    for (weights, results, when) in [(&initial, &before, "before"), (&updated, &after, "after")] {
+        for ((c, _), (view, n)) in results.iter().zip([(0, n1), (2, n2)]) {
+            let w = &weights[offsets[view]..offsets[view] + k * n];
+            let expected =
+                reference::matmul::matmul(Layout::XW, &to_f64(&x), &to_f64(w), (m, n, k));
+            let scale = reference::matmul::matmul(Layout::XW, &abs(&x), &abs(w), (m, n, k));
+            let result = ctx.read_f32(c).unwrap();
+            assert_close_scaled(
+                &format!("{kernel:?}: weights {view} {when} Adam"),
+                &result,
+                &expected,
+                &scale,
+                1e-5,
+            );
+        }
+    }
+    assert!(
+        updated != initial,
+        "the Adam step changed the parameters, so the second products test the texture's update"
+    );
+}

@@ -99,6 +99,7 @@ fn adam_matches_reference_with_gpu_step_counter() {
             &v_gpu,
             &settings_gpu,
             &corrections,
+            None,
         )
         .unwrap();
 
@@ -156,6 +157,7 @@ fn adam_bias_correction_at_large_step_counts() {
             &v_gpu,
             &settings_gpu,
             &corrections,
+            None,
         )
         .unwrap();
         run(&[&count, &step]);
@@ -423,9 +425,18 @@ fn optim_rejects_bad_shapes() {
     assert!(error.to_string().contains("step_counter"), "{error}");
     let m = poisoned(65);
     let v = poisoned(65);
-    let error = adam(gpu(), &params, &state, &m, &v, &settings, &poisoned(3))
-        .err()
-        .expect("corrections of 3 elements");
+    let error = adam(
+        gpu(),
+        &params,
+        &state,
+        &m,
+        &v,
+        &settings,
+        &poisoned(3),
+        None,
+    )
+    .err()
+    .expect("corrections of 3 elements");
     assert!(
         error
             .to_string()
