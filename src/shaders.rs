@@ -24,6 +24,7 @@ pub const TEXTURE_MATMULS: &[&str] = &[
     "matmul_texture",
     "matmul_subgroup8_texture",
     "matmul_subgroup8_rows32_texture",
+    "matmul_subgroup8_rows48_texture",
 ];
 
 /// (name, source) of every kernel file in shaders/, without the shared parts.
@@ -36,6 +37,10 @@ pub const SHADER_FILES: &[(&str, &str)] = &[
     (
         "matmul_subgroup8_rows32",
         include_str!("../shaders/matmul_subgroup8_rows32.wgsl"),
+    ),
+    (
+        "matmul_subgroup8_rows48",
+        include_str!("../shaders/matmul_subgroup8_rows48.wgsl"),
     ),
     ("elementwise", include_str!("../shaders/elementwise.wgsl")),
     ("reduce", include_str!("../shaders/reduce.wgsl")),

@@ -86,6 +86,7 @@ fn tune_saves_choices_that_info_and_training_use() {
         "texture",
         "tiled-texture",
         "texture-rows32",
+        "texture-rows48",
     ];
     for choice in choices {
         let kernel = choice["kernel"].as_str().unwrap();
@@ -195,7 +196,8 @@ fn tuned_choice_drives_auto_matmul() {
         tuned
     );
     let untuned = auto_choice(&ctx, Layout::DyWt, (m, n, k), (m * k, k * n), (8, 8));
-    assert_eq!(untuned.kernel, MatmulKernel::Auto.resolve(&ctx));
+    let builtin = KernelChoice::new(MatmulKernel::Auto.resolve(&ctx), (8, 8)).for_rows(m);
+    assert_eq!(untuned.kernel, builtin.kernel);
 
     let a: Vec<f32> = (0..m * k)
         .map(|i| ((i * 7 % 13) as f32 - 6.0) / 6.0)

@@ -40,6 +40,7 @@ pub enum KernelChoice {
     Texture,
     TiledTexture,
     TextureRows32,
+    TextureRows48,
 }
 
 #[derive(Args, Debug)]
@@ -280,6 +281,7 @@ impl KernelChoice {
             KernelChoice::Texture => vec![MatmulKernel::Texture],
             KernelChoice::TiledTexture => vec![MatmulKernel::TiledTexture],
             KernelChoice::TextureRows32 => vec![MatmulKernel::TextureRows32],
+            KernelChoice::TextureRows48 => vec![MatmulKernel::TextureRows48],
         }
     }
 }

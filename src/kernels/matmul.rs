@@ -60,6 +60,11 @@ pub enum MatmulKernel {
     /// `Texture` with 32 rows per subgroup instead of 16 (matmul_subgroup8_rows32.wgsl): half
     /// the B loads per multiply-add, twice the registers.
     TextureRows32,
+    /// `Texture` with 48 rows per subgroup (matmul_subgroup8_rows48.wgsl): a third fewer B
+    /// loads per multiply-add again and a third fewer workgroups, but more padding on shapes
+    /// whose rows are not a multiple of 48. `Auto` takes it over `TextureRows32` where it pads
+    /// no more rows (`KernelChoice::for_rows`).
+    TextureRows48,
 }
 
 impl MatmulKernel {
@@ -71,6 +76,7 @@ impl MatmulKernel {
             MatmulKernel::Texture => "texture",
             MatmulKernel::TiledTexture => "tiled-texture",
             MatmulKernel::TextureRows32 => "texture-rows32",
+            MatmulKernel::TextureRows48 => "texture-rows48",
         }
     }
 
@@ -78,6 +84,7 @@ impl MatmulKernel {
     fn subgroup_rows(self) -> u32 {
         match self {
             MatmulKernel::TextureRows32 => 32,
+            MatmulKernel::TextureRows48 => 48,
             _ => 16,
         }
     }
@@ -86,7 +93,10 @@ impl MatmulKernel {
     pub fn needs_subgroups_of_8(self) -> bool {
         matches!(
             self,
-            MatmulKernel::Subgroup8 | MatmulKernel::Texture | MatmulKernel::TextureRows32
+            MatmulKernel::Subgroup8
+                | MatmulKernel::Texture
+                | MatmulKernel::TextureRows32
+                | MatmulKernel::TextureRows48
         )
     }
 
@@ -94,7 +104,10 @@ impl MatmulKernel {
     pub fn reads_textures(self) -> bool {
         matches!(
             self,
-            MatmulKernel::Texture | MatmulKernel::TiledTexture | MatmulKernel::TextureRows32
+            MatmulKernel::Texture
+                | MatmulKernel::TiledTexture
+                | MatmulKernel::TextureRows32
+                | MatmulKernel::TextureRows48
         )
     }
 
@@ -106,6 +119,7 @@ impl MatmulKernel {
             MatmulKernel::Texture,
             MatmulKernel::TiledTexture,
             MatmulKernel::TextureRows32,
+            MatmulKernel::TextureRows48,
         ]
         .into_iter()
         .filter(|kernel| !kernel.needs_subgroups_of_8() || ctx.has_subgroups_of(8))
@@ -313,6 +327,7 @@ pub fn matmul(
         ];
         let shader = match kernel {
             MatmulKernel::TextureRows32 => "matmul_subgroup8_rows32_texture",
+            MatmulKernel::TextureRows48 => "matmul_subgroup8_rows48_texture",
             MatmulKernel::Texture => "matmul_subgroup8_texture",
             _ => "matmul_subgroup8",
         };

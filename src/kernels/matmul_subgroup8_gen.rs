@@ -1,5 +1,5 @@
-//! The generator of shaders/matmul_subgroup8.wgsl (16 rows per subgroup) and
-//! shaders/matmul_subgroup8_rows32.wgsl (32). Their bodies are unrolled because
+//! The generator of shaders/matmul_subgroup8.wgsl (16 rows per subgroup),
+//! shaders/matmul_subgroup8_rows32.wgsl (32) and shaders/matmul_subgroup8_rows48.wgsl (48). Their bodies are unrolled because
 //! `subgroupBroadcast` needs a constant lane index; writing 16 rows × 8 steps by hand invites
 //! typos, so the files are generated here and a test keeps them equal.
 //!
@@ -10,8 +10,11 @@ use std::fmt::Write;
 /// Lanes of a subgroup: the kernel is for adapters whose subgroups are exactly this wide.
 const LANES: usize = 8;
 /// The generated files: (shader name, rows of the tile, every lane holding all of them).
-pub const VARIANTS: [(&str, usize); 2] =
-    [("matmul_subgroup8", 16), ("matmul_subgroup8_rows32", 32)];
+pub const VARIANTS: [(&str, usize); 3] = [
+    ("matmul_subgroup8", 16),
+    ("matmul_subgroup8_rows32", 32),
+    ("matmul_subgroup8_rows48", 48),
+];
 
 const HEADER: &str = "\
 // (Subgroup builtins need wgpu::Features::SUBGROUP; naga does not take `enable subgroups;` yet.)
