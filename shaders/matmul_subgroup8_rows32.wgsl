@@ -20,6 +20,16 @@
 // src/kernels/matmul_subgroup8_gen.rs: edit that, not this file.
 
 
+// With ONES_ROW (the weight gradient's bias gradient) the column sums of op(B) are summed in the
+// k loop from the B values every lane loads anyway, and the first row of tiles stores them:
+// no extra row of ones, so Xᵀ·dY for a 96-input layer is 96 rows (2 tiles of 48), not 97 (3).
+// Rows past M are computed from a clamped row of A and never stored.
+fn store_tile_row(row: u32, first_col: u32, values: vec4<f32>) {
+    if (row < shape.m) {
+        store_row(row, first_col, 8u, values);
+    }
+}
+
 // A[row, k] for this lane's k, or 0 past the end of K (so the products vanish).
 fn lane_a(row: u32, kk: u32, k_in_range: bool) -> f32 {
     return select(0.0, load_a(min(row, shape.m - 1u), min(kk, shape.k - 1u)), k_in_range);
@@ -68,6 +78,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
     var acc29 = vec4<f32>(0.0);
     var acc30 = vec4<f32>(0.0);
     var acc31 = vec4<f32>(0.0);
+    var column_sums = vec4<f32>(0.0);
     for (var k0 = 0u; k0 < shape.k; k0 += 8u) {
         // Lane i fetches elements of the block A[rows, k0..k0+8] along A's contiguous direction:
         // a_r = A[row r, k0 + i] normally; a_(t+8h) = A[row 8h + i, k0 + t] when A is transposed.
@@ -104,51 +115,42 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         var a30: f32;
         var a31: f32;
         if (TRANS_A) {
-            // With ONES_ROW, row M of op(A) is ones (the bias gradient's column sums).
-            let row0 = first_row + 0u + lane;
-            let ones0 = ONES_ROW && row0 >= shape.m;
-            let src0 = min(row0, shape.m - 1u);
-            a0 = select(0.0, select(load_a(src0, min(k0 + 0u, last_k)), 1.0, ones0), k0 + 0u < shape.k);
-            a1 = select(0.0, select(load_a(src0, min(k0 + 1u, last_k)), 1.0, ones0), k0 + 1u < shape.k);
-            a2 = select(0.0, select(load_a(src0, min(k0 + 2u, last_k)), 1.0, ones0), k0 + 2u < shape.k);
-            a3 = select(0.0, select(load_a(src0, min(k0 + 3u, last_k)), 1.0, ones0), k0 + 3u < shape.k);
-            a4 = select(0.0, select(load_a(src0, min(k0 + 4u, last_k)), 1.0, ones0), k0 + 4u < shape.k);
-            a5 = select(0.0, select(load_a(src0, min(k0 + 5u, last_k)), 1.0, ones0), k0 + 5u < shape.k);
-            a6 = select(0.0, select(load_a(src0, min(k0 + 6u, last_k)), 1.0, ones0), k0 + 6u < shape.k);
-            a7 = select(0.0, select(load_a(src0, min(k0 + 7u, last_k)), 1.0, ones0), k0 + 7u < shape.k);
-            let row1 = first_row + 8u + lane;
-            let ones1 = ONES_ROW && row1 >= shape.m;
-            let src1 = min(row1, shape.m - 1u);
-            a8 = select(0.0, select(load_a(src1, min(k0 + 0u, last_k)), 1.0, ones1), k0 + 0u < shape.k);
-            a9 = select(0.0, select(load_a(src1, min(k0 + 1u, last_k)), 1.0, ones1), k0 + 1u < shape.k);
-            a10 = select(0.0, select(load_a(src1, min(k0 + 2u, last_k)), 1.0, ones1), k0 + 2u < shape.k);
-            a11 = select(0.0, select(load_a(src1, min(k0 + 3u, last_k)), 1.0, ones1), k0 + 3u < shape.k);
-            a12 = select(0.0, select(load_a(src1, min(k0 + 4u, last_k)), 1.0, ones1), k0 + 4u < shape.k);
-            a13 = select(0.0, select(load_a(src1, min(k0 + 5u, last_k)), 1.0, ones1), k0 + 5u < shape.k);
-            a14 = select(0.0, select(load_a(src1, min(k0 + 6u, last_k)), 1.0, ones1), k0 + 6u < shape.k);
-            a15 = select(0.0, select(load_a(src1, min(k0 + 7u, last_k)), 1.0, ones1), k0 + 7u < shape.k);
-            let row2 = first_row + 16u + lane;
-            let ones2 = ONES_ROW && row2 >= shape.m;
-            let src2 = min(row2, shape.m - 1u);
-            a16 = select(0.0, select(load_a(src2, min(k0 + 0u, last_k)), 1.0, ones2), k0 + 0u < shape.k);
-            a17 = select(0.0, select(load_a(src2, min(k0 + 1u, last_k)), 1.0, ones2), k0 + 1u < shape.k);
-            a18 = select(0.0, select(load_a(src2, min(k0 + 2u, last_k)), 1.0, ones2), k0 + 2u < shape.k);
-            a19 = select(0.0, select(load_a(src2, min(k0 + 3u, last_k)), 1.0, ones2), k0 + 3u < shape.k);
-            a20 = select(0.0, select(load_a(src2, min(k0 + 4u, last_k)), 1.0, ones2), k0 + 4u < shape.k);
-            a21 = select(0.0, select(load_a(src2, min(k0 + 5u, last_k)), 1.0, ones2), k0 + 5u < shape.k);
-            a22 = select(0.0, select(load_a(src2, min(k0 + 6u, last_k)), 1.0, ones2), k0 + 6u < shape.k);
-            a23 = select(0.0, select(load_a(src2, min(k0 + 7u, last_k)), 1.0, ones2), k0 + 7u < shape.k);
-            let row3 = first_row + 24u + lane;
-            let ones3 = ONES_ROW && row3 >= shape.m;
-            let src3 = min(row3, shape.m - 1u);
-            a24 = select(0.0, select(load_a(src3, min(k0 + 0u, last_k)), 1.0, ones3), k0 + 0u < shape.k);
-            a25 = select(0.0, select(load_a(src3, min(k0 + 1u, last_k)), 1.0, ones3), k0 + 1u < shape.k);
-            a26 = select(0.0, select(load_a(src3, min(k0 + 2u, last_k)), 1.0, ones3), k0 + 2u < shape.k);
-            a27 = select(0.0, select(load_a(src3, min(k0 + 3u, last_k)), 1.0, ones3), k0 + 3u < shape.k);
-            a28 = select(0.0, select(load_a(src3, min(k0 + 4u, last_k)), 1.0, ones3), k0 + 4u < shape.k);
-            a29 = select(0.0, select(load_a(src3, min(k0 + 5u, last_k)), 1.0, ones3), k0 + 5u < shape.k);
-            a30 = select(0.0, select(load_a(src3, min(k0 + 6u, last_k)), 1.0, ones3), k0 + 6u < shape.k);
-            a31 = select(0.0, select(load_a(src3, min(k0 + 7u, last_k)), 1.0, ones3), k0 + 7u < shape.k);
+            let src0 = min(first_row + 0u + lane, shape.m - 1u);
+            a0 = select(0.0, load_a(src0, min(k0 + 0u, last_k)), k0 + 0u < shape.k);
+            a1 = select(0.0, load_a(src0, min(k0 + 1u, last_k)), k0 + 1u < shape.k);
+            a2 = select(0.0, load_a(src0, min(k0 + 2u, last_k)), k0 + 2u < shape.k);
+            a3 = select(0.0, load_a(src0, min(k0 + 3u, last_k)), k0 + 3u < shape.k);
+            a4 = select(0.0, load_a(src0, min(k0 + 4u, last_k)), k0 + 4u < shape.k);
+            a5 = select(0.0, load_a(src0, min(k0 + 5u, last_k)), k0 + 5u < shape.k);
+            a6 = select(0.0, load_a(src0, min(k0 + 6u, last_k)), k0 + 6u < shape.k);
+            a7 = select(0.0, load_a(src0, min(k0 + 7u, last_k)), k0 + 7u < shape.k);
+            let src1 = min(first_row + 8u + lane, shape.m - 1u);
+            a8 = select(0.0, load_a(src1, min(k0 + 0u, last_k)), k0 + 0u < shape.k);
+            a9 = select(0.0, load_a(src1, min(k0 + 1u, last_k)), k0 + 1u < shape.k);
+            a10 = select(0.0, load_a(src1, min(k0 + 2u, last_k)), k0 + 2u < shape.k);
+            a11 = select(0.0, load_a(src1, min(k0 + 3u, last_k)), k0 + 3u < shape.k);
+            a12 = select(0.0, load_a(src1, min(k0 + 4u, last_k)), k0 + 4u < shape.k);
+            a13 = select(0.0, load_a(src1, min(k0 + 5u, last_k)), k0 + 5u < shape.k);
+            a14 = select(0.0, load_a(src1, min(k0 + 6u, last_k)), k0 + 6u < shape.k);
+            a15 = select(0.0, load_a(src1, min(k0 + 7u, last_k)), k0 + 7u < shape.k);
+            let src2 = min(first_row + 16u + lane, shape.m - 1u);
+            a16 = select(0.0, load_a(src2, min(k0 + 0u, last_k)), k0 + 0u < shape.k);
+            a17 = select(0.0, load_a(src2, min(k0 + 1u, last_k)), k0 + 1u < shape.k);
+            a18 = select(0.0, load_a(src2, min(k0 + 2u, last_k)), k0 + 2u < shape.k);
+            a19 = select(0.0, load_a(src2, min(k0 + 3u, last_k)), k0 + 3u < shape.k);
+            a20 = select(0.0, load_a(src2, min(k0 + 4u, last_k)), k0 + 4u < shape.k);
+            a21 = select(0.0, load_a(src2, min(k0 + 5u, last_k)), k0 + 5u < shape.k);
+            a22 = select(0.0, load_a(src2, min(k0 + 6u, last_k)), k0 + 6u < shape.k);
+            a23 = select(0.0, load_a(src2, min(k0 + 7u, last_k)), k0 + 7u < shape.k);
+            let src3 = min(first_row + 24u + lane, shape.m - 1u);
+            a24 = select(0.0, load_a(src3, min(k0 + 0u, last_k)), k0 + 0u < shape.k);
+            a25 = select(0.0, load_a(src3, min(k0 + 1u, last_k)), k0 + 1u < shape.k);
+            a26 = select(0.0, load_a(src3, min(k0 + 2u, last_k)), k0 + 2u < shape.k);
+            a27 = select(0.0, load_a(src3, min(k0 + 3u, last_k)), k0 + 3u < shape.k);
+            a28 = select(0.0, load_a(src3, min(k0 + 4u, last_k)), k0 + 4u < shape.k);
+            a29 = select(0.0, load_a(src3, min(k0 + 5u, last_k)), k0 + 5u < shape.k);
+            a30 = select(0.0, load_a(src3, min(k0 + 6u, last_k)), k0 + 6u < shape.k);
+            a31 = select(0.0, load_a(src3, min(k0 + 7u, last_k)), k0 + 7u < shape.k);
         } else {
             let kk = k0 + lane;
             let k_in_range = kk < shape.k;
@@ -190,6 +192,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         {
             let kb = min(k0 + 0u, last_k);
             let bv = vec4<f32>(load_b(kb, cols[0]), load_b(kb, cols[1]), load_b(kb, cols[2]), load_b(kb, cols[3]));
+            if (ONES_ROW) { column_sums += select(vec4<f32>(0.0), bv, k0 + 0u < shape.k); }
             acc0 += select(subgroupBroadcast(a0, 0u), subgroupBroadcast(a0, 0u), TRANS_A) * bv;
             acc1 += select(subgroupBroadcast(a1, 0u), subgroupBroadcast(a0, 1u), TRANS_A) * bv;
             acc2 += select(subgroupBroadcast(a2, 0u), subgroupBroadcast(a0, 2u), TRANS_A) * bv;
@@ -226,6 +229,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         {
             let kb = min(k0 + 1u, last_k);
             let bv = vec4<f32>(load_b(kb, cols[0]), load_b(kb, cols[1]), load_b(kb, cols[2]), load_b(kb, cols[3]));
+            if (ONES_ROW) { column_sums += select(vec4<f32>(0.0), bv, k0 + 1u < shape.k); }
             acc0 += select(subgroupBroadcast(a0, 1u), subgroupBroadcast(a1, 0u), TRANS_A) * bv;
             acc1 += select(subgroupBroadcast(a1, 1u), subgroupBroadcast(a1, 1u), TRANS_A) * bv;
             acc2 += select(subgroupBroadcast(a2, 1u), subgroupBroadcast(a1, 2u), TRANS_A) * bv;
@@ -262,6 +266,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         {
             let kb = min(k0 + 2u, last_k);
             let bv = vec4<f32>(load_b(kb, cols[0]), load_b(kb, cols[1]), load_b(kb, cols[2]), load_b(kb, cols[3]));
+            if (ONES_ROW) { column_sums += select(vec4<f32>(0.0), bv, k0 + 2u < shape.k); }
             acc0 += select(subgroupBroadcast(a0, 2u), subgroupBroadcast(a2, 0u), TRANS_A) * bv;
             acc1 += select(subgroupBroadcast(a1, 2u), subgroupBroadcast(a2, 1u), TRANS_A) * bv;
             acc2 += select(subgroupBroadcast(a2, 2u), subgroupBroadcast(a2, 2u), TRANS_A) * bv;
@@ -298,6 +303,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         {
             let kb = min(k0 + 3u, last_k);
             let bv = vec4<f32>(load_b(kb, cols[0]), load_b(kb, cols[1]), load_b(kb, cols[2]), load_b(kb, cols[3]));
+            if (ONES_ROW) { column_sums += select(vec4<f32>(0.0), bv, k0 + 3u < shape.k); }
             acc0 += select(subgroupBroadcast(a0, 3u), subgroupBroadcast(a3, 0u), TRANS_A) * bv;
             acc1 += select(subgroupBroadcast(a1, 3u), subgroupBroadcast(a3, 1u), TRANS_A) * bv;
             acc2 += select(subgroupBroadcast(a2, 3u), subgroupBroadcast(a3, 2u), TRANS_A) * bv;
@@ -334,6 +340,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         {
             let kb = min(k0 + 4u, last_k);
             let bv = vec4<f32>(load_b(kb, cols[0]), load_b(kb, cols[1]), load_b(kb, cols[2]), load_b(kb, cols[3]));
+            if (ONES_ROW) { column_sums += select(vec4<f32>(0.0), bv, k0 + 4u < shape.k); }
             acc0 += select(subgroupBroadcast(a0, 4u), subgroupBroadcast(a4, 0u), TRANS_A) * bv;
             acc1 += select(subgroupBroadcast(a1, 4u), subgroupBroadcast(a4, 1u), TRANS_A) * bv;
             acc2 += select(subgroupBroadcast(a2, 4u), subgroupBroadcast(a4, 2u), TRANS_A) * bv;
@@ -370,6 +377,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         {
             let kb = min(k0 + 5u, last_k);
             let bv = vec4<f32>(load_b(kb, cols[0]), load_b(kb, cols[1]), load_b(kb, cols[2]), load_b(kb, cols[3]));
+            if (ONES_ROW) { column_sums += select(vec4<f32>(0.0), bv, k0 + 5u < shape.k); }
             acc0 += select(subgroupBroadcast(a0, 5u), subgroupBroadcast(a5, 0u), TRANS_A) * bv;
             acc1 += select(subgroupBroadcast(a1, 5u), subgroupBroadcast(a5, 1u), TRANS_A) * bv;
             acc2 += select(subgroupBroadcast(a2, 5u), subgroupBroadcast(a5, 2u), TRANS_A) * bv;
@@ -406,6 +414,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         {
             let kb = min(k0 + 6u, last_k);
             let bv = vec4<f32>(load_b(kb, cols[0]), load_b(kb, cols[1]), load_b(kb, cols[2]), load_b(kb, cols[3]));
+            if (ONES_ROW) { column_sums += select(vec4<f32>(0.0), bv, k0 + 6u < shape.k); }
             acc0 += select(subgroupBroadcast(a0, 6u), subgroupBroadcast(a6, 0u), TRANS_A) * bv;
             acc1 += select(subgroupBroadcast(a1, 6u), subgroupBroadcast(a6, 1u), TRANS_A) * bv;
             acc2 += select(subgroupBroadcast(a2, 6u), subgroupBroadcast(a6, 2u), TRANS_A) * bv;
@@ -442,6 +451,7 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
         {
             let kb = min(k0 + 7u, last_k);
             let bv = vec4<f32>(load_b(kb, cols[0]), load_b(kb, cols[1]), load_b(kb, cols[2]), load_b(kb, cols[3]));
+            if (ONES_ROW) { column_sums += select(vec4<f32>(0.0), bv, k0 + 7u < shape.k); }
             acc0 += select(subgroupBroadcast(a0, 7u), subgroupBroadcast(a7, 0u), TRANS_A) * bv;
             acc1 += select(subgroupBroadcast(a1, 7u), subgroupBroadcast(a7, 1u), TRANS_A) * bv;
             acc2 += select(subgroupBroadcast(a2, 7u), subgroupBroadcast(a7, 2u), TRANS_A) * bv;
@@ -476,36 +486,39 @@ fn matmul_subgroup8(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_i
             acc31 += select(subgroupBroadcast(a31, 7u), subgroupBroadcast(a31, 7u), TRANS_A) * bv;
         }
     }
-    store_row(first_row + 0u, first_col, 8u, acc0);
-    store_row(first_row + 1u, first_col, 8u, acc1);
-    store_row(first_row + 2u, first_col, 8u, acc2);
-    store_row(first_row + 3u, first_col, 8u, acc3);
-    store_row(first_row + 4u, first_col, 8u, acc4);
-    store_row(first_row + 5u, first_col, 8u, acc5);
-    store_row(first_row + 6u, first_col, 8u, acc6);
-    store_row(first_row + 7u, first_col, 8u, acc7);
-    store_row(first_row + 8u, first_col, 8u, acc8);
-    store_row(first_row + 9u, first_col, 8u, acc9);
-    store_row(first_row + 10u, first_col, 8u, acc10);
-    store_row(first_row + 11u, first_col, 8u, acc11);
-    store_row(first_row + 12u, first_col, 8u, acc12);
-    store_row(first_row + 13u, first_col, 8u, acc13);
-    store_row(first_row + 14u, first_col, 8u, acc14);
-    store_row(first_row + 15u, first_col, 8u, acc15);
-    store_row(first_row + 16u, first_col, 8u, acc16);
-    store_row(first_row + 17u, first_col, 8u, acc17);
-    store_row(first_row + 18u, first_col, 8u, acc18);
-    store_row(first_row + 19u, first_col, 8u, acc19);
-    store_row(first_row + 20u, first_col, 8u, acc20);
-    store_row(first_row + 21u, first_col, 8u, acc21);
-    store_row(first_row + 22u, first_col, 8u, acc22);
-    store_row(first_row + 23u, first_col, 8u, acc23);
-    store_row(first_row + 24u, first_col, 8u, acc24);
-    store_row(first_row + 25u, first_col, 8u, acc25);
-    store_row(first_row + 26u, first_col, 8u, acc26);
-    store_row(first_row + 27u, first_col, 8u, acc27);
-    store_row(first_row + 28u, first_col, 8u, acc28);
-    store_row(first_row + 29u, first_col, 8u, acc29);
-    store_row(first_row + 30u, first_col, 8u, acc30);
-    store_row(first_row + 31u, first_col, 8u, acc31);
+    store_tile_row(first_row + 0u, first_col, acc0);
+    store_tile_row(first_row + 1u, first_col, acc1);
+    store_tile_row(first_row + 2u, first_col, acc2);
+    store_tile_row(first_row + 3u, first_col, acc3);
+    store_tile_row(first_row + 4u, first_col, acc4);
+    store_tile_row(first_row + 5u, first_col, acc5);
+    store_tile_row(first_row + 6u, first_col, acc6);
+    store_tile_row(first_row + 7u, first_col, acc7);
+    store_tile_row(first_row + 8u, first_col, acc8);
+    store_tile_row(first_row + 9u, first_col, acc9);
+    store_tile_row(first_row + 10u, first_col, acc10);
+    store_tile_row(first_row + 11u, first_col, acc11);
+    store_tile_row(first_row + 12u, first_col, acc12);
+    store_tile_row(first_row + 13u, first_col, acc13);
+    store_tile_row(first_row + 14u, first_col, acc14);
+    store_tile_row(first_row + 15u, first_col, acc15);
+    store_tile_row(first_row + 16u, first_col, acc16);
+    store_tile_row(first_row + 17u, first_col, acc17);
+    store_tile_row(first_row + 18u, first_col, acc18);
+    store_tile_row(first_row + 19u, first_col, acc19);
+    store_tile_row(first_row + 20u, first_col, acc20);
+    store_tile_row(first_row + 21u, first_col, acc21);
+    store_tile_row(first_row + 22u, first_col, acc22);
+    store_tile_row(first_row + 23u, first_col, acc23);
+    store_tile_row(first_row + 24u, first_col, acc24);
+    store_tile_row(first_row + 25u, first_col, acc25);
+    store_tile_row(first_row + 26u, first_col, acc26);
+    store_tile_row(first_row + 27u, first_col, acc27);
+    store_tile_row(first_row + 28u, first_col, acc28);
+    store_tile_row(first_row + 29u, first_col, acc29);
+    store_tile_row(first_row + 30u, first_col, acc30);
+    store_tile_row(first_row + 31u, first_col, acc31);
+    if (ONES_ROW && group.y == 0u) {
+        store_row(shape.m, first_col, 8u, column_sums);
+    }
 }

@@ -322,7 +322,8 @@ pub fn matmul(
         let tile_rows = kernel.subgroup_rows();
         let workgroups = [
             (n as u32).div_ceil(32),
-            (rows as u32).div_ceil(tile_rows),
+            // The subgroup kernels sum the columns in their k loop: no row of ones.
+            (m as u32).div_ceil(tile_rows),
             1,
         ];
         let shader = match kernel {

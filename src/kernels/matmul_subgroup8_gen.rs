@@ -39,6 +39,16 @@ const HEADER: &str = "\
 // src/kernels/matmul_subgroup8_gen.rs: edit that, not this file.
 
 
+// With ONES_ROW (the weight gradient's bias gradient) the column sums of op(B) are summed in the
+// k loop from the B values every lane loads anyway, and the first row of tiles stores them:
+// no extra row of ones, so Xᵀ·dY for a 96-input layer is 96 rows (2 tiles of 48), not 97 (3).
+// Rows past M are computed from a clamped row of A and never stored.
+fn store_tile_row(row: u32, first_col: u32, values: vec4<f32>) {
+    if (row < shape.m) {
+        store_row(row, first_col, 8u, values);
+    }
+}
+
 // A[row, k] for this lane's k, or 0 past the end of K (so the products vanish).
 fn lane_a(row: u32, kk: u32, k_in_range: bool) -> f32 {
     return select(0.0, load_a(min(row, shape.m - 1u), min(kk, shape.k - 1u)), k_in_range);
@@ -63,6 +73,7 @@ pub fn source(rows: usize) -> String {
     for r in 0..rows {
         writeln!(s, "    var acc{r} = vec4<f32>(0.0);").unwrap();
     }
+    s.push_str("    var column_sums = vec4<f32>(0.0);\n");
     s.push_str("    for (var k0 = 0u; k0 < shape.k; k0 += 8u) {\n");
     s.push_str(
         "        // Lane i fetches elements of the block A[rows, k0..k0+8] along A's contiguous direction:\n\
@@ -72,23 +83,18 @@ pub fn source(rows: usize) -> String {
         writeln!(s, "        var a{r}: f32;").unwrap();
     }
     s.push_str("        if (TRANS_A) {\n");
-    s.push_str(
-        "            // With ONES_ROW, row M of op(A) is ones (the bias gradient's column sums).\n",
-    );
     for h in 0..rows / LANES {
         let first = h * LANES;
-        writeln!(s, "            let row{h} = first_row + {first}u + lane;").unwrap();
         writeln!(
             s,
-            "            let ones{h} = ONES_ROW && row{h} >= shape.m;"
+            "            let src{h} = min(first_row + {first}u + lane, shape.m - 1u);"
         )
         .unwrap();
-        writeln!(s, "            let src{h} = min(row{h}, shape.m - 1u);").unwrap();
         for t in 0..LANES {
             let r = first + t;
             writeln!(
                 s,
-                "            a{r} = select(0.0, select(load_a(src{h}, min(k0 + {t}u, last_k)), 1.0, ones{h}), k0 + {t}u < shape.k);"
+                "            a{r} = select(0.0, load_a(src{h}, min(k0 + {t}u, last_k)), k0 + {t}u < shape.k);"
             )
             .unwrap();
         }
@@ -111,6 +117,11 @@ pub fn source(rows: usize) -> String {
         s.push_str("        {\n");
         writeln!(s, "            let kb = min(k0 + {t}u, last_k);").unwrap();
         s.push_str("            let bv = vec4<f32>(load_b(kb, cols[0]), load_b(kb, cols[1]), load_b(kb, cols[2]), load_b(kb, cols[3]));\n");
+        writeln!(
+            s,
+            "            if (ONES_ROW) {{ column_sums += select(vec4<f32>(0.0), bv, k0 + {t}u < shape.k); }}"
+        )
+        .unwrap();
         for r in 0..rows {
             // Not transposed: row r's value for k0 + t sits in lane t of a_r. Transposed: it
             // sits in lane r mod 8 of a_(t + 8·(r / 8)).
@@ -126,8 +137,15 @@ pub fn source(rows: usize) -> String {
     }
     s.push_str("    }\n");
     for r in 0..rows {
-        writeln!(s, "    store_row(first_row + {r}u, first_col, 8u, acc{r});").unwrap();
+        writeln!(
+            s,
+            "    store_tile_row(first_row + {r}u, first_col, acc{r});"
+        )
+        .unwrap();
     }
+    s.push_str("    if (ONES_ROW && group.y == 0u) {\n");
+    s.push_str("        store_row(shape.m, first_col, 8u, column_sums);\n");
+    s.push_str("    }\n");
     s.push_str("}\n");
     s
 }

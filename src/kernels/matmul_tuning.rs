@@ -205,6 +205,16 @@ impl KernelChoice {
     }
 }
 
+/// The built-in rule's kernel, as `info` and the training log name it.
+fn describe_builtin(ctx: &GpuContext) -> String {
+    match MatmulKernel::Auto.resolve(ctx) {
+        MatmulKernel::TextureRows32 => {
+            "texture-rows32 (texture-rows48 where it pads no more rows)".to_string()
+        }
+        kernel => kernel.name().to_string(),
+    }
+}
+
 /// A one-line summary for `info` and the training log.
 pub fn describe_in_use(ctx: &GpuContext) -> String {
     match ctx.tuned_matmul() {
@@ -212,11 +222,11 @@ pub fn describe_in_use(ctx: &GpuContext) -> String {
             "tuned on this adapter ({} shape classes, {}); others {}",
             tuned.choices.len(),
             tuned.source,
-            MatmulKernel::Auto.resolve(ctx).name()
+            describe_builtin(ctx)
         ),
         None => format!(
             "built-in default {} (not tuned on this adapter: `gan-gpu bench --tune`)",
-            MatmulKernel::Auto.resolve(ctx).name()
+            describe_builtin(ctx)
         ),
     }
 }
