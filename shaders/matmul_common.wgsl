@@ -9,6 +9,8 @@
 // * ONES_ROW (with TRANS_A, the weight gradient dW = Xᵀ·dY): op(A) gets an extra row of ones,
 //   so C gets an extra row 1ᵀ·dY, the column sums of dY: the bias gradient. That row is stored
 //   in `row_sums` (the bias gradient is not contiguous with dW in the flat gradient buffer).
+//   The subgroup kernels sum the same columns in their k loop instead, with no row of ones
+//   (src/kernels/matmul_subgroup8_gen.rs); both store the sums through store_row's row M.
 // * GATE (the input gradient dX = dY·Wᵀ): C is multiplied elementwise by f'(gate), gate being
 //   the previous layer's output [M, N] bound in place of the bias and ACTIVATION that layer's
 //   activation, so dX leaves the kernel already through that activation's backward.

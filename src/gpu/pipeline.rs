@@ -286,6 +286,36 @@ impl GpuContext {
         self.dispatch_with_textures(spec, &[])
     }
 
+    /// `dispatch_with_textures` for a kernel that may also write a texture whole with its
+    /// source tensor's new contents: `sampled` are bound after the tensors, then `mirror`'s
+    /// texture as a storage texture, and the launch leaves it current
+    /// (`Dispatch::leaving_current`). Without a mirror the kernel's override `flag` is false
+    /// and a shared texture it never writes fills the binding.
+    pub fn dispatch_mirroring(
+        &self,
+        mut spec: KernelSpec<'_>,
+        sampled: &[&FloatTexture],
+        mirror: Option<&TextureCopy>,
+        flag: &'static str,
+    ) -> Result<Dispatch> {
+        spec.constants
+            .push((flag, if mirror.is_some() { 1.0 } else { 0.0 }));
+        let written = match mirror {
+            Some(copy) => copy.texture().clone(),
+            None => self.unwritten_texture()?,
+        };
+        let mut textures: Vec<_> = sampled
+            .iter()
+            .map(|&texture| (texture, TextureAccess::Sampled))
+            .collect();
+        textures.push((&written, TextureAccess::Write));
+        let dispatch = self.dispatch_with_textures(spec, &textures)?;
+        Ok(match mirror {
+            Some(copy) => dispatch.leaving_current(copy.clone()),
+            None => dispatch,
+        })
+    }
+
     /// `dispatch` with r32float textures bound after the tensors, in the order given.
     pub fn dispatch_with_textures(
         &self,

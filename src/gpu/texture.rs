@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use super::context::GpuContext;
-use super::tensor::{BufferRange, Tensor};
+use super::tensor::{BufferRange, ELEMENT_BYTES, Tensor};
 use crate::error::{Error, Result};
 
 /// Texels per row; a power of two so shaders split an index with a mask and a shift. 1024 f32
@@ -50,6 +50,11 @@ pub struct TextureCopy {
 }
 
 impl TextureCopy {
+    /// The texture this copy fills.
+    pub fn texture(&self) -> &Arc<FloatTexture> {
+        &self.texture
+    }
+
     /// The texture's identity: copies into one texture share it.
     pub(crate) fn texture_id(&self) -> usize {
         Arc::as_ptr(&self.texture) as usize
@@ -139,36 +144,37 @@ impl GpuContext {
         let range = tensor.range();
         let containing = {
             let shared = self.textures.shared.lock().unwrap();
-            // Its own texture first (a matmul's output keeps its mirror current), then any.
-            let own = shared.get(&range).and_then(|(texture, source)| {
-                Some((texture.upgrade()?, source.clone(), range.start_byte()))
-            });
-            own.or_else(|| {
-                shared.iter().find_map(|(outer, (texture, source))| {
-                    let texture = texture.upgrade()?;
-                    outer
-                        .contains(&range)
-                        .then(|| (texture, source.clone(), outer.start_byte()))
-                })
-            })
+            // Its own texture goes first (a matmul's output keeps its mirror current).
+            let has_own = shared
+                .get(&range)
+                .is_some_and(|(texture, _)| texture.strong_count() > 0);
+            let containing = |(outer, (texture, source)): (&BufferRange, &(Weak<_>, Tensor))| {
+                let texture = texture.upgrade()?;
+                outer
+                    .contains(&range)
+                    .then(|| (texture, source.clone(), outer.start_byte()))
+            };
+            (!has_own)
+                .then(|| shared.iter().find_map(containing))
+                .flatten()
         };
-        let (texture, copy, offset) = match containing {
-            Some((texture, source, start)) => {
-                let copy = TextureCopy {
+        Ok(match containing {
+            Some((texture, source, start)) => TextureOperand {
+                copy: TextureCopy {
                     source,
                     texture: texture.clone(),
-                };
-                (texture, copy, (range.start_byte() - start) / 4)
-            }
+                },
+                texture,
+                offset: ((range.start_byte() - start) / ELEMENT_BYTES) as u32,
+            },
             None => {
                 let (texture, copy) = self.texture_copy_of(label, tensor)?;
-                (texture, copy, 0)
+                TextureOperand {
+                    texture,
+                    copy,
+                    offset: 0,
+                }
             }
-        };
-        Ok(TextureOperand {
-            texture,
-            copy,
-            offset: offset as u32,
         })
     }
 

@@ -4,7 +4,7 @@
 use super::matmul_tuning::{KernelChoice, auto_choice};
 use super::{Activation, expect_len};
 use crate::error::{Error, Result};
-use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor, TextureAccess};
+use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor};
 
 /// Which operands are stored transposed.
 #[derive(
@@ -268,7 +268,8 @@ pub fn matmul(
         a_offset: 0,
         b_offset: 0,
     };
-    // With column sums, op(A) has a row of ones after its last: C gets one more row.
+    // With column sums, the tiled kernel's op(A) has a row of ones after its last: C gets one
+    // more row (the subgroup kernels sum the columns in their k loop instead).
     let rows = m + usize::from(options.column_sums.is_some());
     let MatmulTuning {
         workgroup_x,
@@ -383,28 +384,16 @@ pub fn matmul(
     // C's texture, written beside C: activations and input gradients are the next matmul's A,
     // which then needs no copy. A weight gradient goes to the optimizer, which reads buffers.
     let mirror = if layout != Layout::XtDy && ctx.fits_texture(c.len()) {
-        Some(ctx.texture_copy_of("matmul C texture", c)?)
+        Some(ctx.texture_copy_of("matmul C texture", c)?.1)
     } else {
         None
     };
-    let mut spec = spec;
-    spec.constants.push(("MIRROR_C", flag(mirror.is_some())));
-    let c_texture = match &mirror {
-        Some((texture, _)) => texture.clone(),
-        None => ctx.unwritten_texture()?,
-    };
-    let dispatch = ctx
-        .dispatch_with_textures(
+    Ok(ctx
+        .dispatch_mirroring(
             spec,
-            &[
-                (&a_operand.texture, TextureAccess::Sampled),
-                (&b_operand.texture, TextureAccess::Sampled),
-                (&c_texture, TextureAccess::Write),
-            ],
+            &[&a_operand.texture, &b_operand.texture],
+            mirror.as_ref(),
+            "MIRROR_C",
         )?
-        .after_copies(vec![a_operand.copy, b_operand.copy]);
-    Ok(match mirror {
-        Some((_, mirror)) => dispatch.leaving_current(mirror),
-        None => dispatch,
-    })
+        .after_copies(vec![a_operand.copy, b_operand.copy]))
 }

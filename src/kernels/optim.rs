@@ -7,15 +7,10 @@
 //! Adam's step count is a u32 counter incremented on the GPU by [`adam_count`], which also
 //! writes the step's bias corrections for [`adam`].
 
-use std::sync::Arc;
-
 use super::expect_len;
 use super::random::check_u32_len;
 use crate::error::{Error, Result};
-use crate::gpu::{
-    Access, Dispatch, FloatTexture, GpuContext, KernelSpec, Tensor, TextureAccess, TextureCopy,
-    workgroups_1d,
-};
+use crate::gpu::{Access, Dispatch, GpuContext, KernelSpec, Tensor, TextureCopy, workgroups_1d};
 
 /// The contents of the `settings` tensor: `[lr, momentum | beta1 | alpha, beta2, eps]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -212,7 +207,7 @@ pub fn adam(
     v: &Tensor,
     settings: &Tensor,
     corrections: &Tensor,
-    mirror: Option<&(Arc<FloatTexture>, TextureCopy)>,
+    mirror: Option<&TextureCopy>,
 ) -> Result<Dispatch> {
     let kernel = "adam";
     check(
@@ -229,7 +224,7 @@ pub fn adam(
         (v, Access::ReadWrite),
         (corrections, Access::Read),
     ];
-    if let Some((_, copy)) = mirror
+    if let Some(copy) = mirror
         && copy.source_range() != params.range()
     {
         return Err(Error::Gpu(format!(
@@ -238,25 +233,15 @@ pub fn adam(
     }
     let n = params.len();
     let uniform = self::params(n, [0.0; 4]);
-    let texture = match mirror {
-        Some((texture, _)) => texture.clone(),
-        None => ctx.unwritten_texture()?,
+    let spec = KernelSpec {
+        shader: "optim",
+        entry: kernel,
+        constants: vec![],
+        params: bytemuck::bytes_of(&uniform),
+        tensors,
+        workgroups: workgroups_1d(n, 256),
     };
-    let dispatch = ctx.dispatch_with_textures(
-        KernelSpec {
-            shader: "optim",
-            entry: kernel,
-            constants: vec![("MIRROR_P", if mirror.is_some() { 1.0 } else { 0.0 })],
-            params: bytemuck::bytes_of(&uniform),
-            tensors,
-            workgroups: workgroups_1d(n, 256),
-        },
-        &[(&texture, TextureAccess::Write)],
-    )?;
-    Ok(match mirror {
-        Some((_, copy)) => dispatch.leaving_current(copy.clone()),
-        None => dispatch,
-    })
+    ctx.dispatch_mirroring(spec, &[], mirror, "MIRROR_P")
 }
 
 /// PyTorch RMSprop (no momentum, not centred): s = α·s + (1 − α)·g²; p −= lr·g/(√s + eps),

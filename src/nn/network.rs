@@ -7,9 +7,7 @@ use super::layer_io::{DropoutRng, LayerIo, LayerState, ParamGrads};
 use super::network_spec::NetworkSpec;
 use super::{batch_norm, conv, dense, elementwise};
 use crate::error::{Error, Result};
-use std::sync::Arc;
-
-use crate::gpu::{Dispatch, FlatBuffer, FloatTexture, GpuContext, Recorder, Tensor, TextureCopy};
+use crate::gpu::{Dispatch, FlatBuffer, GpuContext, Recorder, Tensor, TextureCopy};
 use crate::kernels::Activation;
 use crate::kernels::matmul_tuning::texture_matmuls_likely;
 
@@ -21,7 +19,7 @@ pub struct Network {
     /// The texture mirroring `params`, where matmuls read their weights from textures (held
     /// here so it lives as long as the network): every layer's weight matmuls find it, and the
     /// optimizer writes it as it updates the parameters, so no weight needs a copy.
-    pub params_texture: Option<(Arc<FloatTexture>, TextureCopy)>,
+    pub params_texture: Option<TextureCopy>,
     /// None for a network that is never trained (the EMA generator): no gradient buffer.
     grads: Option<FlatBuffer>,
     /// Running means and variances (`NetworkSpec::buffer_shapes`), not trained.
@@ -121,7 +119,10 @@ impl Network {
         // Made before any dispatch reads a weight, so that every weight matmul finds it.
         let params_texture = if texture_matmuls_likely(ctx) && ctx.fits_texture(params.whole.len())
         {
-            Some(ctx.texture_copy_of(&format!("{name} parameters texture"), &params.whole)?)
+            Some(
+                ctx.texture_copy_of(&format!("{name} parameters texture"), &params.whole)?
+                    .1,
+            )
         } else {
             None
         };

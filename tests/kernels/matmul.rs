@@ -611,7 +611,7 @@ fn adam_leaves_the_parameter_texture_current_for_the_weight_matmuls() {
     let shapes = [vec![k, n1], vec![n1], vec![k, n2]];
     let params = FlatBuffer::zeros(ctx, "test parameters", &shapes).unwrap();
     let grads = FlatBuffer::zeros(ctx, "test gradients", &shapes).unwrap();
-    let mirror = ctx
+    let (_, mirror) = ctx
         .texture_copy_of("test parameter texture", &params.whole)
         .unwrap();
     let len = params.whole.len();
